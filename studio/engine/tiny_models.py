@@ -1,0 +1,218 @@
+"""Tiny random-weight models, built offline in seconds.
+
+They have the shapes of the real families (SD1.x: one CLIP text encoder, 4-channel latents at 1/8 of the image
+size; SDXL: two text encoders, pooled text embeddings and size conditioning) but a few thousand weights each, so
+the tests and the offline demo run every code path without downloading anything. Their pictures are noise: the
+studio labels them "random weights — shows the workflow, not a picture".
+
+The CLIP tokenizer is built from a byte-level vocabulary and an empty merges file: every character is a token,
+which is enough to exercise tokenisation, truncation and chunking.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from studio.engine.lazy import torch_modules
+
+TINY_SEED = 0
+DEMO_LABEL = "random weights — shows the workflow, not a picture"
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2/CLIP's reversible byte → printable character table."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    printable += list(range(ord("®"), ord("ÿ") + 1))
+    chars = printable[:]
+    n = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + n)
+            n += 1
+    return dict(zip(printable, (chr(c) for c in chars), strict=True))
+
+
+def write_tiny_tokenizer(folder: Path, pad_token: str = "<|endoftext|>") -> None:
+    """Write a byte-level CLIP tokenizer (vocab.json, empty merges.txt, configs) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    symbols = list(_bytes_to_unicode().values())
+    vocab_list = symbols + [s + "</w>" for s in symbols] + ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {token: i for i, token in enumerate(vocab_list)}
+    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    config = {
+        "tokenizer_class": "CLIPTokenizer",
+        "model_max_length": 77,
+        "bos_token": "<|startoftext|>",
+        "eos_token": "<|endoftext|>",
+        "unk_token": "<|endoftext|>",
+        "pad_token": pad_token,
+        "do_lower_case": True,
+    }
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (folder / "special_tokens_map.json").write_text(
+        json.dumps({k: config[k] for k in ("bos_token", "eos_token", "unk_token", "pad_token")}, indent=2),
+        encoding="utf-8",
+    )
+
+
+TINY_VOCAB_SIZE = 514  # 256 bytes, 256 end-of-word bytes, start and end tokens
+
+
+def _tiny_vae():
+    diffusers = torch_modules().diffusers
+    # Four blocks give the real 1/8 latent scale, so sizes and previews behave as with a real model.
+    return diffusers.AutoencoderKL(
+        block_out_channels=(8, 8, 8, 8),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=4,
+        sample_size=64,
+    )
+
+
+def _clip_config(hidden_size: int, projection_dim: int | None = None):
+    transformers = torch_modules().transformers
+    return transformers.CLIPTextConfig(
+        bos_token_id=TINY_VOCAB_SIZE - 2,
+        eos_token_id=TINY_VOCAB_SIZE - 1,
+        pad_token_id=TINY_VOCAB_SIZE - 1,
+        hidden_size=hidden_size,
+        intermediate_size=37,
+        layer_norm_eps=1e-05,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        vocab_size=TINY_VOCAB_SIZE,
+        max_position_embeddings=77,
+        projection_dim=projection_dim or hidden_size,
+    )
+
+
+def _scheduler_config() -> dict:
+    # The real SD schedule, so samplers behave as they do on a real model.
+    return {
+        "_class_name": "PNDMScheduler",
+        "beta_start": 0.00085,
+        "beta_end": 0.012,
+        "beta_schedule": "scaled_linear",
+        "num_train_timesteps": 1000,
+        "set_alpha_to_one": False,
+        "skip_prk_steps": True,
+        "steps_offset": 1,
+        "prediction_type": "epsilon",
+        "timestep_spacing": "leading",
+    }
+
+
+def build_tiny_sd15_components() -> dict:
+    """Components of an SD1.x-shaped pipeline with random weights (seeded, so always the same)."""
+    mods = torch_modules()
+    torch, diffusers, transformers = mods.torch, mods.diffusers, mods.transformers
+    torch.manual_seed(TINY_SEED)
+    unet = diffusers.UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=8,
+        norm_num_groups=32,
+    )
+    torch.manual_seed(TINY_SEED)
+    vae = _tiny_vae()
+    torch.manual_seed(TINY_SEED)
+    text_encoder = transformers.CLIPTextModel(_clip_config(32))
+    scheduler = diffusers.PNDMScheduler.from_config(_scheduler_config())
+    return {
+        "unet": unet,
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "scheduler": scheduler,
+        "safety_checker": None,
+        "feature_extractor": None,
+        "image_encoder": None,
+    }
+
+
+def build_tiny_sdxl_components() -> dict:
+    """Components of an SDXL-shaped pipeline with random weights: two text encoders and size conditioning."""
+    mods = torch_modules()
+    torch, diffusers, transformers = mods.torch, mods.diffusers, mods.transformers
+    torch.manual_seed(TINY_SEED)
+    unet = diffusers.UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        transformer_layers_per_block=(1, 2),
+        projection_class_embeddings_input_dim=80,  # 6 size/crop values x 8 + pooled text embedding (32)
+        cross_attention_dim=64,  # both text encoders' hidden states side by side
+        norm_num_groups=32,
+    )
+    torch.manual_seed(TINY_SEED)
+    vae = _tiny_vae()
+    torch.manual_seed(TINY_SEED)
+    text_encoder = transformers.CLIPTextModel(_clip_config(32))
+    torch.manual_seed(TINY_SEED)
+    text_encoder_2 = transformers.CLIPTextModelWithProjection(_clip_config(32, projection_dim=32))
+    scheduler = diffusers.EulerDiscreteScheduler.from_config(
+        {**_scheduler_config(), "_class_name": "EulerDiscreteScheduler", "interpolation_type": "linear"}
+    )
+    return {
+        "unet": unet,
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "text_encoder_2": text_encoder_2,
+        "scheduler": scheduler,
+        "image_encoder": None,
+        "feature_extractor": None,
+    }
+
+
+def _load_tokenizer(folder: Path):
+    return torch_modules().transformers.CLIPTokenizer.from_pretrained(str(folder), model_max_length=77)
+
+
+def write_tiny_sd15(folder: Path) -> Path:
+    """Write an SD1.x-shaped diffusers pipeline folder into ``folder`` and return it."""
+    diffusers = torch_modules().diffusers
+    folder = Path(folder)
+    write_tiny_tokenizer(folder / "tokenizer")
+    components = build_tiny_sd15_components()
+    pipe = diffusers.StableDiffusionPipeline(
+        tokenizer=_load_tokenizer(folder / "tokenizer"), requires_safety_checker=False, **components
+    )
+    pipe.save_pretrained(str(folder), safe_serialization=True)
+    return folder
+
+
+def write_tiny_sdxl(folder: Path) -> Path:
+    """Write an SDXL-shaped diffusers pipeline folder into ``folder`` and return it."""
+    diffusers = torch_modules().diffusers
+    folder = Path(folder)
+    write_tiny_tokenizer(folder / "tokenizer")
+    write_tiny_tokenizer(folder / "tokenizer_2", pad_token="!")  # SDXL's second tokenizer pads with "!"
+    components = build_tiny_sdxl_components()
+    pipe = diffusers.StableDiffusionXLPipeline(
+        tokenizer=_load_tokenizer(folder / "tokenizer"),
+        tokenizer_2=_load_tokenizer(folder / "tokenizer_2"),
+        **components,
+    )
+    pipe.save_pretrained(str(folder), safe_serialization=True)
+    return folder

@@ -1,0 +1,184 @@
+"""The one request type: everything a generation needs.
+
+The GUI, the CLI, the job queue, the autosaved session and the PNG metadata all pass ``GenerationRequest``
+around and nothing else. It is frozen so a queued job cannot change under the worker; use
+``dataclasses.replace`` (or ``request.with_changes``) to derive a new one.
+
+JSON form: ``{"version": N, ...fields}``. When a field is added, bump ``SCHEMA_VERSION`` and add a migration
+from the previous version to ``_MIGRATIONS`` so old sessions and old PNGs still restore.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from studio.errors import RequestError
+
+SCHEMA_VERSION = 1
+
+RANDOM_SEED = -1
+
+
+@dataclass(frozen=True)
+class HiresSettings:
+    """Upscale & refine: a second img2img pass over the upscaled first result ("hires fix")."""
+
+    scale: float = 1.5
+    strength: float = 0.5
+    steps: int = 15
+    upscaler: str = "Lanczos"
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """The refined size, rounded down to a multiple of 8 as the VAE needs."""
+        return (int(width * self.scale) // 8 * 8, int(height * self.scale) // 8 * 8)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation, fully described.
+
+    ``model`` is a reference as the artist gave it: a Hugging Face repo id, a diffusers folder or a single
+    checkpoint file. ``sampler`` is an A1111 sampler name ("DPM++ 2M Karras"). ``seed`` -1 means random; the
+    engine's result carries the seed actually used. ``init_image`` (a file path) turns on img2img with
+    ``strength``.
+    """
+
+    model: str = ""
+    prompt: str = ""
+    negative_prompt: str = ""
+    style: str | None = None
+    lighting: str | None = None
+    composition: str | None = None
+    seed: int = RANDOM_SEED
+    steps: int = 25
+    cfg_scale: float = 7.0
+    sampler: str = "DPM++ 2M Karras"
+    width: int = 512
+    height: int = 512
+    batch_size: int = 1
+    batch_count: int = 1
+    init_image: str | None = None
+    strength: float = 0.75
+    hires: HiresSettings | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """Settings from another tool that have no field here yet; kept so nothing read is lost."""
+
+    def with_changes(self, **changes: Any) -> GenerationRequest:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_img2img(self) -> bool:
+        return self.init_image is not None
+
+    @property
+    def images_total(self) -> int:
+        return self.batch_size * self.batch_count
+
+    # --- JSON -------------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"version": SCHEMA_VERSION}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if dataclasses.is_dataclass(value):
+                value = dataclasses.asdict(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            data[f.name] = value
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationRequest:
+        """Build a request from its JSON form, migrating older versions. Unknown keys go to ``extras``."""
+        if not isinstance(data, Mapping):
+            raise RequestError(f"Request data must be a JSON object, not {type(data).__name__}.")
+        data = migrate(dict(data))
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        extras: dict[str, Any] = dict(data.get("extras") or {})
+        for key, value in data.items():
+            if key in ("version", "extras"):
+                continue
+            if key not in known:
+                extras[key] = value
+                continue
+            kwargs[key] = _coerce(key, value)
+        kwargs["extras"] = extras
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> GenerationRequest:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RequestError(f"The saved request is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+        return cls.from_dict(data)
+
+
+_INT_FIELDS = {"seed", "steps", "width", "height", "batch_size", "batch_count"}
+_FLOAT_FIELDS = {"cfg_scale", "strength"}
+_STR_FIELDS = {"model", "prompt", "negative_prompt", "sampler"}
+_OPTIONAL_STR_FIELDS = {"style", "lighting", "composition", "init_image"}
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Turn a JSON value into the field's type, or say which field is wrong."""
+    try:
+        if key in _INT_FIELDS:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if key in _FLOAT_FIELDS:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if key in _STR_FIELDS:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if key in _OPTIONAL_STR_FIELDS:
+            if value is not None and not isinstance(value, str):
+                raise ValueError
+            return value or None
+        if key == "hires":
+            if value is None:
+                return None
+            if not isinstance(value, Mapping):
+                raise ValueError
+            names = {f.name for f in fields(HiresSettings)}
+            return HiresSettings(**{k: v for k, v in value.items() if k in names})
+    except (TypeError, ValueError) as exc:
+        raise RequestError(f"The request field '{key}' has an unusable value: {value!r}.") from exc
+    return value
+
+
+# --- migrations -------------------------------------------------------------------------------------------
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+# _MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict.
+_MIGRATIONS: dict[int, Migration] = {}
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a request dict from any older schema version up to ``SCHEMA_VERSION``."""
+    version = data.get("version", SCHEMA_VERSION)
+    if not isinstance(version, int) or version < 1:
+        raise RequestError(f"The saved request has an unknown version {version!r}.")
+    if version > SCHEMA_VERSION:
+        raise RequestError(
+            f"The saved request was written by a newer Diffusion Studio (format {version}, this one reads up to "
+            f"{SCHEMA_VERSION}). Update the studio to open it."
+        )
+    while version < SCHEMA_VERSION:
+        data = _MIGRATIONS[version](data)
+        version += 1
+        data["version"] = version
+    return data

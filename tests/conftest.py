@@ -1,0 +1,42 @@
+"""Fixtures shared by every test tier."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Nothing in the tests may reach the network: a model that is not local must fail fast and clearly.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+INTEROP_DIR = Path(__file__).resolve().parents[2] / "shared" / "interop"
+
+
+@pytest.fixture(autouse=True)
+def studio_home(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own data folder, never the real profile."""
+    home = tmp_path / "studio-home"
+    monkeypatch.setenv("DIFFUSION_STUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> Path:
+    """The tiny random-weight models (``DIR/sd15``, ``DIR/sdxl``), built once per test run."""
+    from studio.engine.tiny_models import write_tiny_sd15, write_tiny_sdxl
+
+    folder = tmp_path_factory.mktemp("tiny-models")
+    write_tiny_sd15(folder / "sd15")
+    write_tiny_sdxl(folder / "sdxl")
+    return folder
+
+
+@pytest.fixture
+def interop_dir() -> Path:
+    """Real files written by other tools; not ours to ship, so tests using them skip where absent."""
+    if not INTEROP_DIR.is_dir():
+        pytest.skip("shared/interop is not present beside this checkout")
+    return INTEROP_DIR
