@@ -40,3 +40,11 @@ def interop_dir() -> Path:
     if not INTEROP_DIR.is_dir():
         pytest.skip("shared/interop is not present beside this checkout")
     return INTEROP_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_single_file(tmp_path_factory) -> Path:
+    """The tiny SD1.x model as an A1111-style ``sd15.safetensors`` (with its ``sd15.config/`` sidecar)."""
+    from studio.engine.tiny_models import write_tiny_sd15_single_file
+
+    return write_tiny_sd15_single_file(tmp_path_factory.mktemp("tiny-single") / "sd15.safetensors")

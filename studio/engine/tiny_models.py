@@ -143,8 +143,12 @@ def build_tiny_sd15_components() -> dict:
     }
 
 
-def build_tiny_sdxl_components() -> dict:
-    """Components of an SDXL-shaped pipeline with random weights: two text encoders and size conditioning."""
+def build_tiny_sdxl_components(text_encoder_2_width: int = 32) -> dict:
+    """Components of an SDXL-shaped pipeline with random weights: two text encoders and size conditioning.
+
+    ``text_encoder_2_width`` other than 32 gives the second encoder its own width, as in the real SDXL (768 vs
+    1280): diffusers tells the two encoders of a single-file checkpoint apart by width.
+    """
     mods = torch_modules()
     torch, diffusers, transformers = mods.torch, mods.diffusers, mods.transformers
     torch.manual_seed(TINY_SEED)
@@ -161,8 +165,9 @@ def build_tiny_sdxl_components() -> dict:
         addition_embed_type="text_time",
         addition_time_embed_dim=8,
         transformer_layers_per_block=(1, 2),
-        projection_class_embeddings_input_dim=80,  # 6 size/crop values x 8 + pooled text embedding (32)
-        cross_attention_dim=64,  # both text encoders' hidden states side by side
+        # 6 size/crop values x 8 + the pooled text embedding of the second encoder
+        projection_class_embeddings_input_dim=48 + text_encoder_2_width,
+        cross_attention_dim=32 + text_encoder_2_width,  # both text encoders' hidden states side by side
         norm_num_groups=32,
     )
     torch.manual_seed(TINY_SEED)
@@ -170,7 +175,9 @@ def build_tiny_sdxl_components() -> dict:
     torch.manual_seed(TINY_SEED)
     text_encoder = transformers.CLIPTextModel(_clip_config(32))
     torch.manual_seed(TINY_SEED)
-    text_encoder_2 = transformers.CLIPTextModelWithProjection(_clip_config(32, projection_dim=32))
+    text_encoder_2 = transformers.CLIPTextModelWithProjection(
+        _clip_config(text_encoder_2_width, projection_dim=text_encoder_2_width)
+    )
     scheduler = diffusers.EulerDiscreteScheduler.from_config(
         {**_scheduler_config(), "_class_name": "EulerDiscreteScheduler", "interpolation_type": "linear"}
     )
@@ -202,13 +209,13 @@ def write_tiny_sd15(folder: Path) -> Path:
     return folder
 
 
-def write_tiny_sdxl(folder: Path) -> Path:
+def write_tiny_sdxl(folder: Path, *, text_encoder_2_width: int = 32) -> Path:
     """Write an SDXL-shaped diffusers pipeline folder into ``folder`` and return it."""
     diffusers = torch_modules().diffusers
     folder = Path(folder)
     write_tiny_tokenizer(folder / "tokenizer")
     write_tiny_tokenizer(folder / "tokenizer_2", pad_token="!")  # SDXL's second tokenizer pads with "!"
-    components = build_tiny_sdxl_components()
+    components = build_tiny_sdxl_components(text_encoder_2_width)
     pipe = diffusers.StableDiffusionXLPipeline(
         tokenizer=_load_tokenizer(folder / "tokenizer"),
         tokenizer_2=_load_tokenizer(folder / "tokenizer_2"),
@@ -216,3 +223,69 @@ def write_tiny_sdxl(folder: Path) -> Path:
     )
     pipe.save_pretrained(str(folder), safe_serialization=True)
     return folder
+
+
+def write_tiny_sd15_single_file(path: Path) -> Path:
+    """Write the tiny SD1.x model as one A1111-style ``.safetensors`` checkpoint plus its sidecar config folder.
+
+    The keys are the original LDM layout (``model.diffusion_model.*``, ``first_stage_model.*``,
+    ``cond_stage_model.transformer.*``), so loading it exercises the same path as a checkpoint from Civitai.
+    The weights are exactly those of ``write_tiny_sd15``, so both give the same image. Its shapes are not
+    SD1.5's, so its diffusers configs (no weights) go beside it as ``NAME.config/``, where the single-file loader
+    looks first (see ``single_file.config_folder_for``).
+    """
+    from studio.engine.ldm_export import sd15_pipeline_to_ldm
+
+    components = build_tiny_sd15_components()
+    state = sd15_pipeline_to_ldm(components["unet"], components["vae"], components["text_encoder"])
+    return _write_single_file(Path(path), state, write_tiny_sd15, "sd15")
+
+
+SDXL_SINGLE_FILE_WIDTH = 40
+
+
+def write_tiny_sdxl_single_file(path: Path) -> Path:
+    """The tiny SDXL model as one SGM-layout checkpoint (``conditioner.embedders.{0,1}``) plus its sidecar.
+
+    Its second text encoder is ``SDXL_SINGLE_FILE_WIDTH`` wide (the folder model's is 32, the same as the first,
+    which a single file cannot express); ``write_tiny_sdxl(folder, text_encoder_2_width=40)`` is its twin.
+    """
+    from functools import partial
+
+    from studio.engine.ldm_export import sdxl_pipeline_to_ldm
+
+    width = SDXL_SINGLE_FILE_WIDTH
+    c = build_tiny_sdxl_components(width)
+    state = sdxl_pipeline_to_ldm(c["unet"], c["vae"], c["text_encoder"], c["text_encoder_2"])
+    return _write_single_file(Path(path), state, partial(write_tiny_sdxl, text_encoder_2_width=width), "sdxl")
+
+
+def _write_single_file(path: Path, state: dict, write_folder, family: str) -> Path:
+    import shutil
+
+    from safetensors.torch import save_file
+
+    from studio.engine.single_file import SIDECAR_SUFFIX
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path), metadata={"format": "pt", "studio_tiny_model": family})
+    sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
+    if sidecar.exists():
+        shutil.rmtree(sidecar)
+    write_folder(sidecar)
+    for weights in sidecar.rglob("*.safetensors"):
+        weights.unlink()  # the sidecar holds configs only; the weights are in the single file
+    return path
+
+
+def write_demo_models(folder: Path) -> dict[str, Path]:
+    """Write the offline demo set: ``DIR/sd15``, ``DIR/sdxl`` folders and ``DIR/sd15.safetensors``.
+
+    Returns ``{"sd15": ..., "sdxl": ..., "sd15_single_file": ...}``.
+    """
+    folder = Path(folder)
+    return {
+        "sd15": write_tiny_sd15(folder / "sd15"),
+        "sdxl": write_tiny_sdxl(folder / "sdxl"),
+        "sd15_single_file": write_tiny_sd15_single_file(folder / "sd15.safetensors"),
+    }

@@ -1,0 +1,120 @@
+"""Starting the studio window: fast first paint, then the engine in the background.
+
+Order matters for the first impression: Qt and the light studio modules load, the window shows with the
+restored session, and only then does the worker thread start and import the engine (torch takes seconds).
+The event loop is qasync's, so coroutines and Qt share one loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication
+
+from studio.state.app_state import AppState
+from studio.state.model_list import ModelList
+from studio.state.session import load_session
+from studio.state.settings import load_settings
+from studio.state.worker import GenerationWorker, default_engine_factory
+
+log = logging.getLogger("studio.app")
+
+
+@dataclass
+class Studio:
+    """The pieces of a running studio, as ``build_studio`` made them."""
+
+    app: QApplication
+    state: AppState
+    window: Any  # MainWindow
+
+    def start_background(self, warm_up: bool = True) -> None:
+        """Start the worker (it imports the engine) and look for models. Call after the window is shown."""
+        self.state.worker.start(warm_up=warm_up)
+        self.state.refresh_models()
+
+
+class _Closed(QObject):
+    closed = Signal()
+
+
+def make_application(argv: list[str]) -> QApplication:
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName("Diffusion Studio")
+    app.setOrganizationName("DiffusionStudio")
+    app.setApplicationDisplayName("Diffusion Studio")
+    return app
+
+
+def build_studio(
+    app: QApplication,
+    engine_factory: Callable[[], Any] | None = None,
+    discover: Callable | None = None,
+    saver: Callable | None = None,
+) -> Studio:
+    """Create settings, state, worker (not started) and the window, with the last session restored."""
+    from studio.ui.main_window import MainWindow
+    from studio.ui.theme import apply_theme
+
+    settings, settings_problem = load_settings()
+    apply_theme(app, settings.theme)
+    factory = engine_factory or default_engine_factory(settings.engine_threads(), settings.allow_pickle)
+    worker = GenerationWorker(factory, **({"saver": saver} if saver else {}))
+    models = ModelList(discover) if discover else ModelList()
+    state = AppState(settings, worker, models)
+    worker.setParent(state)
+    models.setParent(state)
+    window = MainWindow(state)
+    session, session_problem = load_session()
+    state.restore(session)
+    for problem in (settings_problem, session_problem):
+        if problem:
+            state.notice(problem)
+    return Studio(app=app, state=state, window=window)
+
+
+def run_app(argv: list[str]) -> int:
+    """Open the studio window and run until it is closed. Returns the process exit code."""
+    from studio.logging_setup import setup_logging
+
+    setup_logging()
+    app = make_application(argv)
+    import qasync
+
+    studio = build_studio(app)
+    closed = _Closed()
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when our coroutine does, after the worker stopped
+    app.lastWindowClosed.connect(closed.closed)
+
+    async def main() -> int:
+        done = asyncio.Event()
+        closed.closed.connect(done.set)
+        studio.window.show()
+        QTimer.singleShot(0, studio.start_background)
+        await done.wait()
+        return 0
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return loop.run_until_complete(main())
+    except Exception:  # noqa: BLE001 - the last line of defence: log it, tell the artist where
+        log.exception("the studio crashed")
+        print(
+            f"Diffusion Studio stopped after an unexpected error; details are in {_log_path()}.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _log_path() -> str:
+    from studio import paths
+
+    return str(paths.log_file())

@@ -1,0 +1,79 @@
+"""Writing files so a crash, a full disk or a power cut never leaves half a file behind.
+
+The data goes to a temporary file in the destination folder (same file system, so the final rename is
+atomic), is flushed to disk, and only then takes the final name. On any failure the temporary file is removed
+and the ``OSError`` is raised for the caller to turn into a message (the caller knows what was being saved).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path.
+
+    With ``overwrite=False`` an existing file is never replaced: ``FileExistsError`` is raised instead, even
+    when another process creates the file at the same moment (the final step is a hard link where the file
+    system has them).
+    """
+    target = Path(path)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(temp, target)
+        else:
+            _place_without_overwrite(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    _fsync_folder(target.parent)
+    return target
+
+
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", overwrite: bool = True
+) -> Path:
+    """``atomic_write_bytes`` for text. Newlines are written as given (no platform translation)."""
+    return atomic_write_bytes(path, text.encode(encoding), overwrite=overwrite)
+
+
+def _place_without_overwrite(temp: Path, target: Path) -> None:
+    try:
+        # A hard link fails when the name exists, so two writers can never clobber each other.
+        os.link(temp, target)
+    except FileExistsError:
+        raise
+    except (OSError, NotImplementedError):
+        # Some file systems (FAT, some network shares) have no hard links: check, then rename.
+        if target.exists():
+            raise FileExistsError(f"'{target}' already exists") from None
+        os.replace(temp, target)
+        return
+    with contextlib.suppress(OSError):
+        temp.unlink()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable. Windows cannot open folders; there the rename is durable enough."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

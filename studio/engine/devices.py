@@ -1,0 +1,111 @@
+"""Choosing where and in what precision to run, and decoding latents safely in half precision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.engine.lazy import torch_modules
+from studio.errors import RequestError
+
+PRECISIONS = ("auto", "fp16", "bf16", "fp32")
+
+UPCAST_NOTICE = (
+    "The half-precision VAE produced a broken (black or NaN) image, so it was decoded again in full precision "
+    "(fp32). This model's VAE will now always decode in fp32, which is slower and uses more memory."
+)
+
+
+def pick_device(requested: str | None = None) -> str:
+    """``requested`` as given, else the best available: CUDA, then Apple MPS, then the CPU."""
+    if requested:
+        return requested
+    torch = torch_modules().torch
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(device: str, precision: str = "auto") -> Any:
+    """The torch dtype for ``precision`` on ``device``: "auto" is fp16 on a GPU and fp32 on the CPU."""
+    torch = torch_modules().torch
+    if precision not in PRECISIONS:
+        raise RequestError(f"Unknown precision '{precision}'. Choose one of: {', '.join(PRECISIONS)}.")
+    if precision == "auto":
+        return torch.float32 if device.split(":")[0] == "cpu" else torch.float16
+    return {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
+
+
+def set_threads(torch_threads: int | None) -> None:
+    """Cap torch's CPU threads so a generation leaves a core for the window; None leaves torch's default."""
+    if torch_threads is not None:
+        import os
+
+        torch_modules().torch.set_num_threads(max(1, min(torch_threads, os.cpu_count() or torch_threads)))
+
+
+def free_memory(device: str) -> None:
+    """Return cached GPU memory after a model is dropped (the caller has already deleted its references)."""
+    import gc
+
+    gc.collect()
+    torch = torch_modules().torch
+    if device.startswith("cuda") and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def is_broken_decode(image: Any) -> bool:
+    """True when a decoded image tensor (range -1..1) holds NaN/inf or is entirely black.
+
+    An fp16 VAE overflowing shows up as NaN, which the image processor then turns into a black picture.
+    """
+    torch = torch_modules().torch
+    if not bool(torch.isfinite(image).all()):
+        return True
+    return bool((image <= -0.999).all())
+
+
+def unscale_latents(vae: Any, latents: Any) -> Any:
+    """Undo the pipeline's latent scaling (and SDXL-style mean/std when the VAE config has them)."""
+    config = vae.config
+    mean = getattr(config, "latents_mean", None)
+    std = getattr(config, "latents_std", None)
+    if mean is not None and std is not None:
+        torch = torch_modules().torch
+        mean_t = torch.tensor(mean).view(1, -1, 1, 1).to(latents.device, latents.dtype)
+        std_t = torch.tensor(std).view(1, -1, 1, 1).to(latents.device, latents.dtype)
+        return latents * std_t / config.scaling_factor + mean_t
+    return latents / config.scaling_factor
+
+
+class SafeDecoder:
+    """Decodes latents with a pipeline's VAE, re-decoding in fp32 when half precision breaks.
+
+    Once a model's VAE has failed in half precision, later decodes go straight to fp32 (the VAE is cast up for
+    the decode and back afterwards, so the pipeline's own VAE encode for img2img keeps its dtype).
+    """
+
+    def __init__(self, vae: Any) -> None:
+        self.vae = vae
+        self.needs_fp32 = False
+
+    def decode(self, latents: Any, notices: list[str]) -> Any:
+        """Latents (pipeline scale) → image tensor in -1..1."""
+        torch = torch_modules().torch
+        vae = self.vae
+        if not self.needs_fp32 or vae.dtype == torch.float32:
+            with torch.no_grad():
+                image = vae.decode(unscale_latents(vae, latents.to(vae.dtype)), return_dict=False)[0]
+            if vae.dtype == torch.float32 or not is_broken_decode(image):
+                return image
+            self.needs_fp32 = True
+            notices.append(UPCAST_NOTICE)
+        original = vae.dtype
+        vae.to(torch.float32)
+        try:
+            with torch.no_grad():
+                return vae.decode(unscale_latents(vae, latents.float()), return_dict=False)[0]
+        finally:
+            vae.to(original)

@@ -1,0 +1,183 @@
+"""Finding the models an artist already has.
+
+Looks in the studio's models folder, the Hugging Face cache (SD1.x / SDXL pipelines only) and any folders the
+artist points at: an A1111 webui root (its ``models/Stable-diffusion``), a ComfyUI root (``models/checkpoints``)
+or a folder of checkpoints directly. Only headers and small JSON files are read, so a library of large
+checkpoints is listed in moments; hashes are computed only when asked (``ModelEntry.hash()``).
+
+One unreadable or foreign file never stops the scan: a checkpoint that cannot be used is listed with its
+``problem`` (so the artist sees why), anything else is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from studio.engine.hashing import folder_hash10, model_hash10
+from studio.engine.model_family import family_of_folder, family_of_single_file
+from studio.engine.model_ref import CHECKPOINT_SUFFIXES, PICKLE_SUFFIXES
+from studio.errors import StudioError
+from studio.paths import models_dir
+
+log = logging.getLogger(__name__)
+
+EntryKind = Literal["folder", "single_file", "hub_cache"]
+# Where the other tools keep checkpoints, relative to their install folder.
+TOOL_SUBFOLDERS = (Path("models") / "Stable-diffusion", Path("models") / "checkpoints")
+_MAX_DEPTH = 3  # A1111 and ComfyUI allow subfolders of checkpoints; deeper trees are not model libraries
+
+
+@dataclass
+class ModelEntry:
+    """One model found on disk. ``family`` is None when ``problem`` says why the model cannot be used."""
+
+    name: str
+    reference: str
+    family: str | None
+    kind: EntryKind
+    size_bytes: int
+    problem: str | None = None
+    extra_path: str | None = None
+    """For hub models: the cached snapshot folder (``reference`` is the repo id)."""
+    _hash10: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
+
+    def hash(self) -> str | None:
+        """A1111's model hash (first 10 hex of SHA-256), computed on first use and cached on disk.
+
+        Folders and hub models hash their UNet weights file (see ``hashing.folder_hash10``).
+        """
+        if self._hash10 is None:
+            path = Path(self.reference)
+            if self.kind == "single_file":
+                self._hash10 = model_hash10(path)
+            elif self.kind == "folder":
+                self._hash10 = folder_hash10(path)
+            else:
+                self._hash10 = folder_hash10(Path(self.extra_path)) if self.extra_path else None
+        return self._hash10
+
+
+def model_roots(extra_dirs: Iterable[Path] = ()) -> list[Path]:
+    """The folders to scan: the studio's models folder, then each extra folder (or its tools' subfolder)."""
+    roots = [models_dir()]
+    for folder in extra_dirs:
+        folder = Path(folder).expanduser()
+        inner = [folder / sub for sub in TOOL_SUBFOLDERS if (folder / sub).is_dir()]
+        roots += inner or [folder]
+    unique: list[Path] = []
+    for root in roots:
+        if root not in unique:
+            unique.append(root)
+    return unique
+
+
+def discover_models(
+    extra_dirs: Iterable[Path] = (), *, hub_cache_dir: Path | None = None
+) -> list[ModelEntry]:
+    """Every model in the models folder, ``extra_dirs`` and the Hugging Face cache, sorted by name.
+
+    ``hub_cache_dir`` defaults to huggingface_hub's cache folder.
+    """
+    entries: list[ModelEntry] = []
+    for root in model_roots(extra_dirs):
+        if root.is_dir():
+            entries += _scan_folder(root, depth=0)
+    entries += _scan_hub_cache(hub_cache_dir)
+    return sorted(entries, key=lambda e: (e.name.lower(), e.reference))
+
+
+def _scan_folder(folder: Path, depth: int) -> Iterator[ModelEntry]:
+    try:
+        children = sorted(folder.iterdir())
+    except OSError as exc:
+        log.warning("Skipped %s: %s", folder, exc)
+        return
+    for child in children:
+        try:
+            if child.name.startswith(".") or child.name.endswith((".partial", ".config")):
+                continue  # hidden files, downloads in progress, single-file sidecar configs
+            if child.is_dir():
+                if (child / "model_index.json").is_file():
+                    yield _folder_entry(child)
+                elif depth < _MAX_DEPTH:
+                    yield from _scan_folder(child, depth + 1)
+            elif child.suffix.lower() in CHECKPOINT_SUFFIXES:
+                yield _file_entry(child)
+        except OSError as exc:
+            log.warning("Skipped %s: %s", child, exc)
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += (Path(dirpath) / name).stat().st_size
+            except OSError:
+                pass
+    return total
+
+
+def _folder_entry(folder: Path) -> ModelEntry:
+    family, problem = None, None
+    try:
+        family = family_of_folder(folder)
+    except StudioError as exc:
+        problem = str(exc)
+    return ModelEntry(folder.name, str(folder), family, "folder", _folder_size(folder), problem)
+
+
+def _file_entry(path: Path) -> ModelEntry:
+    family, problem = None, None
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        # Its family can only be read by unpickling, which waits until the artist allows pickles and picks it.
+        problem = "A pickle checkpoint: it opens only when pickle checkpoints are allowed in Settings."
+    else:
+        try:
+            family = family_of_single_file(path)
+        except StudioError as exc:
+            problem = str(exc)
+    return ModelEntry(path.stem, str(path), family, "single_file", path.stat().st_size, problem)
+
+
+def _scan_hub_cache(cache_dir: Path | None) -> list[ModelEntry]:
+    from huggingface_hub import scan_cache_dir
+
+    try:
+        info = scan_cache_dir(cache_dir)
+    except Exception as exc:  # no cache yet, or one huggingface_hub cannot read: nothing to list
+        log.info("Hugging Face cache not scanned: %s", exc)
+        return []
+    entries = []
+    for repo in info.repos:
+        if repo.repo_type != "model" or not repo.revisions:
+            continue
+        revision = max(repo.revisions, key=lambda r: r.last_modified)
+        snapshot = Path(revision.snapshot_path)
+        if not (snapshot / "model_index.json").is_file():
+            continue  # not a pipeline (a LoRA, a text model, a ControlNet...)
+        try:
+            family = family_of_folder(snapshot)
+        except StudioError as exc:
+            log.info("Skipped %s from the Hugging Face cache: %s", repo.repo_id, exc)
+            continue
+        entries.append(
+            ModelEntry(
+                repo.repo_id,
+                repo.repo_id,
+                family,
+                "hub_cache",
+                revision.size_on_disk,
+                extra_path=str(snapshot),
+            )
+        )
+    return entries

@@ -1,0 +1,307 @@
+"""The generation engine: one request in, images (or a clean cancel) out.
+
+Every pipeline call asks for latents (``output_type="latent"``) and the engine decodes them itself. That is
+what lets a cancel skip the VAE decode (diffusers' interrupt flag alone still decodes) and lets a broken
+half-precision decode be detected and redone in fp32.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from studio.engine import loading
+from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
+from studio.engine.events import GenerationResult, StepPreview
+from studio.engine.lazy import torch_modules
+from studio.engine.previews import LatentPreviewer, StepReporter, load_taesd
+from studio.engine.samplers import callbacks_for, make_scheduler
+from studio.engine.validation import overflow_notice, prompt_overflow, validate
+from studio.errors import RequestError
+from studio.prompt.compose import compose
+from studio.request import GenerationRequest
+
+SEED_LIMIT = 2**32  # random seeds stay 32-bit, as A1111's do, so they are easy to read and retype
+
+
+@dataclass
+class _Job:
+    """One request as it runs: validated request, composed texts and what every batch call shares."""
+
+    request: GenerationRequest
+    prompt: str
+    negative: str
+    init_image: Any  # PIL image at width×height, or None
+    total: int  # step callbacks per batch call, both passes
+    notices: list[str]
+    on_step: Callable[[StepPreview], None] | None
+    on_stage: Callable[[str], None]
+    cancel: threading.Event
+
+
+class Engine:
+    """Keeps one model loaded and runs requests on it. Construction is cheap: nothing heavy is imported.
+
+    ``device`` None picks CUDA, then MPS, then the CPU. ``precision`` "auto" is fp16 on a GPU and fp32 on the
+    CPU. ``taesd_path`` (a local AutoencoderTiny folder) gives full-size previews instead of the cheap latent
+    approximation. ``torch_threads`` caps torch's CPU threads so the window stays responsive.
+    """
+
+    def __init__(
+        self,
+        *,
+        device: str | None = None,
+        precision: str = "auto",
+        allow_pickle: bool = False,
+        taesd_path: str | None = None,
+        torch_threads: int | None = None,
+    ) -> None:
+        self.device = device
+        self.precision = precision
+        self.allow_pickle = allow_pickle
+        self.taesd_path = taesd_path
+        self.torch_threads = torch_threads
+        self._lock = threading.Lock()
+        self._loaded: loading.LoadedModel | None = None
+        self._img2img: Any = None
+        self._scheduler_config: dict[str, Any] = {}
+        self._callback_counts: dict[tuple[str, int, float | None], int] = {}
+        self._decoder: SafeDecoder | None = None
+        self._previewer: LatentPreviewer | None = None
+
+    # --- public -------------------------------------------------------------------------------------------
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        on_step: Callable[[StepPreview], None] | None = None,
+        cancel: threading.Event | None = None,
+        on_stage: Callable[[str], None] | None = None,
+    ) -> GenerationResult:
+        """Run ``request``. Raises ``RequestError``/``ModelError`` for unusable input.
+
+        When ``cancel`` is set the run stops within one step, skips the decode and returns a result with
+        ``cancelled=True`` holding the images of batch calls that had already finished.
+        """
+        with self._lock:
+            return self._generate(request, on_step, cancel or threading.Event(), on_stage or _ignore)
+
+    def unload(self) -> None:
+        """Drop the loaded model and return its memory."""
+        if self._loaded is None:
+            return
+        device = self._loaded.device
+        self._loaded = self._img2img = self._decoder = self._previewer = None
+        free_memory(device)
+
+    # --- one request --------------------------------------------------------------------------------------
+
+    def _generate(self, request, on_step, cancel, on_stage) -> GenerationResult:
+        started = time.perf_counter()
+        if not request.model:
+            raise RequestError("No model is chosen. Pick a model in the model list, then generate again.")
+        set_threads(self.torch_threads)
+        loaded = self._ensure_model(request.model, on_stage)
+        request, notices = validate(request, loaded.info.family)
+        prompt, negative = compose(request)
+        for label, text in (("prompt", prompt), ("negative prompt", negative)):
+            dropped = prompt_overflow(loaded.pipe.tokenizer, text)
+            if dropped:
+                notices.append(overflow_notice(label, dropped, loaded.pipe.tokenizer.model_max_length))
+        init_image = _load_init_image(request, notices) if request.is_img2img else None
+        if request.seed == -1:
+            request = request.with_changes(seed=secrets.randbelow(SEED_LIMIT))
+        total = self._total_steps(request)
+        job = _Job(request, prompt, negative, init_image, total, notices, on_step, on_stage, cancel)
+
+        images: list[Any] = []
+        cancelled = False
+        size = request.batch_size
+        torch = torch_modules().torch
+        for call in range(request.batch_count):
+            try:
+                batch = self._run_batch(job, call, [request.seed + call * size + i for i in range(size)])
+            except torch.OutOfMemoryError as exc:
+                free_memory(loaded.device)
+                raise RequestError(
+                    f"The GPU ran out of memory making {request.width}×{request.height} images in batches of "
+                    f"{size}. Lower the size or the batch size, or close other programs using the GPU."
+                ) from exc
+            if batch is None:
+                cancelled = True
+                break
+            images.extend(batch)
+        seeds = [request.seed + i for i in range(len(images) if cancelled else request.images_total)]
+        return GenerationResult(
+            request=request,
+            images=images,
+            seeds=seeds,
+            prompt=prompt,
+            negative_prompt=negative,
+            model=loaded.info,
+            cancelled=cancelled,
+            notices=notices,
+            elapsed_s=time.perf_counter() - started,
+        )
+
+    def _run_batch(self, job: _Job, call: int, seeds: list[int]) -> list[Any] | None:
+        """One pipeline call of ``batch_size`` images (plus its refine pass). None when cancelled."""
+        if job.cancel.is_set():
+            return None
+        request = job.request
+        previewer = self._previewer if job.on_step is not None else None
+        reporter = StepReporter(job.total, call, job.on_step, previewer, job.cancel)
+        if request.batch_count > 1:
+            job.on_stage(f"Generating batch {call + 1} of {request.batch_count}…")
+        else:
+            job.on_stage("Generating…")
+        if job.init_image is not None:
+            latents = self._img2img_pass(
+                job, [job.init_image] * len(seeds), seeds, request.steps, request.strength, reporter
+            )
+        else:
+            pipe = self._loaded.pipe
+            pipe.scheduler = make_scheduler(request.sampler, self._scheduler_config)
+            latents = pipe(
+                width=request.width,
+                height=request.height,
+                **self._common_args(job, seeds, request.steps, reporter),
+            ).images
+        if reporter.cancelled:
+            return None
+        job.on_stage("Decoding…")
+        images = self._to_pil(self._decoder.decode(latents, job.notices))
+        if request.hires is None:
+            return images
+        hires = request.hires
+        job.on_stage(f"Refining (upscale ×{hires.scale:g})…")
+        size = hires.output_size(request.width, request.height)
+        upscaled = [image.resize(size, Image.Resampling.LANCZOS) for image in images]
+        reporter.pass_name = "refine"
+        latents = self._img2img_pass(job, upscaled, seeds, hires.steps, hires.strength, reporter)
+        if reporter.cancelled:
+            return None
+        job.on_stage("Decoding…")
+        return self._to_pil(self._decoder.decode(latents, job.notices))
+
+    def _img2img_pass(
+        self,
+        job: _Job,
+        images: list[Any],
+        seeds: list[int],
+        steps: int,
+        strength: float,
+        reporter: StepReporter,
+    ) -> Any:
+        if self._img2img is None:
+            # from_pipe shares the loaded modules: no second copy of the weights.
+            self._img2img = torch_modules().diffusers.AutoPipelineForImage2Image.from_pipe(self._loaded.pipe)
+        pipe = self._img2img
+        pipe.set_progress_bar_config(disable=True)
+        pipe.scheduler = make_scheduler(job.request.sampler, self._scheduler_config)
+        return pipe(image=images, strength=strength, **self._common_args(job, seeds, steps, reporter)).images
+
+    def _common_args(self, job: _Job, seeds: list[int], steps: int, reporter: StepReporter) -> dict[str, Any]:
+        torch = torch_modules().torch
+        # CPU generators, one per image: the same seed gives the same noise on every device and in any batch.
+        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        return {
+            "prompt": job.prompt,
+            "negative_prompt": job.negative,
+            "num_inference_steps": steps,
+            "guidance_scale": job.request.cfg_scale,
+            "num_images_per_prompt": len(seeds),
+            "generator": generators,
+            "output_type": "latent",
+            "callback_on_step_end": reporter,
+            "callback_on_step_end_tensor_inputs": ["latents"],
+        }
+
+    def _to_pil(self, decoded: Any) -> list[Any]:
+        return self._loaded.pipe.image_processor.postprocess(decoded, output_type="pil")
+
+    def _total_steps(self, request: GenerationRequest) -> int:
+        """The true number of step callbacks per batch call, from the schedulers themselves."""
+        total = self._callbacks(
+            request.sampler, request.steps, request.strength if request.is_img2img else None
+        )
+        if request.hires is not None:
+            total += self._callbacks(request.sampler, request.hires.steps, request.hires.strength)
+        return total
+
+    def _callbacks(self, sampler: str, steps: int, strength: float | None) -> int:
+        # Building a scheduler and its timesteps costs about a millisecond; the GUI repeats the same settings.
+        key = (sampler, steps, strength)
+        if key not in self._callback_counts:
+            scheduler = make_scheduler(sampler, self._scheduler_config)
+            self._callback_counts[key] = callbacks_for(scheduler, steps, strength)
+        return self._callback_counts[key]
+
+    # --- the model cache ----------------------------------------------------------------------------------
+
+    def _ensure_model(self, reference: str, on_stage: Callable[[str], None]) -> loading.LoadedModel:
+        if self._loaded is not None and self._loaded.reference == reference:
+            return self._loaded
+        self.unload()  # free the old weights before loading new ones: two models may not fit together
+        on_stage("Loading model…")
+        device = pick_device(self.device)
+        dtype = pick_dtype(device, self.precision)
+        loaded = loading.load_model(reference, device=device, dtype=dtype, allow_pickle=self.allow_pickle)
+        taesd = load_taesd(self.taesd_path, device, dtype) if self.taesd_path else None
+        loaded.pipe.set_progress_bar_config(disable=True)  # the studio reports progress itself
+        self._scheduler_config = dict(loaded.pipe.scheduler.config)
+        self._callback_counts = {}
+        self._decoder = SafeDecoder(loaded.pipe.vae)
+        self._previewer = LatentPreviewer(loaded.info.family, device, taesd)
+        self._loaded = loaded
+        return loaded
+
+
+def _ignore(_message: str) -> None:
+    pass
+
+
+def _load_init_image(request: GenerationRequest, notices: list[str]) -> Any:
+    """The init image as RGB at the request's size; a resize is reported in ``notices``."""
+    path = request.init_image
+    try:
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened).convert("RGB")
+    except FileNotFoundError as exc:
+        raise RequestError(
+            f"The init image '{path}' does not exist. Choose another image or turn img2img off."
+        ) from exc
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise RequestError(
+            f"The init image '{path}' could not be read as a picture ({exc.__class__.__name__}). "
+            "Save it as PNG or JPEG and try again."
+        ) from exc
+    size = (request.width, request.height)
+    if image.size != size:
+        notices.append(
+            f"The init image is {image.width}×{image.height}; it was resized to {size[0]}×{size[1]} to match the "
+            "requested size."
+        )
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return image
+
+
+_default_engine: Engine | None = None
+
+
+def generate(
+    request: GenerationRequest,
+    on_step: Callable[[StepPreview], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> GenerationResult:
+    """Run ``request`` on a shared default ``Engine`` (the CLI's entry point)."""
+    global _default_engine
+    if _default_engine is None:
+        _default_engine = Engine()
+    return _default_engine.generate(request, on_step=on_step, cancel=cancel)

@@ -1,0 +1,119 @@
+"""Cheap pictures of the latents while denoising runs.
+
+The default is a linear latent → RGB map (the factors A1111 and ComfyUI use for their "cheap" previews): a
+4×3 matrix product per pixel at latent size (1/8 of the image), far below 1 % of a step. With a local TAESD
+folder (``AutoencoderTiny``) the previews are real decoded pictures at full size instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from studio.engine.events import StepPreview
+from studio.engine.lazy import torch_modules
+from studio.errors import ModelError
+
+# Rows: latent channels; columns: R, G, B. From ComfyUI's latent_formats (SD15, SDXL).
+LATENT_RGB_FACTORS: dict[str, tuple[tuple[float, float, float], ...]] = {
+    "sd15": (
+        (0.3512, 0.2297, 0.3227),
+        (0.3250, 0.4974, 0.2350),
+        (-0.2829, 0.1762, 0.2721),
+        (-0.2120, -0.2616, -0.7177),
+    ),
+    "sdxl": (
+        (0.3651, 0.4232, 0.4341),
+        (-0.2533, -0.0042, 0.1068),
+        (0.1076, 0.1111, -0.0362),
+        (-0.3165, -0.2492, -0.2188),
+    ),
+}
+LATENT_RGB_BIAS: dict[str, tuple[float, float, float]] = {
+    "sd15": (0.0, 0.0, 0.0),
+    "sdxl": (0.1084, -0.0175, -0.0011),
+}
+
+
+class LatentPreviewer:
+    """Turns the first latent of a batch into a small HxWx3 uint8 array.
+
+    Built once per model: the factor tensors live on the model's device so a preview costs one small matrix
+    product and one copy of a latent-sized uint8 image to the CPU.
+    """
+
+    def __init__(self, family: str, device: Any, taesd: Any = None) -> None:
+        torch = torch_modules().torch
+        self.family = family
+        self.taesd = taesd
+        self._factors = torch.tensor(LATENT_RGB_FACTORS[family], device=device, dtype=torch.float32)
+        self._bias = torch.tensor(LATENT_RGB_BIAS[family], device=device, dtype=torch.float32)
+
+    def __call__(self, latents: Any) -> Any:
+        """``latents``: (batch, 4, h, w) in pipeline scale → numpy uint8 (h, w, 3) of ``latents[0]``."""
+        torch = torch_modules().torch
+        with torch.no_grad():
+            if self.taesd is not None:
+                image = self.taesd.decode(latents[:1].to(self.taesd.dtype), return_dict=False)[0][0]
+                rgb = image.permute(1, 2, 0).float()
+            else:
+                latent = latents[0].float()
+                channels, height, width = latent.shape
+                # (h·w, 4) @ (4, 3) + bias as one addmm: half the cost of an einsum at this size.
+                rgb = torch.addmm(self._bias, latent.reshape(channels, -1).T, self._factors).reshape(
+                    height, width, 3
+                )
+            return ((rgb + 1.0) * 127.5).clamp(0, 255).to(torch.uint8).cpu().numpy()
+
+
+def load_taesd(path: str, device: Any, dtype: Any) -> Any:
+    """A local ``AutoencoderTiny`` folder for full-size previews. Raises ``ModelError`` when unreadable."""
+    diffusers = torch_modules().diffusers
+    try:
+        taesd = diffusers.AutoencoderTiny.from_pretrained(path, torch_dtype=dtype, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"The TAESD preview decoder at '{path}' could not be loaded ({exc.__class__.__name__}). "
+            "Point the setting at a folder holding an AutoencoderTiny (config.json and weights), or clear it."
+        ) from exc
+    return taesd.to(device).eval()
+
+
+class StepReporter:
+    """The ``callback_on_step_end`` of one batch call: counts steps, sends previews, stops on cancel.
+
+    One reporter spans both passes of a hires-fix run (set ``pass_name`` between them) so ``step`` runs from 1
+    to ``total`` across the whole call. On cancel it sets the pipeline's interrupt flag, which makes the
+    pipeline skip the UNet for every remaining timestep; the engine then skips the VAE decode itself.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        image_index: int,
+        on_step: Callable[[StepPreview], None] | None,
+        previewer: LatentPreviewer | None,
+        cancel: threading.Event,
+    ) -> None:
+        self.total = total
+        self.image_index = image_index
+        self.on_step = on_step
+        self.previewer = previewer
+        self.cancel = cancel
+        self.step = 0
+        self.pass_name = "base"
+        self.cancelled = False
+
+    def __call__(self, pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        if self.cancelled:
+            return {}
+        self.step += 1
+        if self.cancel.is_set():
+            self.cancelled = True
+            pipe._interrupt = True  # diffusers has no public setter; the loop checks this flag each timestep
+            return {}
+        if self.on_step is not None and self.previewer is not None:
+            image = self.previewer(tensors["latents"])
+            self.on_step(StepPreview(self.step, self.total, image, self.pass_name, self.image_index))
+        return {}

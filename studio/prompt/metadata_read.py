@@ -1,0 +1,187 @@
+"""Settings read back from an image (ours or another tool's) or from pasted text.
+
+Tried in order: our own ``diffusion_studio`` chunk (restores exactly); A1111/Forge/SD.Next infotext (and
+Fooocus, which shares the ``parameters`` key); a ComfyUI ``prompt`` graph; InvokeAI 3.x ``invokeai_metadata``,
+2.3 ``sd-metadata`` and legacy ``Dream``; NovelAI ``Description``/``Comment``. What cannot be mapped onto a
+``GenerationRequest`` is listed in ``ImageSettings.unmapped`` as readable text and kept in ``request.extras``.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.errors import StudioError
+from studio.prompt.comfyui_metadata import comfyui_settings
+from studio.prompt.field_mapper import FieldMapper, Found, json_object
+from studio.prompt.infotext import infotext_to_request, parse_infotext
+from studio.prompt.invokeai_metadata import dream_settings, invokeai3_settings, sd_metadata_settings
+from studio.prompt.png_chunks import PARAMETERS_KEY, STUDIO_KEY, read_text_chunks
+from studio.request import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("diffusion-studio", "a1111", "comfyui", "invokeai", "fooocus", "novelai", "sdnext", "none")
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """What an image says about how it was made.
+
+    ``source`` is one of ``SOURCES``; ``unmapped`` lists, readably, what had no place in the request;
+    ``raw`` holds the text chunks as found.
+    """
+
+    request: GenerationRequest
+    source: str
+    unmapped: list[str] = field(default_factory=list)
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+def read_image_settings(path: str | os.PathLike[str]) -> ImageSettings:
+    """The settings stored in the image at ``path``. Raises ``MetadataError`` only for a non-image file."""
+    return settings_from_chunks(read_text_chunks(path))
+
+
+def read_settings_text(text: str) -> ImageSettings:
+    """Settings from pasted text: A1111 infotext, our request JSON, a ComfyUI graph, InvokeAI/Fooocus/NovelAI
+    JSON or an InvokeAI ``Dream`` line. Never raises."""
+    return settings_from_chunks(_chunks_for_text(text if isinstance(text, str) else ""))
+
+
+def settings_from_chunks(raw: Mapping[str, str]) -> ImageSettings:
+    """Pick the dialect from the chunk keys and map it. Never raises."""
+    raw = {str(k): str(v) for k, v in raw.items()}
+    notes: list[str] = []
+    for what, reader in _READERS:
+        try:
+            found = reader(raw, notes)
+        except Exception as exc:  # noqa: BLE001 - one tool's odd file must not stop the others being tried
+            log.warning("Reading the %s failed", what, exc_info=True)
+            notes.append(f"The {what} in this image could not be read ({type(exc).__name__}: {exc}).")
+            continue
+        if found is not None:
+            request, source, unmapped = found
+            return ImageSettings(request=request, source=source, unmapped=notes + unmapped, raw=raw)
+    return ImageSettings(request=GenerationRequest(), source="none", unmapped=notes, raw=raw)
+
+
+def _ours(raw: dict[str, str], notes: list[str]) -> Found | None:
+    if STUDIO_KEY not in raw:
+        return None
+    try:
+        return GenerationRequest.from_json(raw[STUDIO_KEY]), "diffusion-studio", []
+    except StudioError as exc:
+        notes.append(f"The studio's own settings in this image could not be used: {exc}")
+        return None
+
+
+def _parameters(raw: dict[str, str], notes: list[str]) -> Found | None:
+    text = raw.get(PARAMETERS_KEY, "")
+    if not text.strip():
+        return None
+    data = json_object(text)
+    if data is not None:
+        if "fooocus_scheme" in raw or "metadata_scheme" in data or "full_prompt" in data:
+            return _fooocus(data)
+        return None
+    request, unmapped = infotext_to_request(parse_infotext(text))
+    if "fooocus_scheme" in raw:
+        source = "fooocus"
+    elif str(request.extras.get("App", "")).lower().startswith("sd.next"):
+        source = "sdnext"
+    else:
+        source = "a1111"
+    return request, source, unmapped
+
+
+def _fooocus(data: dict[str, Any]) -> Found:
+    mapped = FieldMapper(data)
+    mapped.text("prompt", "prompt")
+    mapped.text("negative_prompt", "negative_prompt")
+    mapped.number("steps", "steps", int)
+    mapped.number("guidance_scale", "cfg_scale", float)
+    mapped.number("seed", "seed", int)
+    mapped.text("base_model", "model")
+    mapped.sampler("sampler", "scheduler")
+    resolution = data.get("resolution")
+    mapped.used.add("resolution")
+    try:
+        width, height = ast.literal_eval(resolution) if isinstance(resolution, str) else resolution
+        mapped.fields["width"], mapped.fields["height"] = int(width), int(height)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        if resolution is not None:
+            mapped.unmapped.append(f"resolution: {resolution}")
+    # The expanded prompts are what Fooocus derived from the prompt and styles; the prompt itself restores.
+    mapped.used.update(
+        {"full_prompt", "full_negative_prompt", "prompt_expansion", "metadata_scheme", "version"}
+    )
+    mapped.used.add("base_model_hash")
+    mapped.model_hash(data.get("base_model_hash"))
+    return mapped.finish("fooocus")
+
+
+def _novelai(raw: dict[str, str], notes: list[str]) -> Found | None:
+    comment = json_object(raw.get("Comment", ""))
+    if comment is None and raw.get("Software") != "NovelAI":
+        return None
+    comment = comment or {}
+    if raw.get("Software") != "NovelAI" and not {"uc", "scale", "steps"} <= comment.keys():
+        return None
+    mapped = FieldMapper(comment)
+    mapped.fields["prompt"] = raw.get("Description", "")
+    if not mapped.fields["prompt"]:
+        mapped.text("prompt", "prompt")
+    mapped.used.add("prompt")
+    mapped.text("uc", "negative_prompt")
+    mapped.number("steps", "steps", int)
+    mapped.number("scale", "cfg_scale", float)
+    mapped.number("seed", "seed", int)
+    mapped.number("width", "width", int)
+    mapped.number("height", "height", int)
+    mapped.sampler("sampler", None)
+    if raw.get("Source"):
+        mapped.fields["model"] = raw["Source"]
+    return mapped.finish("novelai")
+
+
+_READERS: list[tuple[str, Callable[[dict[str, str], list[str]], Found | None]]] = [
+    ("studio's own settings", _ours),
+    ("A1111 settings text", _parameters),
+    ("ComfyUI graph", lambda raw, notes: comfyui_settings(raw.get("prompt", ""))),
+    ("InvokeAI metadata", lambda raw, notes: invokeai3_settings(raw)),
+    ("InvokeAI sd-metadata", lambda raw, notes: sd_metadata_settings(raw)),
+    ("InvokeAI Dream text", lambda raw, notes: dream_settings(raw)),
+    ("NovelAI settings", _novelai),
+]
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def _chunks_for_text(text: str) -> dict[str, str]:
+    """Guess which chunk pasted text would have come from."""
+    stripped = text.strip()
+    if not stripped:
+        return {}
+    data = json_object(stripped)
+    if data is not None:
+        if data and all(isinstance(v, dict) and "class_type" in v for v in data.values()):
+            return {"prompt": stripped}
+        if "positive_prompt" in data or "generation_mode" in data:
+            return {"invokeai_metadata": stripped}
+        if "model_weights" in data and "image" in data:
+            return {"sd-metadata": stripped}
+        if "metadata_scheme" in data or "full_prompt" in data:
+            return {PARAMETERS_KEY: stripped, "fooocus_scheme": "fooocus"}
+        if "uc" in data and "scale" in data:
+            return {"Comment": stripped, "Description": str(data.get("prompt", ""))}
+        return {STUDIO_KEY: stripped}
+    if re.match(r'^"[^"]*"(\s+-{1,2}[A-Za-z]\S*(\s+(?!-{1,2}[A-Za-z])\S+)*)+\s*$', stripped, flags=re.S):
+        return {"Dream": stripped}
+    return {PARAMETERS_KEY: text}

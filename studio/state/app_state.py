@@ -1,0 +1,328 @@
+"""The window's brain without widgets: the current request, the queue, the worker and the session.
+
+Widgets edit the request through ``set_request``/``update`` and listen to the signals; the worker's signals
+are turned into GUI-friendly ones here (the newest preview only, at display rate).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from studio.request import GenerationRequest
+from studio.state.jobs import Job, JobQueue
+from studio.state.model_list import ModelList, usable
+from studio.state.session import Session, SessionAutosave
+from studio.state.settings import AppSettings, save_settings
+from studio.state.worker import GenerationWorker
+
+log = logging.getLogger("studio.state")
+
+PREVIEW_INTERVAL_S = 1 / 30  # display rate: previews arriving faster are dropped, never queued
+
+ERROR, NOTICE, INFO = "error", "notice", "info"
+
+
+class AppState(QObject):
+    request_changed = Signal(object)  # GenerationRequest
+    running_changed = Signal(bool)
+    job_started = Signal(object)  # Job
+    stage = Signal(str)
+    progress = Signal(int, int, str, int)  # step, total, pass name, image index
+    preview = Signal(object)  # the newest StepPreview
+    result_ready = Signal(object, list)  # GenerationResult, saved paths
+    job_cancelled = Signal()
+    message = Signal(str, str, str)  # kind (error/notice/info), sentence, detail
+    last_seed_changed = Signal(int)
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        worker: GenerationWorker,
+        models: ModelList | None = None,
+        session_path: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.worker = worker
+        self.models = models or ModelList(parent=self)
+        self.queue = JobQueue(self)
+        self._request = GenerationRequest()
+        self.running: Job | None = None
+        self.last_seed: int | None = None
+        self.unsaved_results: list[Any] = []  # results whose save failed, kept so nothing is lost
+        self.autosave = SessionAutosave(self.snapshot, session_path, on_error=self.notice, parent=self)
+        self._last_preview_at = 0.0
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.timeout.connect(self._deliver_preview)
+        self.queue.changed.connect(self.autosave.schedule)
+        worker.job_started.connect(self._on_started)
+        # Bound methods (not lambdas): Qt then queues the worker thread's signals onto this object's thread.
+        worker.stage.connect(self._on_stage)
+        worker.progress.connect(self._on_progress)
+        worker.preview_ready.connect(self._on_preview_ready)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.task_finished.connect(self._on_task_finished)
+        worker.task_failed.connect(self._on_task_failed)
+        self.models.changed.connect(self._on_models)
+        self.models.failed.connect(self.error)
+        self._select_after_refresh: str | None = None
+
+    # --- models ---------------------------------------------------------------------------------------------
+
+    def model_search_dirs(self) -> list[Path]:
+        extra = [Path(p) if Path(p).is_dir() else Path(p).parent for p in self.settings.extra_models]
+        return [Path(p) for p in self.settings.model_dirs] + extra
+
+    def refresh_models(self) -> None:
+        self.models.refresh(self.model_search_dirs())
+
+    def add_model_path(self, path: Path, folder_of_models: bool = False) -> None:
+        """A model file or folder (or, with ``folder_of_models``, an A1111/ComfyUI folder) chosen by the artist."""
+        target = self.settings.model_dirs if folder_of_models else self.settings.extra_models
+        if str(path) not in target:
+            target.append(str(path))
+            self.save_settings()
+        if not folder_of_models:
+            self._select_after_refresh = str(path)
+            self.update(model=str(path))
+        self.refresh_models()
+
+    def create_demo_models(self) -> None:
+        """Write the tiny offline demo models (on the worker thread: it imports torch) and select SD 1.5."""
+        from studio import paths
+
+        folder = paths.models_dir() / "demo"
+        self.info("Building the offline demo model (random weights — shows the workflow, not a picture)…")
+
+        def build() -> dict:
+            from studio.engine.tiny_models import write_demo_models
+
+            return write_demo_models(folder)
+
+        self.worker.run_task("demo-models", build)
+
+    def _on_task_finished(self, name: str, value: Any) -> None:
+        if name == "demo-models":
+            folder = Path(value["sd15"]).parent
+            if str(folder) not in self.settings.model_dirs:
+                self.settings.model_dirs.append(str(folder))
+                self.save_settings()
+            self._select_after_refresh = str(value["sd15"])
+            self.refresh_models()
+
+    def _on_models(self, entries: list) -> None:
+        wanted = self._select_after_refresh
+        self._select_after_refresh = None
+        if wanted:
+            entry = self.models.find(wanted)
+            self.update(model=str(entry.reference) if entry is not None else wanted)
+        elif not self._request.model and entries:
+            # Nothing chosen yet (first run): start with the first model the list shows.
+            first = next((e for group in self.models.grouped().values() for e in group if usable(e)), None)
+            if first is not None:
+                self.update(model=str(first.reference))
+
+    # --- the request ----------------------------------------------------------------------------------------
+
+    @property
+    def request(self) -> GenerationRequest:
+        return self._request
+
+    def set_request(self, request: GenerationRequest) -> None:
+        if request == self._request:
+            return
+        self._request = request
+        self.request_changed.emit(request)
+        self.autosave.schedule()
+
+    def update(self, **changes: Any) -> None:
+        self.set_request(self._request.with_changes(**changes))
+
+    def apply_image_settings(self, settings: Any, seed_only: bool = False) -> None:
+        """Reuse what an image records (an ``ImageSettings`` from the metadata reader).
+
+        The model is matched against the installed ones by reference or name; one that is not installed leaves
+        the current model in place and says so. Whatever the reader could not map is reported too.
+        """
+        found = settings.request
+        if seed_only:
+            if found.seed == -1 or settings.source == "none":
+                self.error("This image does not record its seed, so it cannot be reused.")
+                return
+            self.update(seed=found.seed)
+            self.info(f"Seed {found.seed} reused.")
+            return
+        if settings.source == "none":
+            self.error(
+                "This image holds no generation settings (it was not made by an AI tool that records them)."
+            )
+            return
+        request = found
+        entry = self.models.find(found.model) if found.model else None
+        if entry is not None:
+            request = request.with_changes(model=str(entry.reference))
+        else:
+            request = request.with_changes(model=self._request.model)
+            if found.model:
+                self.notice(
+                    f"The image was made with the model '{found.model}', which is not installed here; the current "
+                    "model is kept. Add that model to reproduce the image exactly."
+                )
+        self.set_request(request)
+        if settings.unmapped:
+            self.notice(
+                "Some settings of this image have no equivalent here and were left out: "
+                + "; ".join(settings.unmapped)
+                + "."
+            )
+        else:
+            self.info(f"Settings restored from the image ({settings.source}).")
+
+    def restore(self, session: Session) -> None:
+        """Put a saved session back: its request, and its queue held paused until the artist resumes it."""
+        self.set_request(session.request)
+        if session.queue:
+            self.queue.replace_all(session.queue)
+            self.queue.set_paused(True)
+            count = len(session.queue)
+            self.notice(
+                f"{count} queued generation{'s were' if count != 1 else ' was'} restored from the last session. "
+                "Press Resume queue to run them."
+            )
+
+    def snapshot(self) -> Session:
+        pending = [job.request for job in self.queue.jobs()]
+        if self.running is not None:  # a killed app must not forget the job it was running
+            pending.insert(0, self.running.request)
+        return Session(request=self._request, queue=pending)
+
+    # --- jobs -----------------------------------------------------------------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        return self.running is not None
+
+    def generate(self) -> Job | None:
+        """Queue the current request; it starts at once when nothing runs. None when it cannot run."""
+        request = self._request
+        if not request.model:
+            self.error("Choose a model in the settings (or add one with Add model…) before generating.")
+            return None
+        if not request.prompt.strip() and not (request.style or request.lighting or request.composition):
+            self.error("Write a prompt (or pick a style) first: the model needs to be told what to draw.")
+            return None
+        job = self.queue.add(request)
+        self.queue.set_paused(False)
+        self._pump()
+        return job
+
+    def resume_queue(self) -> None:
+        self.queue.set_paused(False)
+        self._pump()
+
+    def cancel(self) -> None:
+        if self.running is not None:
+            self.stage.emit("Cancelling…")
+            self.worker.cancel()
+
+    def remove_job(self, job_id: int) -> None:
+        self.queue.remove(job_id)
+
+    def _pump(self) -> None:
+        if self.running is not None:
+            return
+        job = self.queue.take_next()
+        if job is None:
+            return
+        self.running = job
+        self.running_changed.emit(True)
+        self.worker.submit(job, self.settings.outputs())
+
+    def _done(self) -> None:
+        self.running = None
+        self._preview_timer.stop()
+        self.worker.take_preview()  # a stale preview must not land on the final image
+        self.autosave.schedule()
+        self.running_changed.emit(False)
+        self._pump()
+
+    def _on_started(self, job_id: int) -> None:
+        if self.running is not None and self.running.id == job_id:
+            self.job_started.emit(self.running)
+
+    def _on_stage(self, _job_id: int, text: str) -> None:
+        self.stage.emit(text)
+
+    def _on_progress(self, _job_id: int, step: int, total: int, pass_name: str, image_index: int) -> None:
+        self.progress.emit(step, total, pass_name, image_index)
+
+    def _on_task_failed(self, _name: str, text: str, detail: str) -> None:
+        self.error(text, detail)
+
+    def _on_preview_ready(self) -> None:
+        wait = PREVIEW_INTERVAL_S - (time.monotonic() - self._last_preview_at)
+        if wait > 0:
+            if not self._preview_timer.isActive():
+                self._preview_timer.start(int(wait * 1000) + 1)
+            return
+        self._deliver_preview()
+
+    def _deliver_preview(self) -> None:
+        preview = self.worker.take_preview()
+        if preview is not None and self.running is not None:
+            self._last_preview_at = time.monotonic()
+            self.preview.emit(preview)
+
+    def _on_finished(self, _job_id: int, result: Any, saved: list, save_error: str) -> None:
+        if result.seeds:
+            self.last_seed = int(result.seeds[0])
+            self.last_seed_changed.emit(self.last_seed)
+        for notice in getattr(result, "notices", []) or []:
+            self.notice(notice)
+        if save_error:
+            self.unsaved_results.append(result)
+            self.error(save_error)
+        self._done()
+        self.result_ready.emit(result, saved)
+
+    def _on_failed(self, _job_id: int, message: str, detail: str) -> None:
+        self.error(message, detail)
+        self._done()
+
+    def _on_cancelled(self, _job_id: int, _result: Any) -> None:
+        self.info("Generation cancelled.")
+        self._done()
+        self.job_cancelled.emit()
+
+    # --- messages and lifetime ------------------------------------------------------------------------------
+
+    def error(self, text: str, detail: str = "") -> None:
+        log.info("error shown: %s", text)
+        self.message.emit(ERROR, text, detail)
+
+    def notice(self, text: str) -> None:
+        self.message.emit(NOTICE, text, "")
+
+    def info(self, text: str) -> None:
+        self.message.emit(INFO, text, "")
+
+    def save_settings(self) -> None:
+        try:
+            save_settings(self.settings)
+        except Exception as exc:  # noqa: BLE001 - preferences failing to save must not block closing
+            log.warning("settings not saved: %s", exc)
+
+    def shutdown(self, timeout: float = 1.5) -> bool:
+        """Cancel what runs, write the session and stop the worker; True when the worker ended in time."""
+        self.autosave.flush()
+        self.save_settings()
+        return self.worker.shutdown(timeout)

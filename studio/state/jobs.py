@@ -1,0 +1,79 @@
+"""The queue of waiting generations: what Generate adds while a job runs, visible and editable."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from studio.request import GenerationRequest
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request waiting for (or being served by) the worker. ``id`` is unique for the run of the app."""
+
+    request: GenerationRequest
+    id: int = 0
+
+    @staticmethod
+    def new(request: GenerationRequest) -> Job:
+        return Job(request=request, id=next(_ids))
+
+    def label(self) -> str:
+        prompt = " ".join(self.request.prompt.split()) or "(empty prompt)"
+        if len(prompt) > 48:
+            prompt = prompt[:47] + "…"
+        count = self.request.images_total
+        return f"{prompt} · {self.request.width}×{self.request.height} · {count} image{'s' if count != 1 else ''}"
+
+
+class JobQueue(QObject):
+    """Waiting jobs in order. ``paused`` holds the queue (a restored session waits for the artist)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._jobs: list[Job] = []
+        self.paused = False
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def jobs(self) -> list[Job]:
+        return list(self._jobs)
+
+    def add(self, request: GenerationRequest) -> Job:
+        job = Job.new(request)
+        self._jobs.append(job)
+        self.changed.emit()
+        return job
+
+    def remove(self, job_id: int) -> bool:
+        """Drop a waiting job; False when it is not (or no longer) waiting."""
+        for index, job in enumerate(self._jobs):
+            if job.id == job_id:
+                del self._jobs[index]
+                self.changed.emit()
+                return True
+        return False
+
+    def take_next(self) -> Job | None:
+        if self.paused or not self._jobs:
+            return None
+        job = self._jobs.pop(0)
+        self.changed.emit()
+        return job
+
+    def set_paused(self, paused: bool) -> None:
+        if paused != self.paused:
+            self.paused = paused
+            self.changed.emit()
+
+    def replace_all(self, requests: list[GenerationRequest]) -> None:
+        self._jobs = [Job.new(r) for r in requests]
+        self.changed.emit()

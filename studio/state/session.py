@@ -1,0 +1,127 @@
+"""Nothing lost: the session (current request and queue) is saved on every change and restored at start.
+
+Saves are debounced (~300 ms after the last change) and atomic, as GenerationRequest JSON, so a crash or a
+killed process loses at most the last fraction of a second of typing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+
+from studio import paths
+from studio.errors import StudioError
+from studio.request import GenerationRequest
+
+log = logging.getLogger("studio.session")
+
+SESSION_VERSION = 1
+DEBOUNCE_MS = 300
+
+
+@dataclass
+class Session:
+    request: GenerationRequest = field(default_factory=GenerationRequest)
+    queue: list[GenerationRequest] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        data = {
+            "version": SESSION_VERSION,
+            "request": self.request.to_dict(),
+            "queue": [r.to_dict() for r in self.queue],
+        }
+        return json.dumps(data, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Session:
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("queue", []), list):
+            raise ValueError("not a session object")
+        if data.get("version", SESSION_VERSION) != SESSION_VERSION:
+            raise ValueError(f"unknown session format {data.get('version')!r}")
+        request = GenerationRequest.from_dict(data.get("request") or {})
+        return cls(
+            request=request, queue=[GenerationRequest.from_dict(item) for item in data.get("queue", [])]
+        )
+
+
+def session_file() -> Path:
+    return paths.data_dir() / "session.json"
+
+
+def load_session(path: Path | None = None) -> tuple[Session, str | None]:
+    """The saved session, or a fresh one. An unreadable file is kept aside as ``.bad`` and explained."""
+    path = path or session_file()
+    if not path.exists():
+        return Session(), None
+    try:
+        return Session.from_json(path.read_text(encoding="utf-8")), None
+    except (OSError, ValueError, StudioError) as exc:
+        log.warning("unreadable session %s: %s", path, exc)
+        backup = path.with_suffix(".json.bad")
+        try:
+            os.replace(path, backup)
+        except OSError:
+            backup = path
+        return Session(), (
+            f"The last session could not be restored ({exc}), so the studio starts fresh. The old file was kept "
+            f"as '{backup}'."
+        )
+
+
+class SessionAutosave(QObject):
+    """Calls ``snapshot`` and writes it ``DEBOUNCE_MS`` after the last ``schedule()``; ``flush()`` writes now."""
+
+    def __init__(
+        self,
+        snapshot: Callable[[], Session],
+        path: Path | None = None,
+        on_error: Callable[[str], None] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._snapshot = snapshot
+        self._path = path or session_file()
+        self._on_error = on_error
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.flush)
+        self._last_error: str | None = None
+        self.saves = 0
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def schedule(self) -> None:
+        self._timer.start()  # restarting the timer is the debounce
+
+    def pending(self) -> bool:
+        return self._timer.isActive()
+
+    def flush(self) -> None:
+        from studio.atomic import atomic_write_text
+
+        self._timer.stop()
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self._path, self._snapshot().to_json())
+            self.saves += 1
+            self._last_error = None
+        except (OSError, StudioError) as exc:
+            message = (
+                f"The session could not be saved to '{self._path}' ({exc}). Your work is still open; free some "
+                "disk space or check the folder's permissions."
+            )
+            log.warning(message)
+            # Say it once, not on every keystroke.
+            if self._on_error and message != self._last_error:
+                self._on_error(message)
+            self._last_error = message

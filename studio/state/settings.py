@@ -1,0 +1,86 @@
+"""The studio's preferences: a small versioned JSON file in the data folder (Qt-free data, QtCore-free too).
+
+Window geometry, folders, theme and engine preferences. The session (prompt, settings, queue) lives apart in
+``session.py`` because it changes on every keystroke while these change rarely.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from studio import paths
+
+log = logging.getLogger("studio.settings")
+
+SETTINGS_VERSION = 1
+THEMES = ("dark", "light")
+
+
+@dataclass
+class AppSettings:
+    """Preferences kept between runs. ``output_folder`` None means ``paths.outputs_dir()``."""
+
+    theme: str = "dark"
+    output_folder: str | None = None
+    model_dirs: list[str] = field(default_factory=list)  # A1111 / ComfyUI folders to look in
+    extra_models: list[str] = field(default_factory=list)  # single files or folders added with "Add model…"
+    window_geometry: str = ""  # QWidget.saveGeometry() as base64
+    window_state: str = ""  # QMainWindow.saveState() as base64
+    torch_threads: int | None = None  # None: all cores but one, so the window stays responsive
+    allow_pickle: bool = False
+
+    def outputs(self) -> Path:
+        return Path(self.output_folder) if self.output_folder else paths.outputs_dir()
+
+    def engine_threads(self) -> int:
+        if self.torch_threads:
+            return self.torch_threads
+        return max(1, (os.cpu_count() or 2) - 1)
+
+
+def settings_file() -> Path:
+    return paths.data_dir() / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
+    """Read the preferences. A missing file gives the defaults; an unreadable one gives the defaults and a
+    sentence for the artist (the bad file is kept beside as ``.bad`` so nothing is silently thrown away)."""
+    path = path or settings_file()
+    if not path.exists():
+        return AppSettings(), None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        version = data.get("version", SETTINGS_VERSION)
+        if not isinstance(version, int) or version > SETTINGS_VERSION:
+            raise ValueError(f"unknown format version {version!r}")
+        known = {f.name for f in fields(AppSettings)}
+        settings = AppSettings(**{k: v for k, v in data.items() if k in known})
+        if settings.theme not in THEMES:
+            raise ValueError(f"unknown theme {settings.theme!r}")
+        return settings, None
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("unreadable settings %s: %s", path, exc)
+        backup = path.with_suffix(".json.bad")
+        try:
+            os.replace(path, backup)
+        except OSError:
+            backup = path
+        return AppSettings(), (
+            f"Your preferences could not be read ({exc}), so the defaults are used. The old file was kept as "
+            f"'{backup}'."
+        )
+
+
+def save_settings(settings: AppSettings, path: Path | None = None) -> None:
+    """Write the preferences atomically (raises ``SaveError`` when the data folder is not writable)."""
+    from studio.atomic import atomic_write_text
+
+    path = path or settings_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"version": SETTINGS_VERSION, **asdict(settings)}, indent=2))

@@ -1,0 +1,368 @@
+"""The studio window: prompt on the left, the picture in the middle, settings on the right, gallery below.
+
+The window only arranges widgets and forwards the artist's actions to ``AppState``; everything else (queue,
+worker, session) lives in the state layer so it can be tested without widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, Qt, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio import paths
+from studio.errors import StudioError
+from studio.state.app_state import ERROR, NOTICE, AppState
+from studio.ui import theme
+from studio.ui.canvas_view import CanvasView, array_to_qimage
+from studio.ui.gallery_panel import GalleryPanel
+from studio.ui.icons import icon
+from studio.ui.message_area import MessageArea
+from studio.ui.progress_panel import ProgressPanel
+from studio.ui.prompt_panel import PromptPanel
+from studio.ui.queue_panel import QueuePanel
+from studio.ui.settings_panel import SettingsPanel
+
+try:  # TEMPORARY until U2's shortcuts.py lands
+    from studio.ui.shortcuts import SHORTCUTS
+except ImportError:
+    SHORTCUTS = [("generate", "Ctrl+Return", ""), ("cancel", "Esc", ""), ("zoom_fit", "Ctrl+0", ""),
+                 ("zoom_100", "Ctrl+1", ""), ("paste_settings", "Ctrl+Shift+V", ""), ("help", "F1", ""),
+                 ("focus_prompt", "Ctrl+L", ""), ("quit", "Ctrl+Q", "")]
+
+log = logging.getLogger("studio.ui")
+
+MODEL_FILES = "Models (*.safetensors *.ckpt *.pt *.pth *.bin);;All files (*)"
+IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.webp);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setWindowTitle("Diffusion Studio")
+        self.setWindowIcon(icon("app"))
+        self.setAcceptDrops(True)
+        self.first_run = None
+
+        self.prompt_panel = PromptPanel()
+        self.progress_panel = ProgressPanel()
+        self.settings_panel = SettingsPanel()
+        self.canvas = CanvasView()
+        self.messages = MessageArea()
+        self.gallery = GalleryPanel()
+        self.gallery.setToolTip("Your pictures, newest first. Right-click one to reuse its settings.")
+        self.queue_panel = QueuePanel(state.queue)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.prompt_panel, 1)
+        left_layout.addWidget(self.progress_panel)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.canvas)
+        centre = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.messages)
+        top_layout.addWidget(self.stack, 1)
+        centre.addWidget(top)
+        centre.addWidget(self.gallery)
+        centre.setStretchFactor(0, 1)
+        centre.setStretchFactor(1, 0)
+        centre.setSizes([590, 170])  # one row of thumbnails; the picture gets the rest
+        settings_scroll = QScrollArea()
+        settings_scroll.setWidget(self.settings_panel)
+        settings_scroll.setWidgetResizable(True)
+        settings_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(settings_scroll)
+        right.addWidget(self.queue_panel)
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 0)
+        right.setSizes([640, 120])
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget, minimum in ((left, 280), (centre, 320), (right, 280)):
+            self.splitter.addWidget(widget)
+            widget.setMinimumWidth(minimum)
+        self.splitter.setSizes([340, 600, 340])
+        self.splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(self.splitter)
+        self.statusBar().showMessage("Ready")
+
+        self._build_menus()
+        self._connect()
+        self.prompt_panel.set_request(state.request)
+        self.settings_panel.set_request(state.request)
+        self.gallery.set_folder(state.settings.outputs())
+        self.resize(1280, 800)
+        if state.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(state.settings.window_geometry.encode("ascii")))
+
+    # --- menus and shortcuts ------------------------------------------------------------------------------
+
+    def _action(
+        self, menu, text: str, slot, action_id: str | None = None, icon_name: str | None = None
+    ) -> QAction:
+        action = QAction(text, self)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        keys = [keys for aid, keys, _ in SHORTCUTS if aid == action_id]
+        if keys:
+            sequences = [QKeySequence(k) for k in keys]
+            if action_id == "generate":  # the keypad's Enter too
+                sequences.append(QKeySequence("Ctrl+Enter"))
+            action.setShortcuts(sequences)
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "Add model file…", self.add_model_file, "add_model", "add-model")
+        self._action(file, "Add model folder (A1111 / ComfyUI)…", self.add_model_folder, None, "folder")
+        self._action(file, "Download model…", self.download_model, None, "download")
+        file.addSeparator()
+        self._action(file, "Choose output folder…", self.choose_output_folder)
+        self._action(file, "Open output folder", self.open_output_folder, None, "folder")
+        self._action(file, "Paste settings from image", self.paste_settings, "paste_settings")
+        file.addSeparator()
+        self._action(file, "Quit", self.close, "quit")
+        run = bar.addMenu("&Generate")
+        self.generate_action = self._action(run, "Generate", self.generate, "generate", "generate")
+        self.cancel_action = self._action(run, "Cancel", self.state.cancel, "cancel", "cancel")
+        self._action(run, "Focus prompt", self.prompt_panel.prompt.setFocus, "focus_prompt")
+        view = bar.addMenu("&View")
+        self._action(view, "Zoom to fit", self.canvas.zoom_fit, "zoom_fit", "zoom-fit")
+        self._action(view, "Zoom 100 %", self.canvas.zoom_100, "zoom_100", "zoom-100")
+        view.addSeparator()
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for name in theme.THEMES:
+            action = self._action(
+                view, f"{name.capitalize()} theme", lambda _=False, n=name: self.set_theme(n)
+            )
+            action.setCheckable(True)
+            action.setChecked(name == self.state.settings.theme)
+            group.addAction(action)
+            self.theme_actions[name] = action
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "help", "help")
+        self._action(help_menu, "Open log file", self.open_log)
+
+    # --- wiring -----------------------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        s, p = self.state, self.progress_panel
+        self.prompt_panel.changed.connect(self._edited)
+        self.settings_panel.changed.connect(self._edited)
+        self.prompt_panel.generate_requested.connect(self.generate)
+        p.generate_clicked.connect(self.generate)
+        p.cancel_clicked.connect(s.cancel)
+        s.request_changed.connect(self._show_request)
+        s.running_changed.connect(p.set_running)
+        s.running_changed.connect(
+            lambda running: self.statusBar().showMessage("Generating…" if running else "Ready")
+        )
+        s.stage.connect(p.set_stage)
+        s.progress.connect(p.set_progress)
+        s.preview.connect(self._show_preview)
+        s.result_ready.connect(self._show_result)
+        s.job_cancelled.connect(lambda: p.set_finished("Cancelled"))
+        s.message.connect(self._show_message)
+        s.last_seed_changed.connect(self.settings_panel.set_last_seed)
+        s.models.changed.connect(self._models_changed)
+        s.models.refreshing.connect(lambda busy: busy and self.statusBar().showMessage("Looking for models…"))
+        self.queue_panel.remove_requested.connect(s.remove_job)
+        self.queue_panel.resume_requested.connect(s.resume_queue)
+        self.settings_panel.add_model_requested.connect(self.add_model_file)
+        self.settings_panel.download_requested.connect(self.download_model)
+        self.settings_panel.browse_init_requested.connect(self.choose_init_image)
+        self.gallery.image_activated.connect(lambda path: self.canvas.show_image(QImage(str(path))))
+        self.gallery.reuse_settings_requested.connect(lambda path: self.reuse_image(path))
+        self.gallery.reuse_seed_requested.connect(lambda path: self.reuse_image(path, seed_only=True))
+        self.gallery.img2img_requested.connect(lambda path: self.settings_panel.set_init_image(str(path)))
+
+    def _edited(self) -> None:
+        request = self.settings_panel.apply_to(self.prompt_panel.apply_to(self.state.request))
+        self.state.set_request(request)
+        self.prompt_panel.update_final(request)
+
+    def _show_request(self, request) -> None:
+        self.prompt_panel.set_request(request)
+        self.settings_panel.set_request(request)
+
+    def _show_preview(self, preview) -> None:
+        request = self.state.running.request if self.state.running else self.state.request
+        size = (request.width, request.height)
+        if preview.pass_name == "refine" and request.hires is not None:
+            size = request.hires.output_size(*size)
+        self.canvas.show_preview(preview.image, size)
+
+    def _show_result(self, result, saved: list) -> None:
+        if result.images:
+            self.canvas.show_image(array_to_qimage(np.asarray(result.images[-1].convert("RGB"))))
+        for path in saved:
+            self.gallery.add_image(Path(path))
+        count = len(result.images)
+        self.progress_panel.set_finished(
+            f"Done: {count} image{'s' if count != 1 else ''} in {result.elapsed_s:.1f} s, seed {result.seeds[0]}"
+            if result.seeds
+            else "Done"
+        )
+        if saved:
+            self.statusBar().showMessage(f"Saved {Path(saved[-1]).name}", 8000)
+
+    def _show_message(self, kind: str, text: str, detail: str) -> None:
+        if kind == ERROR:
+            self.messages.show_error(text, detail or None)
+        elif kind == NOTICE:
+            self.messages.show_notice(text)
+        else:
+            self.messages.show_info(text)
+
+    def _models_changed(self, _entries: list) -> None:
+        self.settings_panel.set_models(self.state.models.grouped())
+        self.settings_panel.set_request(self.state.request)
+        self.statusBar().showMessage("Ready")
+        if self.settings_panel.has_models():
+            self.stack.setCurrentWidget(self.canvas)
+        else:
+            self._show_first_run()
+
+    def _show_first_run(self) -> None:
+        if self.first_run is None:
+            try:  # TEMPORARY until U2's first_run.py lands
+                from studio.ui.first_run import FirstRunWidget
+            except ImportError:
+                return
+
+            self.first_run = FirstRunWidget()
+            self.first_run.demo_requested.connect(self.state.create_demo_models)
+            self.first_run.folder_chosen.connect(lambda path: self.state.add_model_path(Path(path), True))
+            self.first_run.download_requested.connect(self.download_model)
+            self.stack.addWidget(self.first_run)
+        self.stack.setCurrentWidget(self.first_run)
+
+    # --- actions ----------------------------------------------------------------------------------------
+
+    def generate(self) -> None:
+        self._edited()  # a keystroke not yet turned into the request must not be lost
+        self.state.generate()
+
+    def set_theme(self, name: str) -> None:
+        theme.apply_theme(QApplication.instance(), name)
+        self.state.settings.theme = name
+        self.theme_actions[name].setChecked(True)
+        self.state.save_settings()
+
+    def add_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add a model file", str(paths.models_dir()), MODEL_FILES)
+        if path:
+            self.state.add_model_path(Path(path))
+
+    def add_model_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "A model folder, or an A1111 / ComfyUI folder")
+        if path:
+            folder = Path(path)
+            self.state.add_model_path(folder, folder_of_models=not (folder / "model_index.json").exists())
+
+    def download_model(self, repo_id: str = "") -> None:
+        from studio.ui.download_dialog import DownloadDialog
+
+        dialog = DownloadDialog(repo_id or None, parent=self) if repo_id else DownloadDialog(parent=self)
+        dialog.model_downloaded.connect(lambda path: self.state.add_model_path(Path(path)))
+        dialog.open()
+
+    def choose_output_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Where to save pictures", str(self.state.settings.outputs())
+        )
+        if path:
+            self.state.settings.output_folder = path
+            self.state.save_settings()
+            self.gallery.set_folder(Path(path))
+
+    def open_output_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.state.settings.outputs())))
+
+    def open_log(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_file())))
+
+    def show_shortcuts(self) -> None:
+        from studio.ui.help_dialog import ShortcutsDialog
+
+        ShortcutsDialog(self).open()
+
+    def choose_init_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Source picture", str(self.state.settings.outputs()), IMAGE_FILES
+        )
+        if path:
+            self.settings_panel.set_init_image(path)
+
+    def reuse_image(self, path: Path, seed_only: bool = False) -> None:
+        from studio.prompt.metadata_read import read_image_settings
+
+        try:
+            self.state.apply_image_settings(read_image_settings(Path(path)), seed_only=seed_only)
+        except StudioError as exc:
+            self.state.error(str(exc))
+
+    def apply_mime(self, mime) -> bool:
+        """Restore settings from dropped or pasted data; False (and a message) when it holds none."""
+        from studio.ui.image_drop import settings_from_mime
+
+        try:
+            found = settings_from_mime(mime)
+        except StudioError as exc:
+            self.state.error(str(exc))
+            return False
+        if found is None:
+            self.state.error("That is not an image or text with generation settings; nothing was changed.")
+            return False
+        self.state.apply_image_settings(found)
+        return True
+
+    def paste_settings(self) -> None:
+        self.apply_mime(QApplication.clipboard().mimeData())
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage() or mime.hasText():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        if self.apply_mime(event.mimeData()):
+            event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        if not self.state.shutdown(timeout=1.5):
+            log.warning("the worker did not stop within 1.5 s; exiting anyway")
+        event.accept()

@@ -1,0 +1,180 @@
+"""The worker thread against the scriptable fake engine: signals, errors, cancel, previews without backlog."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from fake_engine import FakeEngine, Script
+from PySide6.QtCore import QObject
+
+from studio.errors import ModelError, SaveError
+from studio.request import GenerationRequest
+from studio.state.jobs import Job
+from studio.state.worker import UNEXPECTED, GenerationWorker
+
+REQUEST = GenerationRequest(model="fake", prompt="a knight in armor", width=64, height=64, steps=2)
+
+
+class Recorder(QObject):
+    """Lives on the GUI thread, so the worker's signals reach it queued, as they reach the window."""
+
+    def __init__(self, worker: GenerationWorker) -> None:
+        super().__init__()
+        self.events: list[tuple] = []
+        self.threads: set[str] = set()
+        worker.job_started.connect(self.started)
+        worker.progress.connect(self.progress)
+        worker.finished.connect(self.finished)
+        worker.failed.connect(self.failed)
+        worker.cancelled.connect(self.cancelled)
+        worker.task_finished.connect(self.task)
+        worker.task_failed.connect(self.task_failed)
+
+    def _add(self, *event) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.events.append(event)
+
+    def started(self, job_id):
+        self._add("started", job_id)
+
+    def progress(self, job_id, step, total, pass_name, index):
+        self._add("progress", step, total)
+
+    def finished(self, job_id, result, saved, save_error):
+        self._add("finished", result, saved, save_error)
+
+    def failed(self, job_id, message, detail):
+        self._add("failed", message, detail)
+
+    def cancelled(self, job_id, result):
+        self._add("cancelled", job_id)
+
+    def task(self, name, value):
+        self._add("task", name, value)
+
+    def task_failed(self, name, message, detail):
+        self._add("task_failed", name, message)
+
+    def kinds(self) -> list[str]:
+        return [e[0] for e in self.events]
+
+
+@pytest.fixture
+def make_worker(qtbot):
+    workers = []
+
+    def make(engine: FakeEngine, saver=lambda result, folder: [folder / "x.png"]):
+        worker = GenerationWorker(lambda: engine, saver=saver)
+        workers.append(worker)
+        recorder = Recorder(worker)
+        worker.start(warm_up=False)
+        return worker, recorder
+
+    yield make
+    for worker in workers:
+        assert worker.shutdown(2.0)
+
+
+def test_job_runs_on_the_worker_thread_and_reports_on_the_gui_thread(qtbot, make_worker, tmp_path):
+    engine = FakeEngine(default=Script(steps=3))
+    worker, rec = make_worker(engine)
+    worker.submit(Job.new(REQUEST), tmp_path)
+    qtbot.waitUntil(lambda: "finished" in rec.kinds(), timeout=5000)
+    assert rec.kinds() == ["started", "progress", "progress", "progress", "finished"]
+    assert engine.thread_names == ["studio-worker"]
+    assert rec.threads == {threading.main_thread().name}
+    _, result, saved, save_error = rec.events[-1]
+    assert result.images and saved == [tmp_path / "x.png"] and save_error == ""
+
+
+def test_studio_error_becomes_its_own_sentence(qtbot, make_worker, tmp_path):
+    engine = FakeEngine(
+        scripts=[Script(error=ModelError("The model file 'x' is truncated. Download it again."))]
+    )
+    worker, rec = make_worker(engine)
+    worker.submit(Job.new(REQUEST), tmp_path)
+    qtbot.waitUntil(lambda: "failed" in rec.kinds(), timeout=5000)
+    assert rec.events[-1][1:] == ("The model file 'x' is truncated. Download it again.", "")
+
+
+def test_unexpected_exception_is_explained_with_detail_and_worker_survives(qtbot, make_worker, tmp_path):
+    engine = FakeEngine(scripts=[Script(error=ZeroDivisionError("boom"), error_at_step=1)])
+    worker, rec = make_worker(engine)
+    worker.submit(Job.new(REQUEST), tmp_path)
+    worker.submit(Job.new(REQUEST), tmp_path)
+    qtbot.waitUntil(lambda: "finished" in rec.kinds(), timeout=5000)
+    failed = next(e for e in rec.events if e[0] == "failed")
+    assert failed[1] == UNEXPECTED
+    assert "ZeroDivisionError: boom" in failed[2]
+
+
+def test_cancel_stops_the_running_job(qtbot, make_worker, tmp_path):
+    engine = FakeEngine(scripts=[Script(steps=5, pause_at_step=2)])
+    worker, rec = make_worker(engine)
+    worker.submit(Job.new(REQUEST), tmp_path)
+    assert engine.reached_pause.wait(5)
+    assert worker.busy
+    worker.cancel()
+    qtbot.waitUntil(lambda: "cancelled" in rec.kinds(), timeout=5000)
+    assert "finished" not in rec.kinds()
+    assert rec.kinds().count("progress") == 1
+
+
+def test_save_failure_keeps_the_result_and_says_why(qtbot, make_worker, tmp_path):
+    def saver(result, folder):
+        raise SaveError(f"Could not save the image to {folder}: disk full. The image is kept in the studio.")
+
+    worker, rec = make_worker(FakeEngine(), saver=saver)
+    worker.submit(Job.new(REQUEST), tmp_path)
+    qtbot.waitUntil(lambda: "finished" in rec.kinds(), timeout=5000)
+    _, result, saved, save_error = rec.events[-1]
+    assert result.images and saved == [] and "disk full" in save_error
+
+
+def test_only_the_latest_preview_waits(qtbot, make_worker, tmp_path):
+    """A GUI that does not take previews sees one slot with the newest, not a backlog."""
+    engine = FakeEngine(default=Script(steps=6))
+    worker, rec = make_worker(engine)
+    counter = PreviewCounter(worker)
+    worker.submit(Job.new(REQUEST), tmp_path)
+    qtbot.waitUntil(lambda: "finished" in rec.kinds(), timeout=5000)
+    preview = worker.take_preview()
+    assert preview is not None and preview.step == 6
+    assert worker.take_preview() is None
+    # Nobody emptied the slot during the job, so it was announced once, not six times.
+    assert counter.count == 1
+
+
+class PreviewCounter(QObject):
+    def __init__(self, worker):
+        super().__init__()
+        self.count = 0
+        worker.preview_ready.connect(self.seen)
+
+    def seen(self):
+        self.count += 1
+
+
+def test_tasks_run_in_order_and_failures_are_reported(qtbot, make_worker):
+    worker, rec = make_worker(FakeEngine())
+    worker.run_task("double", lambda: 21 * 2)
+    worker.run_task("broken", lambda: Path("/nonexistent/x").read_text())
+    qtbot.waitUntil(lambda: len(rec.events) == 2, timeout=5000)
+    assert rec.events[0] == ("task", "double", 42)
+    assert rec.events[1][:2] == ("task_failed", "broken")
+
+
+def test_shutdown_during_a_hung_step_returns_quickly(make_worker, tmp_path):
+    import time
+
+    engine = FakeEngine(scripts=[Script(steps=3, pause_at_step=1)])
+    worker = GenerationWorker(lambda: engine)
+    worker.start(warm_up=False)
+    worker.submit(Job.new(REQUEST), tmp_path)
+    assert engine.reached_pause.wait(5)
+    started = time.monotonic()
+    assert worker.shutdown(1.5)
+    assert time.monotonic() - started < 1.5
+    assert engine.unloaded

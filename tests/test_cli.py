@@ -1,0 +1,134 @@
+"""The command line, as an artist or a script would use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from studio.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, env_home: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DIFFUSION_STUDIO_HOME": str(env_home), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "studio", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["generate", "--bogus", "--out", "x"], "unrecognized arguments: --bogus"),
+        (["generate", "--prompt", "cat", "--out", "x"], "No model given"),
+        (["generate", "--model", "m", "--size", "512by512", "--out", "x"], "--size must look like 512x768"),
+        (["generate", "--model", "m", "--steps", "many", "--out", "x"], "invalid int value: 'many'"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(args, expected, studio_home):
+    run = run_cli(*args, env_home=studio_home)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_model_and_sampler_are_one_clear_line(tiny_models, tmp_path, studio_home):
+    missing = run_cli("generate", "--model", str(tmp_path / "nope.safetensors"), "--prompt", "x", "--out",
+                      str(tmp_path / "out"), env_home=studio_home)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "nope.safetensors" in missing.stderr.strip().splitlines()[-1]
+
+    sampler = run_cli("generate", "--model", str(tiny_models / "sd15"), "--prompt", "x", "--sampler", "Eulr",
+                      "--size", "64x64", "--steps", "2", "--out", str(tmp_path / "out"), env_home=studio_home)
+    assert sampler.returncode == 2 and "Traceback" not in sampler.stderr
+    assert "Euler a" in sampler.stderr  # the message lists the valid names
+
+
+def test_generate_writes_pngs_with_metadata_and_previews(tiny_models, tmp_path, capsys):
+    out, previews = tmp_path / "out", tmp_path / "previews"
+    code = main([
+        "generate", "--model", str(tiny_models / "sd15"), "--prompt", "a knight in armor", "--style", "digital art",
+        "--negative", "blurry", "--steps", "2", "--size", "64x64", "--seed", "42", "--batch", "2",
+        "--out", str(out), "--preview-dir", str(previews),
+    ])
+    assert code == 0
+    written = [Path(line) for line in capsys.readouterr().out.split()]
+    assert len(written) == 2 and all(p.parent == out and p.suffix == ".png" for p in written)
+    assert Image.open(written[0]).size == (64, 64)
+    assert len(list(previews.glob("*.png"))) == 2  # one preview per step
+
+    from studio.prompt.metadata_read import read_image_settings
+
+    first, second = (read_image_settings(p) for p in written)
+    assert first.source == "diffusion-studio"
+    assert first.request.prompt == "a knight in armor" and first.request.style == "digital-art"
+    assert (first.request.seed, second.request.seed) == (42, 43)
+    assert "Steps: 2" in first.raw["parameters"] and "digital art" in first.raw["parameters"]
+
+
+def test_from_png_restores_and_flags_override(tiny_models, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["generate", "--model", str(tiny_models / "sd15"), "--prompt", "a red fox", "--steps", "2",
+                 "--size", "64x64", "--seed", "7", "--cfg", "5.5", "--out", str(out)]) == 0
+    source = Path(capsys.readouterr().out.split()[0])
+    assert main(["generate", "--from-png", str(source), "--seed", "8", "--out", str(out)]) == 0
+    again = Path(capsys.readouterr().out.split()[0])
+
+    from studio.prompt.metadata_read import read_image_settings
+
+    restored = read_image_settings(again).request
+    assert (restored.prompt, restored.cfg_scale, restored.seed) == ("a red fox", 5.5, 8)
+
+
+def test_info_prints_settings_json(tiny_models, tmp_path, capsys):
+    out = tmp_path / "out"
+    main(["generate", "--model", str(tiny_models / "sd15"), "--prompt", "tea 🍵", "--steps", "2", "--size",
+          "64x64", "--seed", "3", "--out", str(out)])
+    image = capsys.readouterr().out.split()[0]
+    assert main(["info", image]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["source"] == "diffusion-studio"
+    assert data["request"]["prompt"] == "tea 🍵" and data["request"]["seed"] == 3
+
+
+def test_ctrl_c_cancels_cleanly_with_exit_130(tiny_models, tmp_path, studio_home):
+    previews = tmp_path / "previews"
+    env = {**os.environ, "DIFFUSION_STUDIO_HOME": str(studio_home), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio", "generate", "--model", str(tiny_models / "sd15"), "--prompt", "x",
+         "--steps", "400", "--size", "64x64", "--out", str(tmp_path / "out"), "--preview-dir", str(previews)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 90
+    while not any(previews.glob("*.png")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert len(list(previews.glob("*.png"))) < 400
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_demo_models_and_models_listing(tmp_path, capsys, monkeypatch, studio_home):
+    assert main(["demo-models", str(tmp_path / "demo")]) == 0
+    assert (tmp_path / "demo" / "sd15" / "model_index.json").is_file()
+    assert (tmp_path / "demo" / "sdxl" / "model_index.json").is_file()
+    assert (tmp_path / "demo" / "sd15.safetensors").is_file()
+    capsys.readouterr()
+    assert main(["models", "--dir", str(tmp_path / "demo"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    families = {Path(row["reference"]).name: row["family"] for row in rows}
+    assert families.get("sd15") == "sd15" and families.get("sdxl") == "sdxl"
+    assert families.get("sd15.safetensors") == "sd15"

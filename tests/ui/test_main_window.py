@@ -1,0 +1,235 @@
+"""The main window against the fake engine: generate, previews, queue, errors, cancel, close, theme, reuse."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fake_engine import FakeEngine, Script
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit
+
+from studio.errors import ModelError
+from studio.request import GenerationRequest
+
+MODEL = SimpleNamespace(name="tiny", reference="/models/tiny", family="sd15")
+
+
+@pytest.fixture
+def make_studio(qtbot, qapp):
+    made = []
+
+    def make(engine: FakeEngine | None = None, models=(MODEL,)):
+        from studio.app import build_studio
+
+        studio = build_studio(
+            qapp, engine_factory=lambda: engine or FakeEngine(), discover=lambda dirs: list(models)
+        )
+        qtbot.addWidget(studio.window)
+        studio.window.resize(1280, 800)
+        studio.window.show()
+        studio.start_background(warm_up=False)
+        made.append(studio)
+        qtbot.waitUntil(lambda: studio.state.models.loaded, timeout=5000)
+        return studio
+
+    yield make
+    for studio in made:
+        studio.state.shutdown(2.0)
+
+
+def type_prompt(qtbot, window, text="a knight in armor"):
+    window.prompt_panel.prompt.setFocus()
+    qtbot.keyClicks(window.prompt_panel.prompt, text)
+    window.settings_panel.width.setValue(64)
+    window.settings_panel.height.setValue(64)
+
+
+def test_typing_updates_the_request_and_the_first_model_is_chosen(qtbot, make_studio):
+    studio = make_studio()
+    window, state = studio.window, studio.state
+    assert state.request.model == "/models/tiny"
+    type_prompt(qtbot, window)
+    window.prompt_panel.pickers["lighting"].set_preset_id("moonlight")
+    window.prompt_panel.pickers["lighting"].preset_changed.emit("moonlight")
+    assert state.request.prompt == "a knight in armor" and state.request.lighting == "moonlight"
+    assert "moon" in window.prompt_panel.final.toPlainText().lower()
+    assert state.autosave.pending()
+
+
+def test_generate_shows_previews_then_the_image_in_canvas_and_gallery(qtbot, make_studio):
+    studio = make_studio(FakeEngine(default=Script(steps=4, step_delay_s=0.05)))
+    window, state = studio.window, studio.state
+    type_prompt(qtbot, window)
+    qtbot.mouseClick(window.progress_panel.generate, Qt.MouseButton.LeftButton)
+    assert window.progress_panel.cancel.isEnabled()
+    qtbot.waitUntil(lambda: window.canvas.previews_shown >= 1, timeout=5000)
+    assert window.canvas.current_pixmap().size().toTuple() == (64, 64)  # scaled up to the output size
+    qtbot.waitUntil(lambda: not state.is_running, timeout=5000)
+    assert window.progress_panel.status.text().startswith("Done: 1 image")
+    qtbot.waitUntil(lambda: len(window.gallery.paths()) == 1, timeout=5000)
+    saved = window.gallery.paths()[0]
+    assert saved.parent == state.settings.outputs() and saved.suffix == ".png"
+    # The final picture (the fake engine's orange) replaced the grey previews.
+    assert window.canvas.current_pixmap().toImage().pixelColor(0, 0).getRgb()[:3] == (200, 120, 40)
+    assert window.settings_panel.reuse_seed.isEnabled()
+
+
+def test_generate_while_running_queues_and_the_queue_panel_can_remove(qtbot, make_studio):
+    engine = FakeEngine(scripts=[Script(steps=3, pause_at_step=1)])
+    studio = make_studio(engine)
+    window, state = studio.window, studio.state
+    type_prompt(qtbot, window)
+    window.generate()
+    assert engine.reached_pause.wait(5)
+    assert window.progress_panel.generate.text() == "Add to queue"
+    window.generate()
+    window.generate()
+    assert window.queue_panel.list.count() == 2
+    window.queue_panel.list.setCurrentRow(0)
+    window.queue_panel.remove.click()
+    assert window.queue_panel.list.count() == 1
+    engine.resume.set()
+    qtbot.waitUntil(lambda: len(engine.calls) == 2 and not state.is_running, timeout=5000)
+    assert window.queue_panel.list.count() == 0
+
+
+def test_engine_errors_show_as_sentences_with_details_and_no_crash(qtbot, make_studio):
+    engine = FakeEngine(
+        scripts=[
+            Script(error=ModelError("The model file 'x' is truncated. Download it again.")),
+            Script(error=KeyError("unet")),
+        ]
+    )
+    studio = make_studio(engine)
+    window, state = studio.window, studio.state
+    type_prompt(qtbot, window)
+    window.generate()
+    qtbot.waitUntil(lambda: not state.is_running and bool(window.messages.messages()), timeout=5000)
+    assert ("error", "The model file 'x' is truncated. Download it again.") in window.messages.messages()
+    window.generate()
+    qtbot.waitUntil(lambda: len(window.messages.messages()) >= 2 and not state.is_running, timeout=5000)
+    row = window.messages.rows()[-1]
+    assert row.message.startswith("Something went wrong while generating")
+    assert row.details_button is not None and "KeyError" in row.detail_view.toPlainText()
+    assert window.isVisible()
+
+
+def test_escape_cancels_the_running_generation(qtbot, make_studio):
+    engine = FakeEngine(scripts=[Script(steps=50, pause_at_step=2)])
+    studio = make_studio(engine)
+    window, state = studio.window, studio.state
+    type_prompt(qtbot, window)
+    window.generate()
+    assert engine.reached_pause.wait(5)
+    window.activateWindow()
+    window.cancel_action.trigger() if not window.isActiveWindow() else qtbot.keyClick(
+        window, Qt.Key.Key_Escape
+    )
+    qtbot.waitUntil(lambda: not state.is_running, timeout=5000)
+    assert window.progress_panel.status.text() == "Cancelled"
+    assert len(engine.calls) == 1
+
+
+def test_closing_during_a_generation_cancels_it_quickly(qtbot, make_studio):
+    engine = FakeEngine(scripts=[Script(steps=50, pause_at_step=2)])
+    studio = make_studio(engine)
+    type_prompt(qtbot, studio.window)
+    studio.window.generate()
+    assert engine.reached_pause.wait(5)
+    started = time.monotonic()
+    studio.window.close()
+    assert time.monotonic() - started < 2.0
+    assert engine.unloaded  # the worker ended: cancelled, then unloaded the engine
+    assert studio.state.snapshot().queue[0].prompt == "a knight in armor"
+
+
+def test_closing_exits_the_process_within_2_s_even_if_the_engine_ignores_cancel(tmp_path):
+    """The worker is a daemon thread: an engine stuck in a long torch op cannot keep the studio open."""
+    script = textwrap.dedent(
+        """
+        import sys, threading, time
+        sys.path.insert(0, sys.argv[1])
+        from PySide6.QtWidgets import QApplication
+        from fake_engine import FakeEngine, Script
+        from studio.app import build_studio
+        stuck = threading.Event()
+        class Stubborn(FakeEngine):
+            def generate(self, request, on_step=None, cancel=None, on_stage=None):
+                stuck.set()
+                time.sleep(60)  # ignores cancel, like one endless torch call
+        app = QApplication([])
+        studio = build_studio(app, engine_factory=Stubborn, discover=lambda dirs: [])
+        studio.window.show()
+        studio.start_background(warm_up=False)
+        studio.state.update(model="m", prompt="a knight")
+        studio.state.generate()
+        assert stuck.wait(5)
+        t = time.monotonic()
+        studio.window.close()
+        print(f"closed {time.monotonic() - t:.2f}", flush=True)
+        """
+    )
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(Path(__file__).resolve().parents[1])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    closed_s = float(run.stdout.split()[-1])
+    assert closed_s < 2.0
+    assert time.monotonic() - started < 30
+
+
+def test_theme_switch_is_remembered(qtbot, make_studio):
+    from studio.state.settings import load_settings
+    from studio.ui import theme
+
+    studio = make_studio()
+    studio.window.theme_actions["light"].trigger()
+    assert theme.current_theme() == "light"
+    assert load_settings()[0].theme == "light"
+    studio.window.theme_actions["dark"].trigger()
+    assert theme.current_theme() == "dark"
+
+
+def test_reuse_settings_and_seed_from_a_gallery_image(qtbot, make_studio):
+    studio = make_studio(FakeEngine())
+    window, state = studio.window, studio.state
+    type_prompt(qtbot, window, "a dragon over the sea")
+    window.settings_panel.steps.setValue(17)
+    window.generate()
+    qtbot.waitUntil(lambda: not state.is_running and len(window.gallery.paths()) == 1, timeout=5000)
+    image = window.gallery.paths()[0]
+    state.set_request(GenerationRequest(model="/models/tiny", prompt="something else"))
+    window.gallery.reuse_settings_requested.emit(image)
+    assert state.request.prompt == "a dragon over the sea" and state.request.steps == 17
+    assert state.request.model == "/models/tiny"
+    assert window.prompt_panel.prompt.toPlainText() == "a dragon over the sea"
+    state.update(seed=-1)
+    window.gallery.reuse_seed_requested.emit(image)
+    assert state.request.seed == 1234
+    window.gallery.img2img_requested.emit(image)
+    assert state.request.init_image == str(image)
+
+
+def test_every_control_has_a_tooltip_and_an_accessible_name(make_studio):
+    window = make_studio().window
+    kinds = (QAbstractButton, QAbstractSpinBox, QComboBox, QPlainTextEdit)
+    controls = [w for kind in kinds for w in window.findChildren(kind) if w.isVisibleTo(window)]
+    # Qt's own parts (a line edit's clear button) are described by Qt.
+    controls = [w for w in controls if not isinstance(w.parent(), QLineEdit)]
+    assert len(controls) > 25
+    missing = [
+        f"{type(w).__name__} {w.objectName()!r} in {type(w.parent()).__name__}"
+        for w in controls
+        if not (w.toolTip() and w.accessibleName())
+    ]
+    assert missing == []
