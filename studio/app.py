@@ -79,6 +79,30 @@ def build_studio(
     return Studio(app=app, state=state, window=window)
 
 
+UNEXPECTED_UI = (
+    "Something went wrong in the studio. Your work is kept; if it happens again, send the log file with the "
+    "details below."
+)
+
+
+def install_excepthook(state: AppState) -> None:
+    """A bug in a slot must not end the session or print a bare traceback: log it, show it as a message."""
+    import traceback
+
+    def hook(kind, value, tb) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, tb)
+            return
+        detail = "".join(traceback.format_exception(kind, value, tb))
+        log.error("unexpected error in the window:\n%s", detail)
+        try:
+            state.error(UNEXPECTED_UI, detail)
+        except Exception:  # noqa: BLE001 - the hook itself must never raise
+            pass
+
+    sys.excepthook = hook
+
+
 def run_app(argv: list[str]) -> int:
     """Open the studio window and run until it is closed. Returns the process exit code."""
     from studio.logging_setup import setup_logging
@@ -88,6 +112,7 @@ def run_app(argv: list[str]) -> int:
     import qasync
 
     studio = build_studio(app)
+    install_excepthook(studio.state)
     closed = _Closed()
     app.setQuitOnLastWindowClosed(False)  # the loop ends when our coroutine does, after the worker stopped
     app.lastWindowClosed.connect(closed.closed)

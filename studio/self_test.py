@@ -63,7 +63,7 @@ def _run(out_dir: Path, size: int, steps: int, theme: str, started: float) -> di
     studio = build_studio(app)
     window = studio.window
     if theme != studio.state.settings.theme:
-        window.set_theme(theme)
+        window.menus.set_theme(theme)
     window.resize(1280, 800)
     window.show()
     QTest.qWaitForWindowExposed(window)

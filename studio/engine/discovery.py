@@ -47,6 +47,11 @@ class ModelEntry:
     _hash10: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
+    def hash10(self) -> str | None:
+        """The model hash if already computed (by ``hash()``), else None: listing never hashes."""
+        return self._hash10
+
+    @property
     def usable(self) -> bool:
         return self.problem is None
 
@@ -112,7 +117,9 @@ def _scan_folder(folder: Path, depth: int) -> Iterator[ModelEntry]:
                     yield from _scan_folder(child, depth + 1)
             elif child.suffix.lower() in CHECKPOINT_SUFFIXES:
                 yield _file_entry(child)
-        except OSError as exc:
+        except (
+            Exception
+        ) as exc:  # one odd file (permissions, a device node, a broken link) never ends the scan
             log.warning("Skipped %s: %s", child, exc)
 
 

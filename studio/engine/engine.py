@@ -258,7 +258,7 @@ class Engine:
         self._scheduler_config = dict(loaded.pipe.scheduler.config)
         self._callback_counts = {}
         self._decoder = SafeDecoder(loaded.pipe.vae)
-        self._previewer = LatentPreviewer(loaded.info.family, device, taesd)
+        self._previewer = LatentPreviewer(loaded.info.family, taesd)
         self._loaded = loaded
         return loaded
 

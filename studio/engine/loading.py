@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio.engine.download import download_model
 from studio.engine.events import ModelInfo
 from studio.engine.hashing import model_hash10
 from studio.engine.lazy import torch_modules
@@ -88,8 +89,6 @@ def load_model(
 
 
 def _download(ref: ModelRef, say: Callable[[str], None]) -> ModelRef:
-    from studio.engine.download import download_model
-
     def progress(done: int, total: int) -> None:
         say(f"Downloading {ref.repo_id}: {done / 1e9:.2f} of {total / 1e9:.2f} GB")
 

@@ -177,7 +177,12 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
             ) from exc
     if not isinstance(header, dict):
         raise ModelError(f"'{path.name}' is not a valid .safetensors file (unexpected header). {redownload}")
-    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__" and isinstance(t, dict)]
+    try:
+        ends = [int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"]
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ModelError(
+            f"'{path.name}' is not a valid .safetensors file (damaged header). {redownload}"
+        ) from exc
     expected = 8 + header_len + max(ends, default=0)
     if size < expected:
         raise ModelError(

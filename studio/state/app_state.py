@@ -34,10 +34,10 @@ class AppState(QObject):
     stage = Signal(str)
     progress = Signal(int, int, str, int)  # step, total, pass name, image index
     preview = Signal(object)  # the newest StepPreview
-    result_ready = Signal(object, list)  # GenerationResult, saved paths
+    result_ready = Signal(object, object)  # GenerationResult, list of saved paths
     job_cancelled = Signal()
     message = Signal(str, str, str)  # kind (error/notice/info), sentence, detail
-    last_seed_changed = Signal(int)
+    last_seed_changed = Signal(object)  # int; seeds go up to 2**32 - 1, past a C++ int
 
     def __init__(
         self,

@@ -40,7 +40,7 @@ class ModelList(QObject):
     """``refresh(dirs)`` runs discovery in a thread; ``changed`` carries the entries (ModelEntry objects)."""
 
     refreshing = Signal(bool)
-    changed = Signal(list)
+    changed = Signal(object)  # list of entries (object: PySide must not convert the list)
     failed = Signal(str, str)  # message, detail
     _scanned = Signal(int, object)  # from the discovery thread to the GUI thread
 
@@ -59,7 +59,9 @@ class ModelList(QObject):
         """Entries by family label, SD1.5 first, names sorted within a group."""
         groups: dict[str, list[Any]] = {}
         order = {"sd15": 0, "sdxl": 1}
-        for entry in sorted(self._entries, key=lambda e: (not usable(e), order.get(e.family, 2), e.name.lower())):
+        for entry in sorted(
+            self._entries, key=lambda e: (not usable(e), order.get(e.family, 2), e.name.lower())
+        ):
             label = family_label(entry.family) if usable(entry) else UNUSABLE_LABEL
             groups.setdefault(label, []).append(entry)
         return groups

@@ -56,8 +56,9 @@ class GenerationWorker(QObject):
     stage = Signal(int, str)  # job id, what the engine is doing ("Loading model…")
     progress = Signal(int, int, int, str, int)  # job id, step, total, pass name, image index
     preview_ready = Signal()  # the latest preview waits in take_preview()
+    # object, not list: PySide would convert a list element by element on every delivery.
     finished = Signal(
-        int, object, list, str
+        int, object, object, str
     )  # job id, GenerationResult, saved paths, save error ("" if saved)
     failed = Signal(int, str, str)  # job id, message, detail
     cancelled = Signal(int, object)  # job id, the partial GenerationResult or None

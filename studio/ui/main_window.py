@@ -10,20 +10,15 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt, QUrl
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
     QCloseEvent,
-    QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QImage,
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -32,10 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio import paths
 from studio.errors import StudioError
 from studio.state.app_state import ERROR, NOTICE, AppState
-from studio.ui import theme
 from studio.ui.canvas_view import CanvasView, array_to_qimage
 from studio.ui.gallery_panel import GalleryPanel
 from studio.ui.icons import icon
@@ -44,18 +37,9 @@ from studio.ui.progress_panel import ProgressPanel
 from studio.ui.prompt_panel import PromptPanel
 from studio.ui.queue_panel import QueuePanel
 from studio.ui.settings_panel import SettingsPanel
-
-try:  # TEMPORARY until U2's shortcuts.py lands
-    from studio.ui.shortcuts import SHORTCUTS
-except ImportError:
-    SHORTCUTS = [("generate", "Ctrl+Return", ""), ("cancel", "Esc", ""), ("zoom_fit", "Ctrl+0", ""),
-                 ("zoom_100", "Ctrl+1", ""), ("paste_settings", "Ctrl+Shift+V", ""), ("help", "F1", ""),
-                 ("focus_prompt", "Ctrl+L", ""), ("quit", "Ctrl+Q", "")]
+from studio.ui.window_menus import WindowMenus
 
 log = logging.getLogger("studio.ui")
-
-MODEL_FILES = "Models (*.safetensors *.ckpt *.pt *.pth *.bin);;All files (*)"
-IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.webp);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -112,7 +96,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.statusBar().showMessage("Ready")
 
-        self._build_menus()
+        self.menus = WindowMenus(self)
         self._connect()
         self.prompt_panel.set_request(state.request)
         self.settings_panel.set_request(state.request)
@@ -120,60 +104,8 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         if state.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(state.settings.window_geometry.encode("ascii")))
-
-    # --- menus and shortcuts ------------------------------------------------------------------------------
-
-    def _action(
-        self, menu, text: str, slot, action_id: str | None = None, icon_name: str | None = None
-    ) -> QAction:
-        action = QAction(text, self)
-        if icon_name:
-            action.setIcon(icon(icon_name))
-        keys = [keys for aid, keys, _ in SHORTCUTS if aid == action_id]
-        if keys:
-            sequences = [QKeySequence(k) for k in keys]
-            if action_id == "generate":  # the keypad's Enter too
-                sequences.append(QKeySequence("Ctrl+Enter"))
-            action.setShortcuts(sequences)
-            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        self.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        self._action(file, "Add model file…", self.add_model_file, "add_model", "add-model")
-        self._action(file, "Add model folder (A1111 / ComfyUI)…", self.add_model_folder, None, "folder")
-        self._action(file, "Download model…", self.download_model, None, "download")
-        file.addSeparator()
-        self._action(file, "Choose output folder…", self.choose_output_folder)
-        self._action(file, "Open output folder", self.open_output_folder, None, "folder")
-        self._action(file, "Paste settings from image", self.paste_settings, "paste_settings")
-        file.addSeparator()
-        self._action(file, "Quit", self.close, "quit")
-        run = bar.addMenu("&Generate")
-        self.generate_action = self._action(run, "Generate", self.generate, "generate", "generate")
-        self.cancel_action = self._action(run, "Cancel", self.state.cancel, "cancel", "cancel")
-        self._action(run, "Focus prompt", self.prompt_panel.prompt.setFocus, "focus_prompt")
-        view = bar.addMenu("&View")
-        self._action(view, "Zoom to fit", self.canvas.zoom_fit, "zoom_fit", "zoom-fit")
-        self._action(view, "Zoom 100 %", self.canvas.zoom_100, "zoom_100", "zoom-100")
-        view.addSeparator()
-        group = QActionGroup(self)
-        self.theme_actions = {}
-        for name in theme.THEMES:
-            action = self._action(
-                view, f"{name.capitalize()} theme", lambda _=False, n=name: self.set_theme(n)
-            )
-            action.setCheckable(True)
-            action.setChecked(name == self.state.settings.theme)
-            group.addAction(action)
-            self.theme_actions[name] = action
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "Keyboard shortcuts", self.show_shortcuts, "help", "help")
-        self._action(help_menu, "Open log file", self.open_log)
+        if state.settings.window_state:
+            self.splitter.restoreState(QByteArray.fromBase64(state.settings.window_state.encode("ascii")))
 
     # --- wiring -----------------------------------------------------------------------------------------
 
@@ -200,9 +132,9 @@ class MainWindow(QMainWindow):
         s.models.refreshing.connect(lambda busy: busy and self.statusBar().showMessage("Looking for models…"))
         self.queue_panel.remove_requested.connect(s.remove_job)
         self.queue_panel.resume_requested.connect(s.resume_queue)
-        self.settings_panel.add_model_requested.connect(self.add_model_file)
-        self.settings_panel.download_requested.connect(self.download_model)
-        self.settings_panel.browse_init_requested.connect(self.choose_init_image)
+        self.settings_panel.add_model_requested.connect(self.menus.add_model_file)
+        self.settings_panel.download_requested.connect(self.menus.download_model)
+        self.settings_panel.browse_init_requested.connect(self.menus.choose_init_image)
         self.gallery.image_activated.connect(lambda path: self.canvas.show_image(QImage(str(path))))
         self.gallery.reuse_settings_requested.connect(lambda path: self.reuse_image(path))
         self.gallery.reuse_seed_requested.connect(lambda path: self.reuse_image(path, seed_only=True))
@@ -265,7 +197,7 @@ class MainWindow(QMainWindow):
             self.first_run = FirstRunWidget()
             self.first_run.demo_requested.connect(self.state.create_demo_models)
             self.first_run.folder_chosen.connect(lambda path: self.state.add_model_path(Path(path), True))
-            self.first_run.download_requested.connect(self.download_model)
+            self.first_run.download_requested.connect(self.menus.download_model)
             self.stack.addWidget(self.first_run)
         self.stack.setCurrentWidget(self.first_run)
 
@@ -274,57 +206,6 @@ class MainWindow(QMainWindow):
     def generate(self) -> None:
         self._edited()  # a keystroke not yet turned into the request must not be lost
         self.state.generate()
-
-    def set_theme(self, name: str) -> None:
-        theme.apply_theme(QApplication.instance(), name)
-        self.state.settings.theme = name
-        self.theme_actions[name].setChecked(True)
-        self.state.save_settings()
-
-    def add_model_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a model file", str(paths.models_dir()), MODEL_FILES)
-        if path:
-            self.state.add_model_path(Path(path))
-
-    def add_model_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "A model folder, or an A1111 / ComfyUI folder")
-        if path:
-            folder = Path(path)
-            self.state.add_model_path(folder, folder_of_models=not (folder / "model_index.json").exists())
-
-    def download_model(self, repo_id: str = "") -> None:
-        from studio.ui.download_dialog import DownloadDialog
-
-        dialog = DownloadDialog(repo_id or None, parent=self) if repo_id else DownloadDialog(parent=self)
-        dialog.model_downloaded.connect(lambda path: self.state.add_model_path(Path(path)))
-        dialog.open()
-
-    def choose_output_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(
-            self, "Where to save pictures", str(self.state.settings.outputs())
-        )
-        if path:
-            self.state.settings.output_folder = path
-            self.state.save_settings()
-            self.gallery.set_folder(Path(path))
-
-    def open_output_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.state.settings.outputs())))
-
-    def open_log(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_file())))
-
-    def show_shortcuts(self) -> None:
-        from studio.ui.help_dialog import ShortcutsDialog
-
-        ShortcutsDialog(self).open()
-
-    def choose_init_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Source picture", str(self.state.settings.outputs()), IMAGE_FILES
-        )
-        if path:
-            self.settings_panel.set_init_image(path)
 
     def reuse_image(self, path: Path, seed_only: bool = False) -> None:
         from studio.prompt.metadata_read import read_image_settings
@@ -363,6 +244,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        self.state.settings.window_state = bytes(self.splitter.saveState().toBase64()).decode("ascii")
         if not self.state.shutdown(timeout=1.5):
             log.warning("the worker did not stop within 1.5 s; exiting anyway")
         event.accept()

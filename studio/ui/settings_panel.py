@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLineEdit,
     QPushButton,
@@ -21,35 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.samplers import SAMPLER_NAMES
-from studio.request import RANDOM_SEED, GenerationRequest, HiresSettings
+from studio.request import RANDOM_SEED, GenerationRequest
 from studio.state.model_list import family_label
+from studio.ui.hires_box import HiresBox
+from studio.ui.size_picker import SizePicker
 
 ROLE_REFERENCE = Qt.ItemDataRole.UserRole
 ROLE_FAMILY = Qt.ItemDataRole.UserRole + 1
-ROLE_RATIO = Qt.ItemDataRole.UserRole + 2
-CUSTOM = "Custom"
-# Aspect ratios at each family's native pixel count (SD1.5 trained at 512², SDXL at 1024²), multiples of 8.
-SIZE_PRESETS = {
-    "sd15": [
-        ("1:1 Square", 512, 512),
-        ("2:3 Portrait", 512, 768),
-        ("3:2 Landscape", 768, 512),
-        ("3:4 Portrait", 576, 768),
-        ("4:3 Landscape", 768, 576),
-        ("9:16 Tall", 432, 768),
-        ("16:9 Wide", 768, 432),
-    ],
-    "sdxl": [
-        ("1:1 Square", 1024, 1024),
-        ("2:3 Portrait", 832, 1216),
-        ("3:2 Landscape", 1216, 832),
-        ("3:4 Portrait", 896, 1152),
-        ("4:3 Landscape", 1152, 896),
-        ("9:16 Tall", 768, 1344),
-        ("16:9 Wide", 1344, 768),
-    ],
-}
-UPSCALERS = ("Lanczos",)
 SEED_MAX = 2**32 - 1
 
 
@@ -125,17 +102,14 @@ class SettingsPanel(QWidget):
         self.reuse_seed.setEnabled(False)
         form.addRow("Seed", self._row(self.random_seed, self.seed, self.reuse_seed))
 
-        self.size_preset = _tip(
-            QComboBox(self), "Size preset", "Aspect ratios at the size the model was trained for."
+        self.size_picker = SizePicker(self)
+        # Short names for the parts other code and tests reach into.
+        self.size_preset, self.width, self.height = (
+            self.size_picker.preset,
+            self.size_picker.width,
+            self.size_picker.height,
         )
-        self.width = _tip(QSpinBox(self), "Width", "Width in pixels (a multiple of 8).")
-        self.height = _tip(QSpinBox(self), "Height", "Height in pixels (a multiple of 8).")
-        for spin in (self.width, self.height):
-            spin.setRange(64, 2048)
-            spin.setSingleStep(64)
-            spin.setSuffix(" px")
-        form.addRow("Size", self.size_preset)
-        form.addRow("", self._row(self.width, self.height))
+        form.addRow("Size", self.size_picker)
         self.batch_count = _tip(
             QSpinBox(self), "Batch count", "How many pictures to make, one after another."
         )
@@ -162,35 +136,7 @@ class SettingsPanel(QWidget):
         form.addRow("", self._row(self.browse_init, self.clear_init))
         form.addRow("Strength", self.strength)
 
-        self.hires = QGroupBox("Upscale && refine", self)
-        _tip(
-            self.hires,
-            "Upscale and refine",
-            "After the first picture, enlarge it and repaint details (hires fix).",
-        )
-        self.hires.setCheckable(True)
-        hires_form = QFormLayout(self.hires)
-        self.hires_scale = _tip(
-            QDoubleSpinBox(self), "Upscale factor", "How much larger the final picture is."
-        )
-        self.hires_scale.setRange(1.25, 2.0)
-        self.hires_scale.setSingleStep(0.25)
-        self.hires_scale.setPrefix("×")
-        self.hires_strength = _tip(
-            QDoubleSpinBox(self),
-            "Refine strength",
-            "How much the refine pass may change: 0.3–0.5 adds detail, more invents.",
-        )
-        self.hires_strength.setRange(0.05, 1.0)
-        self.hires_strength.setSingleStep(0.05)
-        self.hires_steps = _tip(QSpinBox(self), "Refine steps", "Steps of the refine pass.")
-        self.hires_steps.setRange(1, 150)
-        self.upscaler = _tip(QComboBox(self), "Upscaler", "How the picture is enlarged before refining.")
-        self.upscaler.addItems(list(UPSCALERS))
-        hires_form.addRow("Scale", self.hires_scale)
-        hires_form.addRow("Strength", self.hires_strength)
-        hires_form.addRow("Steps", self.hires_steps)
-        hires_form.addRow("Upscaler", self.upscaler)
+        self.hires = HiresBox(self)
         form.addRow(self.hires)
 
         self.add_model.clicked.connect(self.add_model_requested)
@@ -199,18 +145,15 @@ class SettingsPanel(QWidget):
         self.clear_init.clicked.connect(lambda: self.set_init_image(None))
         self.reuse_seed.clicked.connect(self._reuse_seed)
         self.random_seed.toggled.connect(lambda on: (self.seed.setEnabled(not on), self._edited()))
-        self.size_preset.activated.connect(self._apply_size_preset)
+        self.size_picker.changed.connect(self._edited)
         self.model.currentIndexChanged.connect(self._model_changed)
-        for spin in (self.width, self.height):
-            spin.valueChanged.connect(self._size_edited)
-        for widget in (self.steps, self.batch_count, self.hires_steps):
+        for widget in (self.steps, self.batch_count):
             widget.valueChanged.connect(self._edited)
-        for widget in (self.cfg, self.strength, self.hires_scale, self.hires_strength):
+        for widget in (self.cfg, self.strength):
             widget.valueChanged.connect(self._edited)
         self.sampler.currentIndexChanged.connect(self._edited)
-        self.upscaler.currentIndexChanged.connect(self._edited)
         self.seed.textEdited.connect(self._edited)
-        self.hires.toggled.connect(self._edited)
+        self.hires.changed.connect(self._edited)
         self.set_request(GenerationRequest())
 
     def _row(self, *widgets: QWidget) -> QWidget:
@@ -268,52 +211,18 @@ class SettingsPanel(QWidget):
                     self.model.setCurrentIndex(self._models.rowCount() - 1)
                 else:
                     self.model.setCurrentIndex(-1)
-            self._fill_size_presets()
+            self.size_picker.set_family(self.model_family())
         finally:
             self._loading = was_loading
 
     def _model_changed(self) -> None:
-        name = self.size_preset.currentData(ROLE_RATIO)
-        self._fill_size_presets()
-        if not self._loading and self.model.currentData(ROLE_REFERENCE):
-            # A new family wants its native size; keep the aspect ratio the artist had picked.
-            presets = {label: (w, h) for label, w, h in SIZE_PRESETS[self.model_family()]}
-            if name in presets:
-                self._set_size(*presets[name])
+        # A new family wants its native size; keep the aspect ratio the artist had picked.
+        chosen = not self._loading and bool(self.model.currentData(ROLE_REFERENCE))
+        self.size_picker.set_family(self.model_family(), keep_ratio=chosen)
+        if chosen:
             self._edited()
 
-    # --- size and seed ----------------------------------------------------------------------------------
-
-    def _fill_size_presets(self) -> None:
-        self.size_preset.blockSignals(True)
-        self.size_preset.clear()
-        for label, w, h in SIZE_PRESETS[self.model_family()]:
-            self.size_preset.addItem(f"{label}  {w}×{h}", f"{w}x{h}")
-            self.size_preset.setItemData(self.size_preset.count() - 1, label, ROLE_RATIO)
-        self.size_preset.addItem(CUSTOM, None)
-        self.size_preset.blockSignals(False)
-        self._match_size_preset()
-
-    def _match_size_preset(self) -> None:
-        index = self.size_preset.findData(f"{self.width.value()}x{self.height.value()}")
-        self.size_preset.setCurrentIndex(index if index >= 0 else self.size_preset.count() - 1)
-
-    def _apply_size_preset(self, index: int) -> None:
-        size = self.size_preset.itemData(index)
-        if size:
-            self._set_size(*(int(n) for n in size.split("x")))
-            self._edited()
-
-    def _set_size(self, width: int, height: int) -> None:
-        self._loading, was_loading = True, self._loading
-        self.width.setValue(width)
-        self.height.setValue(height)
-        self._loading = was_loading
-        self._match_size_preset()
-
-    def _size_edited(self) -> None:
-        self._match_size_preset()
-        self._edited()
+    # --- seed and source --------------------------------------------------------------------------------
 
     def set_last_seed(self, seed: int) -> None:
         self._last_seed = seed
@@ -355,33 +264,18 @@ class SettingsPanel(QWidget):
             self.seed.setEnabled(request.seed != RANDOM_SEED)
             if request.seed != RANDOM_SEED or not self.seed.text():
                 self.seed.setText(str(request.seed) if request.seed != RANDOM_SEED else "")
-            self._set_size(request.width, request.height)
+            self.size_picker.set_size(request.width, request.height)
             self.batch_count.setValue(request.batch_count)
             self.init_image.setText(request.init_image or "")
             self._update_init_controls()
             self.strength.setValue(request.strength)
-            hires = request.hires or HiresSettings()
-            self.hires.setChecked(request.hires is not None)
-            self.hires_scale.setValue(hires.scale)
-            self.hires_strength.setValue(hires.strength)
-            self.hires_steps.setValue(hires.steps)
-            if self.upscaler.findText(hires.upscaler) < 0:
-                self.upscaler.addItem(hires.upscaler)
-            self.upscaler.setCurrentText(hires.upscaler)
+            self.hires.set_settings(request.hires)
         finally:
             self._loading = False
 
     def apply_to(self, request: GenerationRequest) -> GenerationRequest:
         seed_text = self.seed.text()
         seed = RANDOM_SEED if self.random_seed.isChecked() or not seed_text else min(int(seed_text), SEED_MAX)
-        hires = None
-        if self.hires.isChecked():
-            hires = HiresSettings(
-                scale=self.hires_scale.value(),
-                strength=self.hires_strength.value(),
-                steps=self.hires_steps.value(),
-                upscaler=self.upscaler.currentText(),
-            )
         return request.with_changes(
             model=self.model.currentData(ROLE_REFERENCE) or "",
             sampler=self.sampler.currentText(),
@@ -393,7 +287,7 @@ class SettingsPanel(QWidget):
             batch_count=self.batch_count.value(),
             init_image=self.init_image.text() or None,
             strength=round(self.strength.value(), 2),
-            hires=hires,
+            hires=self.hires.settings(),
         )
 
     def _edited(self, *_args) -> None:

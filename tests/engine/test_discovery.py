@@ -104,10 +104,11 @@ def test_hashes_are_computed_only_when_asked_and_then_cached(library, monkeypatc
     real = hashing.sha256_file
     monkeypatch.setattr(hashing, "sha256_file", lambda path: calls.append(path) or real(path))
     entries = {e.name: e for e in discover_models([library["leaf"]], hub_cache_dir=library["hub"])}
-    assert calls == []
+    assert calls == [] and all(e.hash10 is None for e in entries.values())
     leaf = entries["leaf_model"]
     expected = hashlib.sha256(Path(leaf.reference).read_bytes()).hexdigest()[:10]
     assert leaf.hash() == expected and leaf.hash() == expected and len(calls) == 1
+    assert leaf.hash10 == expected
     assert model_hash10(Path(leaf.reference)) == expected and len(calls) == 1  # from the JSON cache on disk
     assert cache_file().is_file()
     unet_file = Path(entries["my-xl"].reference) / "unet" / "diffusion_pytorch_model.safetensors"

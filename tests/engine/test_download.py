@@ -136,3 +136,31 @@ def test_repo_without_pipeline_is_refused(fake_hub, monkeypatch):
     )
     with pytest.raises(ModelError, match="not a diffusers pipeline"):
         download_model("org/lora")
+
+
+def test_load_model_downloads_a_hub_model_once(monkeypatch, tiny_models, tmp_path):
+    """An uncached repo id while online: downloaded (only what the pipeline needs), then loaded; later offline."""
+    from studio.engine.loading import load_model
+
+    source = tiny_models / "sd15"
+    repo = {p.relative_to(source).as_posix(): p.stat().st_size for p in source.rglob("*") if p.is_file()}
+    fetched: list[str] = []
+
+    def fetch(repo_id, filename, local_dir: Path, tqdm_class):
+        (local_dir / filename).parent.mkdir(parents=True, exist_ok=True)
+        (local_dir / filename).write_bytes((source / filename).read_bytes())
+        tqdm_class(total=repo[filename]).update(repo[filename])
+        fetched.append(filename)
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    monkeypatch.setattr(download, "_list_repo_files", lambda repo_id: dict(repo))
+    monkeypatch.setattr(download, "_fetch", fetch)
+    stages: list[str] = []
+    loaded = load_model("org/tiny-download", on_progress=stages.append)
+    assert (loaded.info.name, loaded.info.family) == ("org/tiny-download", "sd15")
+    assert any(s.startswith("Downloading org/tiny-download") for s in stages)
+    assert sorted(fetched) == pipeline_files(repo)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert load_model("org/tiny-download").info.name == "org/tiny-download"
+    assert len(fetched) == len(pipeline_files(repo))  # nothing fetched again

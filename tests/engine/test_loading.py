@@ -201,3 +201,11 @@ def test_load_single_file_records_a1111_hash(tiny_single_file):
     loaded = load_model(str(tiny_single_file))
     expected = hashlib.sha256(tiny_single_file.read_bytes()).hexdigest()[:10]
     assert loaded.info == type(loaded.info)(name="sd15", family="sd15", hash10=expected)
+
+
+def test_damaged_safetensors_header_is_a_model_error(tmp_path):
+    header = json.dumps({"w": {"dtype": "F32", "shape": [1]}}).encode()  # no data_offsets
+    path = tmp_path / "odd.safetensors"
+    path.write_bytes(len(header).to_bytes(8, "little") + header)
+    with pytest.raises(ModelError, match="damaged header"):
+        resolve_reference(str(path))

@@ -20,7 +20,7 @@ def _to_uint8(value: float) -> int:
 
 @pytest.mark.parametrize("family", ["sd15", "sdxl"])
 def test_each_channel_maps_through_its_factor_row(family):
-    previewer = LatentPreviewer(family, "cpu")
+    previewer = LatentPreviewer(family)
     latents = torch.zeros(2, 4, 3, 5)
     latents[0, 2] = 1.0  # only channel 2 lit, in the first image of the batch
     image = previewer(latents)
@@ -33,7 +33,7 @@ def test_each_channel_maps_through_its_factor_row(family):
 
 def test_sdxl_previews_differ_from_sd15_and_include_the_bias():
     zeros = torch.zeros(1, 4, 2, 2)
-    sd15, sdxl = LatentPreviewer("sd15", "cpu")(zeros), LatentPreviewer("sdxl", "cpu")(zeros)
+    sd15, sdxl = LatentPreviewer("sd15")(zeros), LatentPreviewer("sdxl")(zeros)
     assert (sd15 == 127).all()
     assert sdxl[0, 0].tolist() == [_to_uint8(b) for b in LATENT_RGB_BIAS["sdxl"]]
 

@@ -184,3 +184,14 @@ def test_first_discovered_model_is_chosen_when_none_is(qtbot, make_state):
     state.refresh_models()
     qtbot.waitUntil(lambda: state.request.model != "", timeout=5000)
     assert state.request.model == "/m/one"  # SD 1.5 group comes first
+
+
+def test_seeds_past_a_cpp_int_reach_the_window(qtbot, make_state):
+    """Seeds go up to 2**32 - 1; a Signal(int) carrying one crashed PySide."""
+    state = make_state(FakeEngine())
+    state.set_request(REQUEST.with_changes(seed=4_000_000_000))
+    seeds = []
+    state.last_seed_changed.connect(seeds.append)
+    state.generate()
+    qtbot.waitUntil(lambda: not state.is_running, timeout=5000)
+    assert seeds == [4_000_000_000] and state.last_seed == 4_000_000_000

@@ -128,9 +128,9 @@ def test_escape_cancels_the_running_generation(qtbot, make_studio):
     window.generate()
     assert engine.reached_pause.wait(5)
     window.activateWindow()
-    window.cancel_action.trigger() if not window.isActiveWindow() else qtbot.keyClick(
-        window, Qt.Key.Key_Escape
-    )
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    window.prompt_panel.prompt.setFocus()
+    qtbot.keyClick(window.prompt_panel.prompt, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not state.is_running, timeout=5000)
     assert window.progress_panel.status.text() == "Cancelled"
     assert len(engine.calls) == 1
@@ -193,10 +193,10 @@ def test_theme_switch_is_remembered(qtbot, make_studio):
     from studio.ui import theme
 
     studio = make_studio()
-    studio.window.theme_actions["light"].trigger()
+    studio.window.menus.themes["light"].trigger()
     assert theme.current_theme() == "light"
     assert load_settings()[0].theme == "light"
-    studio.window.theme_actions["dark"].trigger()
+    studio.window.menus.themes["dark"].trigger()
     assert theme.current_theme() == "dark"
 
 
@@ -233,3 +233,134 @@ def test_every_control_has_a_tooltip_and_an_accessible_name(make_studio):
         if not (w.toolTip() and w.accessibleName())
     ]
     assert missing == []
+
+
+def test_the_window_shows_before_torch_is_imported(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys, time
+        started = time.perf_counter()
+        from PySide6.QtWidgets import QApplication
+        from studio.app import build_studio, make_application
+        app = make_application(sys.argv[:1])
+        studio = build_studio(app)
+        studio.window.show()
+        app.processEvents()
+        print("torch" in sys.modules, round(time.perf_counter() - started, 2), flush=True)
+        """
+    )
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen", "DIFFUSION_STUDIO_HOME": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 0, run.stderr
+    torch_imported, seconds = run.stdout.split()
+    assert torch_imported == "False"
+    assert float(seconds) < 5.0  # ~0.3 s here; the bound only catches an accidental torch import
+
+
+def test_ctrl_enter_generates_from_anywhere_in_the_window(qtbot, make_studio):
+    engine = FakeEngine()
+    studio = make_studio(engine)
+    window = studio.window
+    type_prompt(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    window.settings_panel.steps.setFocus()
+    qtbot.keyClick(window.settings_panel.steps, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(engine.calls) == 1 and not studio.state.is_running, timeout=5000)
+    window.prompt_panel.prompt.setFocus()
+    qtbot.keyClick(window.prompt_panel.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(engine.calls) == 2, timeout=5000)
+    assert window.prompt_panel.prompt.toPlainText() == "a knight in armor"
+
+
+def test_a_bug_in_a_slot_becomes_a_message_not_a_crash(qtbot, make_studio, monkeypatch):
+    import sys
+
+    from studio.app import UNEXPECTED_UI, install_excepthook
+
+    studio = make_studio()
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_excepthook(studio.state)
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        sys.excepthook(*sys.exc_info())
+    row = studio.window.messages.rows()[-1]
+    assert row.message == UNEXPECTED_UI and "ValueError: a bug" in row.detail_view.toPlainText()
+
+
+def test_dropping_or_pasting_an_image_restores_its_settings(qtbot, make_studio):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtWidgets import QApplication
+
+    studio = make_studio(FakeEngine())
+    window, state = studio.window, studio.state
+    type_prompt(qtbot, window, "a lighthouse in a storm")
+    window.settings_panel.steps.setValue(13)
+    window.generate()
+    qtbot.waitUntil(lambda: not state.is_running and len(window.gallery.paths()) == 1, timeout=5000)
+    image = window.gallery.paths()[0]
+    state.set_request(GenerationRequest(model="/models/tiny", prompt="something else"))
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(image))])
+    assert window.apply_mime(mime)
+    assert state.request.prompt == "a lighthouse in a storm" and state.request.steps == 13
+    assert window.prompt_panel.prompt.toPlainText() == "a lighthouse in a storm"
+
+    state.set_request(GenerationRequest(model="/models/tiny", prompt="again"))
+    QApplication.clipboard().setMimeData(mime)
+    window.paste_settings()
+    assert state.request.prompt == "a lighthouse in a storm"
+
+
+def test_pasted_a1111_text_reports_what_could_not_be_mapped(qtbot, make_studio):
+    from PySide6.QtCore import QMimeData
+
+    studio = make_studio()
+    window, state = studio.window, studio.state
+    mime = QMimeData()
+    mime.setText(
+        "a castle on a hill\nNegative prompt: blurry\nSteps: 22, Sampler: Euler a, CFG scale: 6, Seed: 77, "
+        "Size: 512x768, Clip skip: 2, Model: tiny"
+    )
+    assert window.apply_mime(mime)
+    assert state.request.prompt == "a castle on a hill" and state.request.seed == 77
+    assert (state.request.width, state.request.height, state.request.steps) == (512, 768, 22)
+    assert state.request.model == "/models/tiny"  # "tiny" matched to the installed model
+    assert any("Clip skip" in text for _kind, text in window.messages.messages())
+
+
+def test_dropping_something_without_settings_says_so(qtbot, make_studio):
+    from PySide6.QtCore import QMimeData
+
+    studio = make_studio()
+    before = studio.state.request
+    mime = QMimeData()
+    mime.setText("just some words")
+    assert not studio.window.apply_mime(mime)
+    assert studio.state.request == before
+    assert studio.window.messages.messages()[-1][0] == "error"
+
+
+def test_first_run_without_models_then_the_demo_model(qtbot, make_studio, monkeypatch, tmp_path):
+    demo = {"sd15": tmp_path / "demo" / "sd15", "sdxl": tmp_path / "demo" / "sdxl"}
+    built = []
+
+    def write_demo_models(folder):
+        built.append(folder)
+        return demo
+
+    monkeypatch.setattr("studio.engine.tiny_models.write_demo_models", write_demo_models)
+    found: list = []
+    studio = make_studio(models=found)  # the list object is read at each discovery
+    window, state = studio.window, studio.state
+    assert window.stack.currentWidget() is window.first_run
+    found.append(SimpleNamespace(name="sd15", reference=str(demo["sd15"]), family="sd15"))
+    window.first_run.demo_requested.emit()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.canvas, timeout=5000)
+    assert built and state.request.model == str(demo["sd15"])
+    assert str(demo["sd15"].parent) in state.settings.model_dirs
+
+    window.first_run.folder_chosen.emit(tmp_path / "a1111")
+    assert str(tmp_path / "a1111") in state.settings.model_dirs

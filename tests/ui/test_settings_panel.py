@@ -94,3 +94,14 @@ def test_every_control_has_a_tooltip_and_accessible_name(qtbot):
             continue  # the editor inside a spin box or combo box
         assert widget.toolTip(), widget
         assert widget.accessibleName(), widget
+
+
+def test_strength_only_with_a_source_picture(qtbot):
+    panel = make(qtbot)
+    panel.set_request(GenerationRequest(model="/m/dreamy"))
+    assert not panel.strength.isEnabled() and not panel.clear_init.isEnabled()
+    panel.set_init_image("/pics/sketch.png")
+    assert panel.strength.isEnabled()
+    assert panel.apply_to(GenerationRequest()).init_image == "/pics/sketch.png"
+    panel.clear_init.click()
+    assert panel.apply_to(GenerationRequest()).init_image is None and not panel.strength.isEnabled()
