@@ -5,7 +5,7 @@ Importing this package is cheap; torch is imported the first time a model loads.
 
 from studio.engine.engine import Engine, generate
 from studio.engine.events import GenerationResult, ModelInfo, StepPreview
-from studio.engine.samplers import SAMPLER_NAMES, join_sampler, make_scheduler, split_sampler
+from studio.engine.samplers import SAMPLER_NAMES, make_scheduler
 from studio.engine.validation import validate
 
 __all__ = [
@@ -15,8 +15,6 @@ __all__ = [
     "ModelInfo",
     "StepPreview",
     "generate",
-    "join_sampler",
     "make_scheduler",
-    "split_sampler",
     "validate",
 ]

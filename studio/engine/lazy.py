@@ -20,6 +20,7 @@ def torch_modules() -> SimpleNamespace:
     diffusers.utils.logging.disable_progress_bar()
     diffusers.utils.logging.set_verbosity_error()
     transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     return SimpleNamespace(torch=torch, diffusers=diffusers, transformers=transformers)
 
 

@@ -14,8 +14,6 @@ from typing import Any, NamedTuple
 from studio.engine.lazy import torch_modules
 from studio.errors import RequestError
 
-AUTOMATIC = "Automatic"
-_SCHEDULE_SUFFIXES = ("Karras",)
 _KARRAS = {"use_karras_sigmas": True}
 
 
@@ -96,16 +94,3 @@ def callbacks_for(scheduler: Any, steps: int, strength: float | None = None) -> 
     return max(count - t_start * scheduler.order, 0)
 
 
-def split_sampler(name: str) -> tuple[str, str]:
-    """``"DPM++ 2M Karras"`` → ``("DPM++ 2M", "Karras")``; a name without a schedule suffix → ``"Automatic"``."""
-    for suffix in _SCHEDULE_SUFFIXES:
-        if name.endswith(" " + suffix):
-            return name[: -len(suffix) - 1], suffix
-    return name, AUTOMATIC
-
-
-def join_sampler(sampler: str, schedule_type: str | None) -> str:
-    """The inverse of ``split_sampler``: ``("DPM++ 2M", "Karras")`` → ``"DPM++ 2M Karras"``."""
-    if not schedule_type or schedule_type == AUTOMATIC:
-        return sampler
-    return f"{sampler} {schedule_type}"

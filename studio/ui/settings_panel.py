@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.samplers import SAMPLER_NAMES
+from studio.engine.tiny_models import DEMO_LABEL
 from studio.request import RANDOM_SEED, GenerationRequest
 from studio.state.model_list import family_label
 from studio.ui.hires_box import HiresBox
@@ -28,6 +30,11 @@ from studio.ui.size_picker import SizePicker
 ROLE_REFERENCE = Qt.ItemDataRole.UserRole
 ROLE_FAMILY = Qt.ItemDataRole.UserRole + 1
 SEED_MAX = 2**32 - 1
+
+
+def is_demo_model(reference: str) -> bool:
+    """The offline demo models live in ``<models>/demo`` (see ``AppState.create_demo_models``)."""
+    return bool(reference) and Path(reference).parent.name == "demo"
 
 
 def _tip(widget: QWidget, name: str, tip: str) -> QWidget:
@@ -65,6 +72,11 @@ class SettingsPanel(QWidget):
             "Download a model from Hugging Face (needs an internet connection).",
         )
         form.addRow("Model", self.model)
+        self.model_note = QLabel(f"Demo model: {DEMO_LABEL}.", self)
+        self.model_note.setProperty("role", "warning")
+        self.model_note.setWordWrap(True)
+        self.model_note.setVisible(False)
+        form.addRow("", self.model_note)
         form.addRow("", self._row(self.add_model, self.download))
 
         self.sampler = _tip(
@@ -212,10 +224,13 @@ class SettingsPanel(QWidget):
                 else:
                     self.model.setCurrentIndex(-1)
             self.size_picker.set_family(self.model_family())
+            # The tiny demo paints noise by design; say so where the model is chosen.
+            self.model_note.setVisible(is_demo_model(self.model.currentData(ROLE_REFERENCE) or ""))
         finally:
             self._loading = was_loading
 
     def _model_changed(self) -> None:
+        self.model_note.setVisible(is_demo_model(self.model.currentData(ROLE_REFERENCE) or ""))
         # A new family wants its native size; keep the aspect ratio the artist had picked.
         chosen = not self._loading and bool(self.model.currentData(ROLE_REFERENCE))
         self.size_picker.set_family(self.model_family(), keep_ratio=chosen)

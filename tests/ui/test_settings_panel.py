@@ -105,3 +105,15 @@ def test_strength_only_with_a_source_picture(qtbot):
     assert panel.apply_to(GenerationRequest()).init_image == "/pics/sketch.png"
     panel.clear_init.click()
     assert panel.apply_to(GenerationRequest()).init_image is None and not panel.strength.isEnabled()
+
+
+def test_the_demo_model_is_labelled(qtbot):
+    panel = SettingsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    demo = SimpleNamespace(name="sd15", reference="/data/models/demo/sd15", family="sd15")
+    panel.set_models({"Stable Diffusion 1.5": [demo, *GROUPS["Stable Diffusion 1.5"]]})
+    panel.set_request(GenerationRequest(model="/data/models/demo/sd15"))
+    assert panel.model_note.isVisible() and "random weights" in panel.model_note.text()
+    panel.model.setCurrentIndex(panel.model.findData("/m/dreamy", ROLE_REFERENCE))
+    assert not panel.model_note.isVisible()
