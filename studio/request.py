@@ -18,7 +18,7 @@ from typing import Any
 
 from studio.errors import RequestError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 RANDOM_SEED = -1
 
@@ -35,6 +35,39 @@ class HiresSettings:
     def output_size(self, width: int, height: int) -> tuple[int, int]:
         """The refined size, rounded down to a multiple of 8 as the VAE needs."""
         return (int(width * self.scale) // 8 * 8, int(height * self.scale) // 8 * 8)
+
+
+@dataclass(frozen=True)
+class ControlInput:
+    """One ControlNet input: what structure to follow, from where, through which ControlNet, how strongly.
+
+    ``type`` is the control kind ("scribble", "lineart", "canny", "openpose", "depth", "softedge", ...).
+    ``source`` says where ``image`` comes from: "canvas" (the sketch canvas saved as a PNG), "image" (a photo or a
+    ready control map) or "pose" (an OpenPose JSON file). ``preprocessor`` "auto" converts the source the way
+    ``type`` needs (invert a black-on-white sketch, run the canny detector...), "none" uses it as it is.
+    ``params`` holds the pre-processor's settings (e.g. canny thresholds). ``start``/``end`` are the fractions of
+    the denoising steps during which the ControlNet acts.
+    """
+
+    type: str
+    image: str
+    model: str = ""
+    source: str = "image"
+    scale: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+    preprocessor: str = "auto"
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoraRef:
+    """A LoRA to apply: a library name or a file path, its weight, and whether it is switched on."""
+
+    name: str
+    weight: float = 1.0
+    enabled: bool = True
+    hash10: str | None = None  # A1111's short LoRA hash, recorded so metadata can find it again
 
 
 @dataclass(frozen=True)
@@ -64,6 +97,14 @@ class GenerationRequest:
     init_image: str | None = None
     strength: float = 0.75
     hires: HiresSettings | None = None
+    controls: tuple[ControlInput, ...] = ()
+    loras: tuple[LoraRef, ...] = ()
+    mask: str | None = None
+    """Inpainting mask (white = repaint) over ``init_image``; None means no inpainting."""
+    mask_blur: int = 4
+    inpaint_area: str = "whole"
+    """"whole" repaints with the whole picture as context; "masked" works on the masked area only, upscaled."""
+    inpaint_padding: int = 32
     extras: Mapping[str, Any] = field(default_factory=dict)
     """Settings from another tool that have no field here yet; kept so nothing read is lost."""
 
@@ -86,6 +127,8 @@ class GenerationRequest:
             value = getattr(self, f.name)
             if dataclasses.is_dataclass(value):
                 value = dataclasses.asdict(value)
+            elif isinstance(value, tuple):
+                value = [dataclasses.asdict(item) if dataclasses.is_dataclass(item) else item for item in value]
             elif isinstance(value, Mapping):
                 value = dict(value)
             data[f.name] = value
@@ -122,10 +165,11 @@ class GenerationRequest:
         return cls.from_dict(data)
 
 
-_INT_FIELDS = {"seed", "steps", "width", "height", "batch_size", "batch_count"}
+_INT_FIELDS = {"seed", "steps", "width", "height", "batch_size", "batch_count", "mask_blur", "inpaint_padding"}
 _FLOAT_FIELDS = {"cfg_scale", "strength"}
-_STR_FIELDS = {"model", "prompt", "negative_prompt", "sampler"}
-_OPTIONAL_STR_FIELDS = {"style", "lighting", "composition", "init_image"}
+_STR_FIELDS = {"model", "prompt", "negative_prompt", "sampler", "inpaint_area"}
+_OPTIONAL_STR_FIELDS = {"style", "lighting", "composition", "init_image", "mask"}
+_LIST_FIELDS = {"controls": ControlInput, "loras": LoraRef}
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -154,6 +198,12 @@ def _coerce(key: str, value: Any) -> Any:
                 raise ValueError
             names = {f.name for f in fields(HiresSettings)}
             return HiresSettings(**{k: v for k, v in value.items() if k in names})
+        if key in _LIST_FIELDS:
+            item_type = _LIST_FIELDS[key]
+            names = {f.name for f in fields(item_type)}
+            if not isinstance(value, (list, tuple)) or not all(isinstance(item, Mapping) for item in value):
+                raise ValueError
+            return tuple(item_type(**{k: v for k, v in item.items() if k in names}) for item in value)
     except (TypeError, ValueError) as exc:
         raise RequestError(f"The request field '{key}' has an unusable value: {value!r}.") from exc
     return value
@@ -163,8 +213,15 @@ def _coerce(key: str, value: Any) -> Any:
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # Version 2 added ControlNet inputs, LoRAs and inpainting; a version-1 request used none of them.
+    return {**data, "controls": [], "loras": [], "mask": None}
+
+
 # _MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict.
-_MIGRATIONS: dict[int, Migration] = {}
+_MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
