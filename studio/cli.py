@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from studio.errors import StudioError
-from studio.request import GenerationRequest, HiresSettings
+from studio.request import ControlInput, GenerationRequest, HiresSettings, LoraRef
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     gen = sub.add_parser("generate", help="generate images from a prompt")
-    gen.add_argument("--model", help="Hugging Face repo id, diffusers folder, .safetensors file, or a known model name")
+    gen.add_argument(
+        "--model", help="Hugging Face repo id, diffusers folder, .safetensors file, or a known model name"
+    )
     gen.add_argument("--prompt", help="what to draw")
     gen.add_argument("--negative", help="what to avoid")
     gen.add_argument("--style", help="style preset (name or id)")
@@ -62,14 +64,53 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--hires", type=float, metavar="SCALE", help="upscale & refine by SCALE (1.25-2)")
     gen.add_argument("--hires-strength", type=float)
     gen.add_argument("--hires-steps", type=int)
-    gen.add_argument("--from-png", help="start from the settings stored in an image; other flags override them")
+    gen.add_argument(
+        "--control",
+        action="append",
+        default=[],
+        metavar="TYPE:IMAGE[:SCALE[:START:END]]",
+        help="a ControlNet input (scribble, lineart, canny, openpose, depth...); openpose:POSE.json uses a pose file",
+    )
+    gen.add_argument(
+        "--control-model",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="the ControlNet of each --control, in order",
+    )
+    gen.add_argument("--canny-thresholds", metavar="LOW:HIGH", help="canny edge thresholds (default 100:200)")
+    gen.add_argument("--mask", help="inpainting mask over --init (white = repaint)")
+    gen.add_argument("--mask-blur", type=int, help="feather the mask by this many pixels (default 4)")
+    gen.add_argument(
+        "--inpaint-area",
+        choices=("whole", "masked"),
+        help="repaint with the whole picture or only the masked area",
+    )
+    gen.add_argument("--inpaint-padding", type=int, help="pixels around the mask for --inpaint-area masked")
+    gen.add_argument(
+        "--lora",
+        action="append",
+        default=[],
+        metavar="PATH_OR_NAME[:WEIGHT]",
+        help="apply a LoRA (a library name or a .safetensors path), weight -2..2, default 1; repeatable",
+    )
+    gen.add_argument(
+        "--lora-dir", action="append", default=[], metavar="DIR", help="an A1111/ComfyUI root or LoRA folder"
+    )
+    gen.add_argument(
+        "--from-png", help="start from the settings stored in an image; other flags override them"
+    )
     gen.add_argument("--preview-dir", help="save every step preview as a PNG here")
     gen.add_argument("--allow-pickle", action="store_true", help="allow .ckpt/.pt checkpoints (weights only)")
     gen.add_argument("--out", required=True, help="output folder")
 
     models = sub.add_parser("models", help="list the models the studio can find")
-    models.add_argument("--dir", action="append", default=[], help="an A1111 or ComfyUI folder to look in too")
-    models.add_argument("--hash", action="store_true", help="compute short hashes of single files (slow once)")
+    models.add_argument(
+        "--dir", action="append", default=[], help="an A1111 or ComfyUI folder to look in too"
+    )
+    models.add_argument(
+        "--hash", action="store_true", help="compute short hashes of single files (slow once)"
+    )
     models.add_argument("--json", action="store_true", help="print JSON")
 
     info = sub.add_parser("info", help="print the generation settings stored in an image as JSON")
@@ -93,7 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from studio.app import run_app
 
         return run_app(sys.argv[:1])
-    commands = {"generate": cmd_generate, "models": cmd_models, "info": cmd_info, "demo-models": cmd_demo_models}
+    commands = {
+        "generate": cmd_generate,
+        "models": cmd_models,
+        "info": cmd_info,
+        "demo-models": cmd_demo_models,
+    }
     try:
         return commands[args.command](args)
     except StudioError as exc:
@@ -104,7 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CANCELLED
     except Exception as exc:  # a bug: keep the traceback for the log, show one line
         where = _log_exception(exc)
-        print(f"diffusion-studio: unexpected error: {exc.__class__.__name__}: {exc} (details in {where})", file=sys.stderr)
+        print(
+            f"diffusion-studio: unexpected error: {exc.__class__.__name__}: {exc} (details in {where})",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
 
 
@@ -125,7 +174,7 @@ def request_from_args(args: argparse.Namespace) -> tuple[GenerationRequest, list
     if args.from_png:
         from studio.prompt.metadata_read import read_image_settings
 
-        settings = read_image_settings(Path(args.from_png))
+        settings = read_image_settings(Path(args.from_png), args.lora_dir)
         if settings.source == "none":
             raise CliError(f"'{args.from_png}' holds no generation settings this studio can read.")
         base = settings.request
@@ -142,6 +191,9 @@ def request_from_args(args: argparse.Namespace) -> tuple[GenerationRequest, list
         "batch": "batch_size",
         "batch_count": "batch_count",
         "strength": "strength",
+        "mask_blur": "mask_blur",
+        "inpaint_area": "inpaint_area",
+        "inpaint_padding": "inpaint_padding",
     }
     for flag, field_name in simple.items():
         value = getattr(args, flag)
@@ -157,22 +209,101 @@ def request_from_args(args: argparse.Namespace) -> tuple[GenerationRequest, list
         changes["width"], changes["height"] = parse_size(args.size)
     if args.init:
         changes["init_image"] = str(Path(args.init).resolve())
+    if args.mask:
+        changes["mask"] = str(Path(args.mask).resolve())
+    if args.control or args.control_model:
+        changes["controls"] = parse_controls(args.control, args.control_model, args.canny_thresholds)
     if args.hires is not None or args.hires_strength is not None or args.hires_steps is not None:
         hires = base.hires or HiresSettings()
         if args.hires is not None:
             if not 1.0 <= args.hires <= 4.0:
-                raise CliError(f"--hires is an upscale factor between 1.25 and 2 (up to 4), not {args.hires}.")
+                raise CliError(
+                    f"--hires is an upscale factor between 1.25 and 2 (up to 4), not {args.hires}."
+                )
             hires = HiresSettings(args.hires, hires.strength, hires.steps, hires.upscaler)
         if args.hires_strength is not None:
             hires = HiresSettings(hires.scale, args.hires_strength, hires.steps, hires.upscaler)
         if args.hires_steps is not None:
             hires = HiresSettings(hires.scale, hires.strength, args.hires_steps, hires.upscaler)
         changes["hires"] = hires
+    if args.lora:
+        flags = [parse_lora_arg(text) for text in args.lora]
+        named = {ref.name.lower() for ref in flags}
+        changes["loras"] = (*(r for r in base.loras if r.name.lower() not in named), *flags)
     request = base.with_changes(**changes)
     if not request.model:
-        raise CliError("No model given: pass --model (a Hugging Face repo id, a folder or a .safetensors file).")
+        raise CliError(
+            "No model given: pass --model (a Hugging Face repo id, a folder or a .safetensors file)."
+        )
     request = request.with_changes(model=resolve_model_name(request.model))
     return request, notes
+
+
+def parse_controls(specs: list[str], models: list[str], canny: str | None = None) -> tuple[ControlInput, ...]:
+    """``--control TYPE:IMAGE[:SCALE[:START:END]]`` flags paired in order with ``--control-model REF`` flags."""
+    if len(specs) != len(models):
+        raise CliError(
+            f"Each --control needs its own --control-model, in the same order ({len(specs)} --control, "
+            f"{len(models)} --control-model)."
+        )
+    params: dict[str, int] = {}
+    if canny:
+        low, _, high = canny.partition(":")
+        if not (low.strip().isdigit() and high.strip().isdigit()):
+            raise CliError(f"--canny-thresholds must look like 100:200, not '{canny}'.")
+        params = {"low_threshold": int(low), "high_threshold": int(high)}
+    controls = []
+    for spec, model in zip(specs, models, strict=True):
+        kind, image, numbers = _split_control(spec)
+        model_path = Path(model).expanduser()
+        controls.append(
+            ControlInput(
+                type=kind,
+                image=str(Path(image).expanduser().resolve()),
+                model=str(model_path.resolve()) if model_path.exists() else model,
+                source="pose" if image.lower().endswith(".json") else "image",
+                scale=numbers[0] if numbers else 1.0,
+                start=numbers[1] if len(numbers) > 1 else 0.0,
+                end=numbers[2] if len(numbers) > 1 else 1.0,
+                params=params if kind == "canny" else {},
+            )
+        )
+    return tuple(controls)
+
+
+def _split_control(spec: str) -> tuple[str, str, list[float]]:
+    kind, _, rest = spec.partition(":")
+    if not kind or not rest:
+        raise CliError(
+            f"--control must look like TYPE:IMAGE[:SCALE[:START:END]], e.g. canny:photo.png:0.8, not '{spec}'."
+        )
+    # Numbers are peeled off the end, so an image path may itself hold a colon (C:\sketch.png).
+    for count in (3, 1):
+        parts = rest.rsplit(":", count)
+        if len(parts) == count + 1:
+            try:
+                numbers = [float(part) for part in parts[1:]]
+            except ValueError:
+                continue
+            return kind.strip().lower(), parts[0], numbers
+    return kind.strip().lower(), rest, []
+
+
+def parse_lora_arg(text: str) -> LoraRef:
+    """``--lora NAME``, ``NAME:0.8`` or ``PATH:0.8`` as a LoraRef (a Windows drive colon is not a weight)."""
+    head, colon, tail = text.strip().rpartition(":")
+    if not colon or (len(head) == 1 and head.isalpha()):
+        name, weight = text.strip(), 1.0
+    else:
+        try:
+            name, weight = head, float(tail)
+        except ValueError:
+            raise CliError(
+                f"--lora takes NAME[:WEIGHT] with a number as the weight, e.g. ink:0.8; not '{text}'."
+            ) from None
+    if not name:
+        raise CliError(f"--lora needs a LoRA name or file before the weight, not '{text}'.")
+    return LoraRef(name, weight)
 
 
 def resolve_model_name(reference: str) -> str:
@@ -247,7 +378,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        engine = Engine(allow_pickle=args.allow_pickle)
+        engine = Engine(allow_pickle=args.allow_pickle, lora_dirs=tuple(args.lora_dir))
         result = engine.generate(
             request, on_step=on_step, cancel=cancel, on_stage=lambda text: print(text, file=sys.stderr)
         )
@@ -301,7 +432,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
     if not rows:
-        print("No models found. Try: diffusion-studio demo-models DIR, or --dir with an A1111/ComfyUI folder.")
+        print(
+            "No models found. Try: diffusion-studio demo-models DIR, or --dir with an A1111/ComfyUI folder."
+        )
         return EXIT_OK
     for row in rows:
         print(

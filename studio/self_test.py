@@ -109,7 +109,9 @@ async def _drive(studio, out_dir: Path, size: int, steps: int) -> dict[str, Any]
     figures: dict[str, Any] = {"errors": errors}
 
     t0 = time.perf_counter()
-    state.create_demo_models()
+    # A fresh data folder has no model: the welcome page offers the demo model, and the artist clicks it.
+    await _wait_for(lambda: window.first_run is not None and window.first_run.isVisible(), "the welcome page")
+    QTest.mouseClick(window.first_run.demo_button, QtNs.MouseButton.LeftButton)
     await _wait_for(lambda: "sd15" in state.request.model or errors, "the demo model")
     if errors:
         return figures

@@ -48,3 +48,16 @@ def tiny_single_file(tmp_path_factory) -> Path:
     from studio.engine.tiny_models import write_tiny_sd15_single_file
 
     return write_tiny_sd15_single_file(tmp_path_factory.mktemp("tiny-single") / "sd15.safetensors")
+
+
+@pytest.fixture(scope="session")
+def tiny_controlnets(tmp_path_factory) -> Path:
+    """Tiny ControlNets for the tiny models (``DIR/controlnet-sd15``, ``DIR/controlnet-sdxl``) and a tiny
+    9-channel inpainting model (``DIR/sd15-inpaint``)."""
+    from studio.engine.tiny_models import write_tiny_controlnet, write_tiny_sd15_inpaint
+
+    folder = tmp_path_factory.mktemp("tiny-controlnets")
+    for family in ("sd15", "sdxl"):
+        write_tiny_controlnet(folder / f"controlnet-{family}", family)
+    write_tiny_sd15_inpaint(folder / "sd15-inpaint")
+    return folder

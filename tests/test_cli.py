@@ -132,3 +132,39 @@ def test_demo_models_and_models_listing(tmp_path, capsys, monkeypatch, studio_ho
     families = {Path(row["reference"]).name: row["family"] for row in rows}
     assert families.get("sd15") == "sd15" and families.get("sdxl") == "sdxl"
     assert families.get("sd15.safetensors") == "sd15"
+
+
+# --- LoRAs --------------------------------------------------------------------------------------------------
+
+
+def test_lora_flags_apply_loras_and_write_their_hashes(tiny_models, tmp_path, capsys):
+    from studio.engine.tiny_models import write_tiny_lora
+    from studio.prompt.metadata_read import read_image_settings, settings_from_chunks
+
+    root = tmp_path / "ComfyUI"
+    write_tiny_lora(root / "models" / "loras" / "ink.safetensors", "sd15", "kohya")
+    loose = write_tiny_lora(tmp_path / "loose" / "wash.safetensors", "sd15", "peft", seed=3)
+    base = ["generate", "--model", str(tiny_models / "sd15"), "--prompt", "a fox", "--steps", "2",
+            "--size", "64x64", "--seed", "5"]
+    assert main([*base, "--out", str(tmp_path / "plain")]) == 0
+    code = main([*base, "--lora-dir", str(root), "--lora", "ink:0.6", "--lora", f"{loose}:-0.5",
+                 "--out", str(tmp_path / "out")])
+    assert code == 0
+    image = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    text = read_image_settings(image).raw["parameters"]
+    assert 'Lora hashes: "ink: ' in text and ", wash: " in text
+    plain = next((tmp_path / "plain").glob("*.png"))
+    assert Image.open(plain).tobytes() != Image.open(image).tobytes()
+    assert [(r.name, r.weight) for r in read_image_settings(image).request.loras] == [("ink", 0.6), (str(loose), -0.5)]
+    # Read as A1111 text: found by hash in the folders given; the weights of LoRAs without a prompt tag are
+    # not in A1111's text, so they come back at 1.
+    a1111 = settings_from_chunks({"parameters": text}, [root, tmp_path / "loose"])
+    assert [(r.name, r.weight) for r in a1111.request.loras] == [("ink", 1.0), ("wash", 1.0)]
+
+
+def test_bad_lora_flags_are_one_clear_line(tiny_models, tmp_path, capsys):
+    base = ["generate", "--model", str(tiny_models / "sd15"), "--prompt", "x", "--steps", "2", "--size", "64x64"]
+    assert main([*base, "--lora", "ink:strong", "--out", str(tmp_path)]) == 2
+    assert "--lora takes NAME[:WEIGHT]" in capsys.readouterr().err
+    assert main([*base, "--lora", "nowhere:0.5", "--out", str(tmp_path)]) == 2
+    assert "The LoRA 'nowhere' is not in the LoRA library" in capsys.readouterr().err

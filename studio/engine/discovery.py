@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 EntryKind = Literal["folder", "single_file", "hub_cache"]
 # Where the other tools keep checkpoints, relative to their install folder.
 TOOL_SUBFOLDERS = (Path("models") / "Stable-diffusion", Path("models") / "checkpoints")
+LORA_FOLDER_NAMES = ("loras", "lora", "lycoris")
 _MAX_DEPTH = 3  # A1111 and ComfyUI allow subfolders of checkpoints; deeper trees are not model libraries
 
 
@@ -111,6 +112,8 @@ def _scan_folder(folder: Path, depth: int) -> Iterator[ModelEntry]:
             if child.name.startswith(".") or child.name.endswith((".partial", ".config")):
                 continue  # hidden files, downloads in progress, single-file sidecar configs
             if child.is_dir():
+                if child.name.lower() in LORA_FOLDER_NAMES:
+                    continue  # LoRAs are listed by the LoRA library, not as checkpoints
                 if (child / "model_index.json").is_file():
                     yield _folder_entry(child)
                 elif depth < _MAX_DEPTH:

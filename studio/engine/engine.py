@@ -11,21 +11,35 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, ImageOps
 
 from studio.engine import loading
+from studio.engine.controlnet import ControlNetCache, check_family
 from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
 from studio.engine.events import GenerationResult, StepPreview
+from studio.engine.guidance import (
+    Guidance,
+    PipelineVariants,
+    check_inpaint_model,
+    peek_model_family,
+    prepare_guidance,
+    resolve_controls,
+)
 from studio.engine.lazy import torch_modules
+from studio.engine.lora_library import LoraLibrary
+from studio.engine.lora_loader import LoraState, adapter_name, requested_loras
+from studio.engine.model_family import base_family
 from studio.engine.previews import LatentPreviewer, StepReporter, load_taesd
+from studio.engine.prompt_embeds import prompt_embeds, prompt_notices
 from studio.engine.samplers import callbacks_for, make_scheduler
-from studio.engine.validation import overflow_notice, prompt_overflow, validate
+from studio.engine.validation import validate
 from studio.errors import RequestError
+from studio.prompt.a1111_syntax import parse_prompt
 from studio.prompt.compose import compose
-from studio.request import GenerationRequest
+from studio.request import GenerationRequest, LoraRef
 
 SEED_LIMIT = 2**32  # random seeds stay 32-bit, as A1111's do, so they are easy to read and retype
 
@@ -43,6 +57,8 @@ class _Job:
     on_step: Callable[[StepPreview], None] | None
     on_stage: Callable[[str], None]
     cancel: threading.Event
+    encoded: dict[str, Any]  # prompt_embeds & co. for the pipeline call: A1111 weighting and chunking
+    guidance: Guidance = field(default_factory=Guidance)  # ControlNets and inpainting
 
 
 class Engine:
@@ -61,15 +77,19 @@ class Engine:
         allow_pickle: bool = False,
         taesd_path: str | None = None,
         torch_threads: int | None = None,
+        lora_dirs: tuple[str, ...] = (),
     ) -> None:
         self.device = device
         self.precision = precision
         self.allow_pickle = allow_pickle
         self.taesd_path = taesd_path
         self.torch_threads = torch_threads
+        self.lora_dirs = tuple(lora_dirs)  # A1111/ComfyUI roots or LoRA folders, beside the studio's own
+        self._loras = LoraState()
         self._lock = threading.Lock()
         self._loaded: loading.LoadedModel | None = None
-        self._img2img: Any = None
+        self._variants: PipelineVariants | None = None  # img2img/inpaint/ControlNet pipelines, shared weights
+        self._controlnets = ControlNetCache()
         self._scheduler_config: dict[str, Any] = {}
         self._callback_counts: dict[tuple[str, int, float | None], int] = {}
         self._decoder: SafeDecoder | None = None
@@ -97,7 +117,9 @@ class Engine:
         if self._loaded is None:
             return
         device = self._loaded.device
-        self._loaded = self._img2img = self._decoder = self._previewer = None
+        self._loaded = self._variants = self._decoder = self._previewer = None
+        self._controlnets.clear()
+        self._loras = LoraState()
         free_memory(device)
 
     # --- one request --------------------------------------------------------------------------------------
@@ -107,18 +129,51 @@ class Engine:
         if not request.model:
             raise RequestError("No model is chosen. Pick a model in the model list, then generate again.")
         set_threads(self.torch_threads)
+        # ControlNets of the wrong family are refused before any weights load, the model's included.
+        same = self._loaded is not None and self._loaded.reference == request.model
+        control_refs = resolve_controls(
+            request, self._loaded.info.family if same else peek_model_family(request.model)
+        )
         loaded = self._ensure_model(request.model, on_stage)
         request, notices = validate(request, loaded.info.family)
-        prompt, negative = compose(request)
-        for label, text in (("prompt", prompt), ("negative prompt", negative)):
-            dropped = prompt_overflow(loaded.pipe.tokenizer, text)
-            if dropped:
-                notices.append(overflow_notice(label, dropped, loaded.pipe.tokenizer.model_max_length))
-        init_image = _load_init_image(request, notices) if request.is_img2img else None
+        check_inpaint_model(request, loaded.info.family)
+        for ref in control_refs:
+            check_family(ref, loaded.info.family)
+        if control_refs:
+            on_stage("Preparing control images…")
+        guidance = prepare_guidance(
+            request,
+            control_refs,
+            self._controlnets,
+            device=loaded.device,
+            dtype=loaded.dtype,
+            notices=notices,
+        )
+        prompt, negative = compose(request)  # tags stay in these (and in the metadata), as in A1111
+        parsed, parsed_negative = parse_prompt(prompt), parse_prompt(negative)
+        notices += prompt_notices("prompt", parsed) + prompt_notices("negative prompt", parsed_negative)
+        applied = self._apply_loras(request, [*parsed.loras, *parsed_negative.loras], notices, on_stage)
+        encoded = prompt_embeds(loaded.pipe, parsed, parsed_negative)
+        if guidance.inpaint is not None:
+            init_image = guidance.inpaint.image
+        else:
+            init_image = _load_init_image(request, notices) if request.is_img2img else None
         if request.seed == -1:
             request = request.with_changes(seed=secrets.randbelow(SEED_LIMIT))
         total = self._total_steps(request)
-        job = _Job(request, prompt, negative, init_image, total, notices, on_step, on_stage, cancel)
+        job = _Job(
+            request,
+            prompt,
+            negative,
+            init_image,
+            total,
+            notices,
+            on_step,
+            on_stage,
+            cancel,
+            encoded,
+            guidance,
+        )
 
         images: list[Any] = []
         cancelled = False
@@ -147,6 +202,7 @@ class Engine:
             model=loaded.info,
             cancelled=cancelled,
             notices=notices,
+            loras=applied,
             elapsed_s=time.perf_counter() - started,
         )
 
@@ -163,20 +219,29 @@ class Engine:
             job.on_stage("Generating…")
         if job.init_image is not None:
             latents = self._img2img_pass(
-                job, [job.init_image] * len(seeds), seeds, request.steps, request.strength, reporter
+                job,
+                [job.init_image] * len(seeds),
+                seeds,
+                request.steps,
+                request.strength,
+                reporter,
+                job.guidance,
             )
         else:
-            pipe = self._loaded.pipe
+            pipe = self._variants.get("txt2img", job.guidance.controlnets)
             pipe.scheduler = make_scheduler(request.sampler, self._scheduler_config)
             latents = pipe(
                 width=request.width,
                 height=request.height,
                 **self._common_args(job, seeds, request.steps, reporter),
+                **job.guidance.call_args("txt2img", request.width, request.height),
             ).images
         if reporter.cancelled:
             return None
         job.on_stage("Decoding…")
         images = self._to_pil(self._decoder.decode(latents, job.notices))
+        if job.guidance.inpaint is not None:
+            images = job.guidance.inpaint.paste_back(images)
         if request.hires is None:
             return images
         hires = request.hires
@@ -198,22 +263,27 @@ class Engine:
         steps: int,
         strength: float,
         reporter: StepReporter,
+        guidance: Guidance | None = None,
     ) -> Any:
-        if self._img2img is None:
-            # from_pipe shares the loaded modules: no second copy of the weights.
-            self._img2img = torch_modules().diffusers.AutoPipelineForImage2Image.from_pipe(self._loaded.pipe)
-        pipe = self._img2img
-        pipe.set_progress_bar_config(disable=True)
+        """An img2img (or, with a mask in ``guidance``, inpaint) call; the refine pass runs without guidance."""
+        guidance = guidance or Guidance()
+        mode = "inpaint" if guidance.inpaint is not None else "img2img"
+        pipe = self._variants.get(mode, guidance.controlnets)  # from_pipe: shares the loaded weights
         pipe.scheduler = make_scheduler(job.request.sampler, self._scheduler_config)
-        return pipe(image=images, strength=strength, **self._common_args(job, seeds, steps, reporter)).images
+        width, height = images[0].size
+        return pipe(
+            image=images,
+            strength=strength,
+            **self._common_args(job, seeds, steps, reporter),
+            **guidance.call_args(mode, width, height),
+        ).images
 
     def _common_args(self, job: _Job, seeds: list[int], steps: int, reporter: StepReporter) -> dict[str, Any]:
         torch = torch_modules().torch
         # CPU generators, one per image: the same seed gives the same noise on every device and in any batch.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         return {
-            "prompt": job.prompt,
-            "negative_prompt": job.negative,
+            **job.encoded,
             "num_inference_steps": steps,
             "guidance_scale": job.request.cfg_scale,
             "num_images_per_prompt": len(seeds),
@@ -222,6 +292,18 @@ class Engine:
             "callback_on_step_end": reporter,
             "callback_on_step_end_tensor_inputs": ["latents"],
         }
+
+    def _apply_loras(self, request, tags, notices: list[str], on_stage) -> list[LoraRef]:
+        """Put the request's and the prompt tags' LoRAs on the model; the applied ones with their hashes."""
+        loaded = self._loaded
+        if not request.loras and not tags:
+            self._loras.apply(loaded.pipe, [], loaded.info.family)
+            return []
+        loras = requested_loras(request.loras, tags, LoraLibrary.scan(self.lora_dirs), notices)
+        if any(adapter_name(lora.entry) not in self._loras.loaded for lora in loras):
+            on_stage("Loading LoRAs…")
+        self._loras.apply(loaded.pipe, loras, loaded.info.family)
+        return [LoraRef(a.entry.name, a.weight, a.enabled, a.entry.short_hash()) for a in loras]
 
     def _to_pil(self, decoded: Any) -> list[Any]:
         return self._loaded.pipe.image_processor.postprocess(decoded, output_type="pil")
@@ -258,7 +340,8 @@ class Engine:
         self._scheduler_config = dict(loaded.pipe.scheduler.config)
         self._callback_counts = {}
         self._decoder = SafeDecoder(loaded.pipe.vae)
-        self._previewer = LatentPreviewer(loaded.info.family, taesd)
+        self._previewer = LatentPreviewer(base_family(loaded.info.family), taesd)
+        self._variants = PipelineVariants(loaded.pipe, loaded.info.family)
         self._loaded = loaded
         return loaded
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from studio.request import GenerationRequest
+from studio.request import GenerationRequest, LoraRef
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,3 +54,4 @@ class GenerationResult:
     cancelled: bool = False
     notices: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    loras: list[LoraRef] = field(default_factory=list)  # applied (request + prompt tags), hash10 = A1111's 12

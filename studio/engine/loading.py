@@ -16,7 +16,7 @@ from studio.engine.download import download_model
 from studio.engine.events import ModelInfo
 from studio.engine.hashing import model_hash10
 from studio.engine.lazy import torch_modules
-from studio.engine.model_family import FAMILIES, PIPELINE_CLASSES, detect_family
+from studio.engine.model_family import PIPELINE_CLASSES, base_family, detect_family
 from studio.engine.model_ref import ModelRef, resolve_reference
 from studio.engine.pickle_policy import check_pickle_allowed, load_pickle_state_dict
 from studio.engine.single_file import load_single_file
@@ -107,15 +107,12 @@ def weights_variant(folder: Path) -> str | None:
 
 def _load_folder(ref: ModelRef, family: str, dtype: Any, say: Callable[[str], None]) -> Any:
     assert ref.path is not None
-    if family not in FAMILIES:
-        raise ModelError(
-            f"'{ref.name}' is an inpainting model ({family}). The studio generates with ordinary SD1.5 and SDXL "
-            "models for now; choose one of those."
-        )
     diffusers = torch_modules().diffusers
-    cls = getattr(diffusers, PIPELINE_CLASSES[family])
+    # An inpainting model (9-channel UNet) loads as its base family's pipeline too; the engine derives the
+    # inpaint pipeline from it with from_pipe.
+    cls = getattr(diffusers, PIPELINE_CLASSES[base_family(family)])
     extra: dict[str, Any] = {}
-    if family == "sd15":
+    if base_family(family) == "sd15":
         # No safety checker, as in A1111; a folder's own checker would otherwise cost 1.2 GB of memory.
         extra.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     say(f"Loading {ref.name}")

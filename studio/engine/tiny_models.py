@@ -278,14 +278,124 @@ def _write_single_file(path: Path, state: dict, write_folder, family: str) -> Pa
     return path
 
 
-def write_demo_models(folder: Path) -> dict[str, Path]:
-    """Write the offline demo set: ``DIR/sd15``, ``DIR/sdxl`` folders and ``DIR/sd15.safetensors``.
+def build_tiny_controlnet(family: str):
+    """A ControlNet for the tiny ``family`` model ("sd15" or "sdxl"), its encoder copied from the tiny UNet as
+    ``ControlNetModel.from_unet`` does for real ones, with random zero-convolutions so it visibly steers."""
+    mods = torch_modules()
+    torch, diffusers = mods.torch, mods.diffusers
+    components = build_tiny_sd15_components() if family == "sd15" else build_tiny_sdxl_components()
+    controlnet = diffusers.ControlNetModel.from_unet(
+        components["unet"], conditioning_embedding_out_channels=(4, 4, 4, 8)
+    )
+    torch.manual_seed(TINY_SEED + 1)
+    with torch.no_grad():
+        # Real zero-convolutions start at zero and learn; untrained zeros would make the ControlNet a no-op.
+        for name, parameter in controlnet.named_parameters():
+            if "controlnet_down_blocks" in name or "controlnet_mid_block" in name or "conv_out" in name:
+                parameter.normal_(0.0, 0.5)
+    return controlnet
 
-    Returns ``{"sd15": ..., "sdxl": ..., "sd15_single_file": ...}``.
+
+def write_tiny_controlnet(folder: Path, family: str) -> Path:
+    """Write a tiny ControlNet folder (config.json + weights) for the tiny ``family`` model; return it."""
+    folder = Path(folder)
+    build_tiny_controlnet(family).save_pretrained(str(folder), safe_serialization=True)
+    return folder
+
+
+def write_tiny_sd15_inpaint(folder: Path) -> Path:
+    """Write a tiny SD1.x inpainting pipeline (9-channel UNet: latents, mask, masked image) into ``folder``."""
+    mods = torch_modules()
+    torch, diffusers = mods.torch, mods.diffusers
+    folder = Path(folder)
+    write_tiny_tokenizer(folder / "tokenizer")
+    components = build_tiny_sd15_components()
+    torch.manual_seed(TINY_SEED)
+    components["unet"] = diffusers.UNet2DConditionModel.from_config(
+        {**dict(components["unet"].config), "in_channels": 9}
+    )
+    pipe = diffusers.StableDiffusionInpaintPipeline(
+        tokenizer=_load_tokenizer(folder / "tokenizer"), requires_safety_checker=False, **components
+    )
+    pipe.save_pretrained(str(folder), safe_serialization=True)
+    return folder
+
+
+def write_demo_models(folder: Path) -> dict[str, Path]:
+    """Write the offline demo set: ``DIR/sd15``, ``DIR/sdxl`` folders, ``DIR/sd15.safetensors`` and two LoRAs.
+
+    Returns ``{"sd15": ..., "sdxl": ..., "sd15_single_file": ..., "lora_sd15": ..., "lora_sdxl": ...}``; the
+    LoRAs go in ``DIR/loras/`` (``tiny-sd15-lora.safetensors``, ``tiny-sdxl-lora.safetensors``). The tiny
+    ControlNets go in ``DIR/controlnet-sd15`` and ``DIR/controlnet-sdxl`` (keys ``controlnet_sd15``/``_sdxl``).
     """
     folder = Path(folder)
     return {
         "sd15": write_tiny_sd15(folder / "sd15"),
         "sdxl": write_tiny_sdxl(folder / "sdxl"),
         "sd15_single_file": write_tiny_sd15_single_file(folder / "sd15.safetensors"),
+        "lora_sd15": write_tiny_lora(folder / "loras" / "tiny-sd15-lora.safetensors", "sd15"),
+        "lora_sdxl": write_tiny_lora(folder / "loras" / "tiny-sdxl-lora.safetensors", "sdxl"),
+        "controlnet_sd15": write_tiny_controlnet(folder / "controlnet-sd15", "sd15"),
+        "controlnet_sdxl": write_tiny_controlnet(folder / "controlnet-sdxl", "sdxl"),
     }
+
+
+LORA_RANK = 4
+
+
+def _lora_targets(module, prefix: str) -> list[tuple[str, int, int]]:
+    """(module name, in, out) of the attention projections a LoRA adapts in ``module``."""
+    torch = torch_modules().torch
+    wanted = ("to_q", "to_k", "to_v", "to_out.0", "q_proj", "k_proj", "v_proj", "out_proj")
+    return [
+        (f"{prefix}{name}", sub.in_features, sub.out_features)
+        for name, sub in module.named_modules()
+        if isinstance(sub, torch.nn.Linear) and name.endswith(wanted)
+    ]
+
+
+def write_tiny_lora(
+    path: Path, family: str, format: str = "kohya", seed: int = 1, scale: float = 0.5
+) -> Path:
+    """Write a random LoRA shaped for the tiny ``family`` model ("sd15"/"sdxl") as ``path`` (.safetensors).
+
+    ``format`` "kohya" writes A1111/kohya keys (``lora_unet_..., lora_te_/lora_te1_/lora_te2_`` with
+    ``lora_down``/``lora_up``/``alpha``); "peft" writes diffusers' own keys (``unet.<module>.lora_A.weight``).
+    The metadata carries kohya's ``ss_base_model_version``, a trigger phrase and tag frequencies, as real files do.
+    """
+    from safetensors.torch import save_file
+
+    torch = torch_modules().torch
+    if format not in ("kohya", "peft"):
+        raise ValueError(f"format must be 'kohya' or 'peft', not {format!r}")
+    components = build_tiny_sd15_components() if family == "sd15" else build_tiny_sdxl_components()
+    encoders = [("text_encoder", "lora_te1_" if family == "sdxl" else "lora_te_")]
+    if family == "sdxl":
+        encoders.append(("text_encoder_2", "lora_te2_"))
+    targets = [("unet", "lora_unet_", *t) for t in _lora_targets(components["unet"], "")]
+    for component, kohya_prefix in encoders:
+        targets += [(component, kohya_prefix, *t) for t in _lora_targets(components[component], "")]
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for component, kohya_prefix, name, width_in, width_out in targets:
+        down = torch.randn(LORA_RANK, width_in, generator=generator) * scale
+        up = torch.randn(width_out, LORA_RANK, generator=generator) * scale
+        if format == "kohya":
+            key = kohya_prefix + name.replace(".", "_")
+            state[f"{key}.lora_down.weight"] = down
+            state[f"{key}.lora_up.weight"] = up
+            state[f"{key}.alpha"] = torch.tensor(float(LORA_RANK))
+        else:
+            state[f"{component}.{name}.lora_A.weight"] = down
+            state[f"{component}.{name}.lora_B.weight"] = up
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "ss_base_model_version": "sdxl_base_v1-0" if family == "sdxl" else "sd_v1",
+        "ss_output_name": path.stem,
+        "modelspec.trigger_phrase": f"tiny {family} style",
+        "ss_tag_frequency": json.dumps({"1_tiny": {"tiny tag": 5, "noise": 3, "rare": 1}}),
+        "studio_tiny_lora": family,
+    }
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path), metadata=metadata)
+    return path

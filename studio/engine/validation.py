@@ -7,7 +7,6 @@ says so; a value it cannot use raises ``RequestError`` saying what is allowed.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from studio.errors import RequestError
 from studio.request import GenerationRequest
@@ -20,6 +19,10 @@ MAX_BATCH_COUNT = 100
 HIRES_SCALE_RANGE = (1.25, 2.0)
 MAX_SEED = 2**64 - 1
 UPSCALERS = ("Lanczos",)
+MAX_CONTROL_SCALE = 2.0  # A1111's ControlNet weight slider goes to 2
+MAX_MASK_BLUR = 64
+MAX_INPAINT_PADDING = 256
+INPAINT_AREAS = ("whole", "masked")
 
 
 def validate(request: GenerationRequest, family: str) -> tuple[GenerationRequest, list[str]]:
@@ -27,6 +30,7 @@ def validate(request: GenerationRequest, family: str) -> tuple[GenerationRequest
 
     ``family`` is "sd15" or "sdxl" (``ModelInfo.family``). Raises ``RequestError`` for unusable values.
     """
+    family = family.split("-", 1)[0]  # an inpainting model ("sd15-inpaint") makes the sizes its base makes
     if family not in SIZE_RANGES:
         raise RequestError(f"Unknown model family '{family}'; the studio runs SD 1.x and SDXL models.")
     notices: list[str] = []
@@ -55,32 +59,49 @@ def validate(request: GenerationRequest, family: str) -> tuple[GenerationRequest
         if hires.upscaler not in UPSCALERS:
             notices.append(f"The upscaler '{hires.upscaler}' is not available here; {UPSCALERS[0]} was used.")
             request = request.with_changes(hires=dataclasses.replace(hires, upscaler=UPSCALERS[0]))
+    _check_controls(request)
+    _check_inpainting(request)
     if (width, height) != (request.width, request.height):
         request = request.with_changes(width=width, height=height)
     return request, notices
 
 
-def prompt_overflow(tokenizer: Any, text: str) -> str | None:
-    """The words of ``text`` the text encoder never sees, or None when it all fits.
+def _check_controls(request: GenerationRequest) -> None:
+    for index, control in enumerate(request.controls, start=1):
+        name = f"control {index} ({control.type})"
+        if not control.image:
+            raise RequestError(
+                f"The {name} has no image. Choose a control image or pose, or remove the control."
+            )
+        if not 0.0 <= control.scale <= MAX_CONTROL_SCALE:
+            raise RequestError(
+                f"The {name} weight must be from 0 to {MAX_CONTROL_SCALE}, not {control.scale}."
+            )
+        if not 0.0 <= control.start < control.end <= 1.0:
+            raise RequestError(
+                f"The {name} must start before it ends, both from 0 to 1 (got start {control.start}, end "
+                f"{control.end})."
+            )
 
-    ``tokenizer`` is the pipeline's CLIP tokenizer (``model_max_length`` counts the start and end tokens).
-    """
-    if not text:
-        return None
-    ids = tokenizer(text, truncation=False, add_special_tokens=False).input_ids
-    room = tokenizer.model_max_length - 2
-    if len(ids) <= room:
-        return None
-    # A cut can split a multi-byte character (emoji); its stray bytes decode to U+FFFD, which says nothing.
-    return tokenizer.decode(ids[room:]).replace("\ufffd", "").strip()
 
-
-def overflow_notice(label: str, dropped: str, limit: int) -> str:
-    """The notice for a cut prompt: what was cut and why."""
-    return (
-        f"The {label} is longer than the model reads ({limit - 2} tokens), so the end was cut: "
-        f"'{dropped}'. Shorten it, or move the important words to the front."
-    )
+def _check_inpainting(request: GenerationRequest) -> None:
+    if request.mask is None:
+        return
+    if request.init_image is None:
+        raise RequestError(
+            "An inpainting mask needs an init image to paint over. Choose one, or remove the mask."
+        )
+    if request.hires is not None:
+        raise RequestError(
+            "Upscale & refine does not combine with inpainting. Turn one of them off (inpaint first, then refine "
+            "the result in a second run)."
+        )
+    _check_int("mask blur", request.mask_blur, 0, MAX_MASK_BLUR)
+    _check_int("masked area padding", request.inpaint_padding, 0, MAX_INPAINT_PADDING)
+    if request.inpaint_area not in INPAINT_AREAS:
+        raise RequestError(
+            f"The inpaint area must be one of {', '.join(INPAINT_AREAS)}, not '{request.inpaint_area}'."
+        )
 
 
 def _round_to_8(name: str, value: int, notices: list[str]) -> int:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from studio import __version__
+from studio.prompt.control_infotext import control_params, read_control_params
+from studio.prompt.lora_tags import find_extra_networks
 from studio.prompt.sampler_aliases import AUTOMATIC_SCHEDULE, SCHEDULE_SUFFIXES, split_schedule
-from studio.request import GenerationRequest, HiresSettings
+from studio.request import GenerationRequest, HiresSettings, LoraRef
 
 if TYPE_CHECKING:
     from studio.engine.events import GenerationResult, ModelInfo
@@ -41,6 +43,7 @@ _CORE_KEYS = {
 }
 # Read but deliberately not settings: they describe the file, not the picture.
 _INFORMATIONAL_KEYS = {"Version", "Model hash", "App"}
+LORA_HASHES_KEY = "Lora hashes"
 
 
 def studio_version() -> str:
@@ -70,11 +73,13 @@ def format_infotext(
     negative_prompt: str | None = None,
     seed: int | None = None,
     model: ModelInfo | None = None,
+    loras: Sequence[LoraRef] = (),
 ) -> str:
     """The infotext A1111 would write for ``request``.
 
     ``prompt``/``negative_prompt`` are the final texts sent to the model (default: the request's own),
-    ``seed`` the seed of this one image, ``model`` what the engine loaded (its name and hash).
+    ``seed`` the seed of this one image, ``model`` what the engine loaded (its name and hash), ``loras`` the
+    LoRAs applied with their A1111 short hashes (``Lora hashes: "name: 0123456789ab, ..."``).
     """
     prompt = request.prompt if prompt is None else prompt
     negative = request.negative_prompt if negative_prompt is None else negative_prompt
@@ -103,6 +108,8 @@ def format_infotext(
         params["Hires upscale"] = request.hires.scale
         params["Hires steps"] = request.hires.steps
         params["Hires upscaler"] = request.hires.upscaler
+    params.update(control_params(request))
+    params[LORA_HASHES_KEY] = format_lora_hashes(loras) or None
     params["Version"] = f"Diffusion Studio {studio_version()}"
     settings = ", ".join(f"{key}: {quote(value)}" for key, value in params.items() if value is not None)
     negative_line = f"\n{NEGATIVE_PREFIX} {negative}" if negative else ""
@@ -117,7 +124,30 @@ def result_infotext(result: GenerationResult, index: int = 0) -> str:
         negative_prompt=result.negative_prompt,
         seed=result.seeds[index],
         model=result.model,
+        loras=result.loras,
     )
+
+
+def format_lora_hashes(loras: Sequence[LoraRef]) -> str:
+    """A1111's ``Lora hashes`` value: ``name: hash`` pairs, the name without ``:`` or ``,`` as A1111 writes it."""
+    pairs = []
+    for lora in loras:
+        if lora.hash10 and lora.enabled:
+            pairs.append(f"{lora.name.replace(':', '').replace(',', '')}: {lora.hash10}")
+    return ", ".join(pairs)
+
+
+def parse_lora_hashes(value: str, prompt: str = "") -> list[LoraRef]:
+    """The LoRAs named in a ``Lora hashes`` value, weighted as their ``<lora:...>`` tags in ``prompt`` (else 1)."""
+    weights = {tag.name.strip().lower(): tag.weight for tag in find_extra_networks(prompt) if tag.is_lora}
+    refs = []
+    for item in value.split(","):
+        name, _, short_hash = item.strip().rpartition(":")
+        name, short_hash = name.strip(), short_hash.strip()
+        if name and short_hash:
+            weight = weights.get(name.lower())
+            refs.append(LoraRef(name, 1.0 if weight is None else weight, True, short_hash))
+    return refs
 
 
 # --- reading --------------------------------------------------------------------------------------------
@@ -221,6 +251,8 @@ def infotext_to_request(params: Mapping[str, str]) -> tuple[GenerationRequest, l
             fields["width"], fields["height"] = int(match.group(1)), int(match.group(2))
         else:
             unmapped.append(f"Size: {size} (not WIDTHxHEIGHT)")
+    if LORA_HASHES_KEY in rest:
+        fields["loras"] = tuple(parse_lora_hashes(rest.pop(LORA_HASHES_KEY), fields["prompt"]))
     sampler = _sampler(rest, unmapped)
     if sampler:
         fields["sampler"] = sampler
@@ -233,6 +265,7 @@ def infotext_to_request(params: Mapping[str, str]) -> tuple[GenerationRequest, l
             unmapped.append(
                 f"Denoising strength: {fields['strength']} (an img2img setting; the source image is not in the file)"
             )
+    read_control_params(rest, fields, unmapped)
     for key, value in rest.items():
         extras[key] = value
         if key not in _INFORMATIONAL_KEYS:

@@ -12,7 +12,7 @@ import ast
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from studio.prompt.field_mapper import FieldMapper, Found, json_object
 from studio.prompt.infotext import infotext_to_request, parse_infotext
 from studio.prompt.invokeai_metadata import dream_settings, invokeai3_settings, sd_metadata_settings
 from studio.prompt.png_chunks import PARAMETERS_KEY, STUDIO_KEY, read_text_chunks
-from studio.request import GenerationRequest
+from studio.request import GenerationRequest, LoraRef
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,15 @@ class ImageSettings:
     raw: dict[str, str] = field(default_factory=dict)
 
 
-def read_image_settings(path: str | os.PathLike[str]) -> ImageSettings:
-    """The settings stored in the image at ``path``. Raises ``MetadataError`` only for a non-image file."""
-    return settings_from_chunks(read_text_chunks(path))
+def read_image_settings(
+    path: str | os.PathLike[str], lora_dirs: Sequence[str | os.PathLike[str]] = ()
+) -> ImageSettings:
+    """The settings stored in the image at ``path``. Raises ``MetadataError`` only for a non-image file.
+
+    LoRAs it names (A1111's ``Lora hashes``) are looked up in the LoRA library (the studio's own folder and
+    ``lora_dirs``): found ones go into ``request.loras``, missing ones into ``unmapped``.
+    """
+    return settings_from_chunks(read_text_chunks(path), lora_dirs)
 
 
 def read_settings_text(text: str) -> ImageSettings:
@@ -54,7 +60,9 @@ def read_settings_text(text: str) -> ImageSettings:
     return settings_from_chunks(_chunks_for_text(text if isinstance(text, str) else ""))
 
 
-def settings_from_chunks(raw: Mapping[str, str]) -> ImageSettings:
+def settings_from_chunks(
+    raw: Mapping[str, str], lora_dirs: Sequence[str | os.PathLike[str]] = ()
+) -> ImageSettings:
     """Pick the dialect from the chunk keys and map it. Never raises."""
     raw = {str(k): str(v) for k, v in raw.items()}
     notes: list[str] = []
@@ -67,6 +75,8 @@ def settings_from_chunks(raw: Mapping[str, str]) -> ImageSettings:
             continue
         if found is not None:
             request, source, unmapped = found
+            if request.loras and source != "diffusion-studio":
+                request = _match_loras(request, lora_dirs, unmapped)
             return ImageSettings(request=request, source=source, unmapped=notes + unmapped, raw=raw)
     return ImageSettings(request=GenerationRequest(), source="none", unmapped=notes, raw=raw)
 
@@ -162,6 +172,35 @@ _READERS: list[tuple[str, Callable[[dict[str, str], list[str]], Found | None]]] 
 
 
 # --- helpers --------------------------------------------------------------------------------------------
+
+
+def _match_loras(
+    request: GenerationRequest, lora_dirs: Sequence[str | os.PathLike[str]], unmapped: list[str]
+) -> GenerationRequest:
+    """Swap the LoRAs named in the metadata for the library's files: by hash first, then by name.
+
+    A prompt tag written with another alias is renamed to the library's name (as A1111 does on paste), so the
+    tag and the list agree; LoRAs the library lacks are dropped from the list and reported.
+    """
+    from studio.engine.lora_library import LoraLibrary
+
+    library = LoraLibrary.scan([str(d) for d in lora_dirs])
+    found: list[LoraRef] = []
+    prompt, negative = request.prompt, request.negative_prompt
+    for ref in request.loras:
+        entry = (library.by_hash(ref.hash10) if ref.hash10 else None) or library.get(ref.name)
+        if entry is None:
+            hash_note = f", hash {ref.hash10}" if ref.hash10 else ""
+            unmapped.append(
+                f"LoRA '{ref.name}'{hash_note} (not in the LoRA library; add its folder or download it)"
+            )
+            continue
+        found.append(LoraRef(entry.name, ref.weight, ref.enabled, ref.hash10))
+        if entry.name != ref.name:
+            pattern = re.compile(r"<lora:" + re.escape(ref.name) + r"(?=[:>])", re.IGNORECASE)
+            prompt = pattern.sub(f"<lora:{entry.name}", prompt)
+            negative = pattern.sub(f"<lora:{entry.name}", negative)
+    return request.with_changes(loras=tuple(found), prompt=prompt, negative_prompt=negative)
 
 
 def _chunks_for_text(text: str) -> dict[str, str]:

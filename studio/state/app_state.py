@@ -36,6 +36,7 @@ class AppState(QObject):
     preview = Signal(object)  # the newest StepPreview
     result_ready = Signal(object, object)  # GenerationResult, list of saved paths
     job_cancelled = Signal()
+    job_failed = Signal(str)  # the message (also sent through ``message``)
     message = Signal(str, str, str)  # kind (error/notice/info), sentence, detail
     last_seed_changed = Signal(object)  # int; seeds go up to 2**32 - 1, past a C++ int
 
@@ -165,6 +166,13 @@ class AppState(QObject):
             self.error(
                 "This image holds no generation settings (it was not made by an AI tool that records them)."
             )
+            return
+        if _only_a_prompt(settings):
+            # Plain text pasted: it is a prompt, not a set of settings; everything else stays as it is.
+            self.update(
+                prompt=found.prompt, negative_prompt=found.negative_prompt or self._request.negative_prompt
+            )
+            self.info("The pasted text holds no settings, so it became the prompt.")
             return
         request = found
         entry = self.models.find(found.model) if found.model else None
@@ -297,6 +305,7 @@ class AppState(QObject):
     def _on_failed(self, _job_id: int, message: str, detail: str) -> None:
         self.error(message, detail)
         self._done()
+        self.job_failed.emit(message)
 
     def _on_cancelled(self, _job_id: int, _result: Any) -> None:
         self.info("Generation cancelled.")
@@ -326,3 +335,13 @@ class AppState(QObject):
         self.autosave.flush()
         self.save_settings()
         return self.worker.shutdown(timeout)
+
+
+def _only_a_prompt(settings: Any) -> bool:
+    """True for A1111-style text with a prompt (and negative) but no settings line."""
+    from studio.prompt.infotext import parse_infotext
+
+    raw = getattr(settings, "raw", None) or {}
+    if settings.source != "a1111" or set(raw) != {"parameters"}:
+        return False
+    return set(parse_infotext(raw["parameters"])) <= {"Prompt", "Negative prompt"}

@@ -25,6 +25,7 @@ class ImageLabel(QLabel):
         super().__init__(parent)
         self._pixmap = QPixmap()
         self.fit = True
+        self.scale = 1.0  # used when not fitting
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
@@ -37,14 +38,24 @@ class ImageLabel(QLabel):
     def image(self) -> QPixmap:
         return self._pixmap
 
-    def set_fit(self, fit: bool) -> None:
+    def set_fit(self, fit: bool, scale: float = 1.0) -> None:
         self.fit = fit
+        self.scale = scale
         self._update_size()
         self.update()
 
+    def shown_scale(self) -> float:
+        """How large the picture is drawn now, 1.0 being one image pixel per screen pixel."""
+        if self._pixmap.isNull():
+            return 1.0
+        if not self.fit:
+            return self.scale
+        fitted = self._pixmap.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        return min(1.0, fitted.width() / max(1, self._pixmap.width()))
+
     def _update_size(self) -> None:
         if not self.fit and not self._pixmap.isNull():
-            self.setFixedSize(self._pixmap.size())
+            self.setFixedSize(self._pixmap.size() * self.scale)
         else:
             self.setMinimumSize(QSize(0, 0))
             self.setMaximumSize(QSize(16777215, 16777215))
@@ -55,7 +66,7 @@ class ImageLabel(QLabel):
             return
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        size = self._pixmap.size()
+        size = self._pixmap.size() * (1.0 if self.fit else self.scale)
         if self.fit:
             size = size.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
             if size.width() > self._pixmap.width():  # never blow a small picture up past 100 % when fitting
@@ -115,6 +126,13 @@ class CanvasView(QWidget):
         self.zoom_changed.emit(True)
 
     def zoom_100(self) -> None:
+        self.set_zoom(1.0)
+
+    def zoom_by(self, factor: float) -> None:
+        """Zoom in (factor > 1) or out from the size shown now, between 10 % and 800 %."""
+        self.set_zoom(min(8.0, max(0.1, self.label.shown_scale() * factor)))
+
+    def set_zoom(self, scale: float) -> None:
         self.scroll.setWidgetResizable(False)
-        self.label.set_fit(False)
+        self.label.set_fit(False, scale)
         self.zoom_changed.emit(False)

@@ -94,10 +94,22 @@ class GalleryModel(QAbstractListModel):
             return -1
 
     def set_images(self, images: list[tuple[Path, int]]) -> None:
-        """Replace the rows; keeps thumbnails of files that did not change since they were loaded."""
+        """Replace the rows; keeps thumbnails of files that did not change since they were loaded.
+
+        The same list in the same order (the folder watcher after our own save) only repaints changed files,
+        so the view keeps its scroll position and selection.
+        """
+        new_mtimes = dict(images)
+        if [path for path, _ in images] == self._paths:
+            changed = [path for path in self._paths if new_mtimes[path] != self._mtimes.get(path)]
+            self._mtimes = new_mtimes
+            for path in changed:
+                self._forget_thumbnail(path)
+                index = self.index(self.row_of(path))
+                self.dataChanged.emit(index, index)
+            return
         self.beginResetModel()
         self._paths = [path for path, _ in images]
-        new_mtimes = dict(images)
         for path in list(self._thumbs):
             if new_mtimes.get(path) != self._mtimes.get(path):
                 del self._thumbs[path]

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QApplication, QListView, QMenu, QMessageBox, QVBox
 from studio.ui import theme
 from studio.ui.gallery_model import IMAGE_SUFFIXES, GalleryModel, scan_images
 from studio.ui.icons import icon
+from studio.ui.thumbnail_delegate import ThumbnailDelegate
 from studio.ui.thumbnail_loader import ThumbnailLoader
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,9 @@ class GalleryPanel(QWidget):
         self.view.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.view.setGridSize(QSize(CELL, CELL))
         self.view.setUniformItemSizes(True)
+        self.view.setItemDelegate(ThumbnailDelegate(CELL, self.view))
+        self.view.setMouseTracking(True)  # hover frames
+        self.view.setSpacing(0)
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setMovement(QListView.Movement.Static)
         self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
@@ -88,15 +92,16 @@ class GalleryPanel(QWidget):
         # Scrolling and resizing fire in bursts; decide what to load once the burst settles.
         self._visible_timer = QTimer(self, singleShot=True, interval=40)
         self._visible_timer.timeout.connect(self._load_visible)
-        self.view.verticalScrollBar().valueChanged.connect(self._visible_timer.start)
-        self.model.modelReset.connect(self._visible_timer.start)
-        self.model.rowsInserted.connect(self._visible_timer.start)
+        # (Through a lambda: valueChanged(int) straight into start(int) would set the timer's interval.)
+        self.view.verticalScrollBar().valueChanged.connect(lambda *_: self._visible_timer.start())
+        self.model.modelReset.connect(lambda: self._visible_timer.start())
+        self.model.rowsInserted.connect(lambda *_: self._visible_timer.start())
 
         # Files saved or removed by another program (or a second studio window) show up by themselves.
         self._watcher = QFileSystemWatcher(self)
         self._refresh_timer = QTimer(self, singleShot=True, interval=300)
         self._refresh_timer.timeout.connect(self.refresh)
-        self._watcher.directoryChanged.connect(self._refresh_timer.start)
+        self._watcher.directoryChanged.connect(lambda *_: self._refresh_timer.start())
 
     # --- public API -----------------------------------------------------------------------------------
 
@@ -117,7 +122,13 @@ class GalleryPanel(QWidget):
         """Read the folder again (new, changed and removed files)."""
         if self._folder is None:
             return
+        current = self.view.currentIndex()
+        current_path = self.model.path_at(current.row()) if current.isValid() else None
+        scrolled = self.view.verticalScrollBar().value()
         self.model.set_images(scan_images(self._folder))
+        if current_path is not None and (row := self.model.row_of(current_path)) >= 0:
+            self.view.setCurrentIndex(self.model.index(row))
+        self.view.verticalScrollBar().setValue(scrolled)
 
     def add_image(self, path: Path) -> None:
         """A new result: it goes first and its thumbnail loads right away."""
@@ -158,6 +169,10 @@ class GalleryPanel(QWidget):
         self.model.remove(path)
         self.image_deleted.emit(path)
         return True
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._visible_timer.start()  # a bigger gallery shows more rows
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.loader.shutdown()

@@ -1,7 +1,7 @@
 """The studio's icons: SVGs in ``resources/icons/``, tinted for the current theme.
 
-Line icons draw with ``currentColor``, which is replaced by the theme's icon colour (and a dimmer one for the
-disabled state), so one file serves both themes. Icons with their own colours (the ``app`` logo) are left as
+Line icons draw with ``currentColor``, which is replaced at paint time by the theme's icon colour (a dimmer
+one when disabled), so one file serves both themes and icons already on screen follow a theme switch. Icons with their own colours (the ``app`` logo) are left as
 drawn. A missing name is a bug in the studio, not the artist's problem: ``icon()`` logs it and returns an empty
 icon; ``icon_path()`` raises ``KeyError`` so the tests catch it.
 """
@@ -48,19 +48,20 @@ def icon_path(name: str) -> Path:
 
 
 class _SvgIconEngine(QIconEngine):
-    """Renders the SVG sharply at whatever size a widget asks for, in the colour of the icon's mode."""
+    """Renders the SVG sharply at any size, in the current theme's colours (so a theme switch recolours it)."""
 
-    def __init__(self, svg: bytes, normal: str, disabled: str) -> None:
+    def __init__(self, svg: bytes) -> None:
         super().__init__()
         self._svg = svg
-        self._renderers = {
-            QIcon.Mode.Normal: QSvgRenderer(QByteArray(svg.replace(b"currentColor", normal.encode()))),
-            QIcon.Mode.Disabled: QSvgRenderer(QByteArray(svg.replace(b"currentColor", disabled.encode()))),
-        }
-        self._colours = (normal, disabled)
+        self._renderers: dict[str, QSvgRenderer] = {}
 
     def _renderer(self, mode: QIcon.Mode) -> QSvgRenderer:
-        return self._renderers.get(mode, self._renderers[QIcon.Mode.Normal])
+        colour = theme.colour("disabled" if mode == QIcon.Mode.Disabled else "icon").name()
+        renderer = self._renderers.get(colour)
+        if renderer is None:
+            renderer = QSvgRenderer(QByteArray(self._svg.replace(b"currentColor", colour.encode())))
+            self._renderers[colour] = renderer
+        return renderer
 
     def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
         self._renderer(mode).render(painter, rect)
@@ -79,7 +80,7 @@ class _SvgIconEngine(QIconEngine):
         return pixmap
 
     def clone(self) -> QIconEngine:
-        return _SvgIconEngine(self._svg, *self._colours)
+        return _SvgIconEngine(self._svg)
 
     def isNull(self) -> bool:  # noqa: N802
         return False
@@ -92,5 +93,4 @@ def icon(name: str) -> QIcon:
     except (KeyError, OSError):
         log.error("Missing icon %r", name)
         return QIcon()
-    engine = _SvgIconEngine(svg, theme.colour("icon").name(), theme.colour("disabled").name())
-    return QIcon(engine)
+    return QIcon(_SvgIconEngine(svg))

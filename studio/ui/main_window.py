@@ -7,6 +7,7 @@ worker, session) lives in the state layer so it can be tested without widgets.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,10 @@ from PySide6.QtWidgets import (
 from studio.errors import StudioError
 from studio.state.app_state import ERROR, NOTICE, AppState
 from studio.ui.canvas_view import CanvasView, array_to_qimage
+from studio.ui.first_run import FirstRunWidget
 from studio.ui.gallery_panel import GalleryPanel
 from studio.ui.icons import icon
+from studio.ui.image_drop import image_paths_from_mime, settings_from_mime
 from studio.ui.message_area import MessageArea
 from studio.ui.progress_panel import ProgressPanel
 from studio.ui.prompt_panel import PromptPanel
@@ -49,7 +52,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Diffusion Studio")
         self.setWindowIcon(icon("app"))
         self.setAcceptDrops(True)
-        self.first_run = None
+        self.first_run: FirstRunWidget | None = None  # made only when no model is found
+        self.shown_path: Path | None = None  # the file of the picture on the canvas, if it has one
 
         self.prompt_panel = PromptPanel()
         self.progress_panel = ProgressPanel()
@@ -126,6 +130,7 @@ class MainWindow(QMainWindow):
         s.preview.connect(self._show_preview)
         s.result_ready.connect(self._show_result)
         s.job_cancelled.connect(lambda: p.set_finished("Cancelled"))
+        s.job_failed.connect(lambda _text: p.set_finished("Failed: see the message above the picture"))
         s.message.connect(self._show_message)
         s.last_seed_changed.connect(self.settings_panel.set_last_seed)
         s.models.changed.connect(self._models_changed)
@@ -135,7 +140,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.add_model_requested.connect(self.menus.add_model_file)
         self.settings_panel.download_requested.connect(self.menus.download_model)
         self.settings_panel.browse_init_requested.connect(self.menus.choose_init_image)
-        self.gallery.image_activated.connect(lambda path: self.canvas.show_image(QImage(str(path))))
+        self.gallery.image_activated.connect(self.show_path)
         self.gallery.reuse_settings_requested.connect(lambda path: self.reuse_image(path))
         self.gallery.reuse_seed_requested.connect(lambda path: self.reuse_image(path, seed_only=True))
         self.gallery.img2img_requested.connect(lambda path: self.settings_panel.set_init_image(str(path)))
@@ -155,10 +160,12 @@ class MainWindow(QMainWindow):
         if preview.pass_name == "refine" and request.hires is not None:
             size = request.hires.output_size(*size)
         self.canvas.show_preview(preview.image, size)
+        self.shown_path = None
 
     def _show_result(self, result, saved: list) -> None:
         if result.images:
             self.canvas.show_image(array_to_qimage(np.asarray(result.images[-1].convert("RGB"))))
+            self.shown_path = Path(saved[-1]) if saved else None
         for path in saved:
             self.gallery.add_image(Path(path))
         count = len(result.images)
@@ -182,18 +189,15 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_models(self.state.models.grouped())
         self.settings_panel.set_request(self.state.request)
         self.statusBar().showMessage("Ready")
-        if self.settings_panel.has_models():
+        has_models = self.settings_panel.has_models()
+        self.gallery.setVisible(has_models or bool(self.gallery.paths()))  # the welcome page needs the room
+        if has_models:
             self.stack.setCurrentWidget(self.canvas)
         else:
             self._show_first_run()
 
     def _show_first_run(self) -> None:
         if self.first_run is None:
-            try:  # TEMPORARY until U2's first_run.py lands
-                from studio.ui.first_run import FirstRunWidget
-            except ImportError:
-                return
-
             self.first_run = FirstRunWidget()
             self.first_run.demo_requested.connect(self.state.create_demo_models)
             self.first_run.folder_chosen.connect(lambda path: self.state.add_model_path(Path(path), True))
@@ -207,6 +211,46 @@ class MainWindow(QMainWindow):
         self._edited()  # a keystroke not yet turned into the request must not be lost
         self.state.generate()
 
+    def show_path(self, path: Path) -> None:
+        image = QImage(str(path))
+        if image.isNull():
+            self.state.error(
+                f"'{Path(path).name}' could not be opened as an image. It may be damaged or not an image."
+            )
+            return
+        self.canvas.show_image(image)
+        self.shown_path = Path(path)
+
+    def show_adjacent(self, step: int) -> None:
+        """Show the gallery's previous (-1) or next (+1) image after the one on the canvas."""
+        images = self.gallery.paths()
+        if not images:
+            return
+        index = images.index(self.shown_path) + step if self.shown_path in images else 0
+        self.show_path(images[min(max(index, 0), len(images) - 1)])
+
+    def copy_image(self) -> None:
+        if not self.canvas.current_pixmap().isNull():
+            QApplication.clipboard().setPixmap(self.canvas.current_pixmap())
+
+    def save_shown_image(self, target: Path) -> None:
+        """Save the canvas picture; a picture from a file is copied whole, so its settings travel with it."""
+        try:
+            if self.shown_path is not None and target.suffix.lower() == self.shown_path.suffix.lower():
+                shutil.copyfile(self.shown_path, target)
+            elif not self.canvas.current_pixmap().save(str(target)):
+                raise OSError("the image format is not supported or the folder is not writable")
+        except OSError as exc:
+            self.state.error(f"Could not save the image to '{target}': {exc}. Choose another folder or name.")
+            return
+        self.state.info(f"Saved {target.name}.")
+
+    def reuse_shown_seed(self) -> None:
+        if self.shown_path is not None:
+            self.reuse_image(self.shown_path, seed_only=True)
+        else:
+            self.settings_panel.reuse_seed.click()
+
     def reuse_image(self, path: Path, seed_only: bool = False) -> None:
         from studio.prompt.metadata_read import read_image_settings
 
@@ -217,8 +261,10 @@ class MainWindow(QMainWindow):
 
     def apply_mime(self, mime) -> bool:
         """Restore settings from dropped or pasted data; False (and a message) when it holds none."""
-        from studio.ui.image_drop import settings_from_mime
-
+        if mime.hasUrls() and not image_paths_from_mime(mime) and not mime.hasImage():
+            # A dropped file that is not an image: its path is not a prompt.
+            self.state.error("Only images (PNG, JPEG, WebP) carry generation settings; nothing was changed.")
+            return False
         try:
             found = settings_from_mime(mime)
         except StudioError as exc:

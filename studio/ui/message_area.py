@@ -106,7 +106,10 @@ class MessageArea(QWidget):
         """A passing note ("Saved to ..."); fades by itself."""
         row = MessageRow("info", message, None, self)
         self._add(row)
-        QTimer.singleShot(INFO_TIMEOUT_MS, row, lambda: self._fade_out(row))
+        timer = QTimer(row)
+        timer.setSingleShot(True)
+        timer.timeout.connect(lambda: self._fade_out(row))
+        timer.start(INFO_TIMEOUT_MS)
 
     def clear(self) -> None:
         for row in list(self._rows):

@@ -1,16 +1,21 @@
 """Decoding gallery thumbnails off the GUI thread.
 
-A ``QThreadPool`` decodes with ``QImageReader.setScaledSize`` (JPEG and WebP decode straight to the small size,
-so a 4K image costs little) into a ``QImage``; the GUI thread turns it into a ``QPixmap`` (pixmaps may only be
+Worker threads decode with ``QImageReader.setScaledSize`` (JPEG and WebP decode straight to the small size, so
+a 4K image costs little) into a ``QImage``; the GUI thread turns it into a ``QPixmap`` (pixmaps may only be
 made there). ``load()`` replaces the queue, so scrolling fast never leaves a backlog of rows long gone.
+
+The pool is Python's ``ThreadPoolExecutor`` rather than ``QThreadPool``: queued work cancels item by item,
+and no Python ``QRunnable.run`` is called from C++ (PySide6 6.12 on Python 3.11 drops a reference to ``None``
+on every such call; ``studio.state.pyside_fixes`` covers that, but the loader need not lean on it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader
 
 _KEEP_ASPECT = Qt.AspectRatioMode.KeepAspectRatio
@@ -37,19 +42,6 @@ class _Relay(QObject):
     done = Signal(str, QImage)
 
 
-class _ThumbnailJob(QRunnable):
-    def __init__(self, path: Path, size: int, relay: _Relay) -> None:
-        super().__init__()
-        self._path, self._size, self._relay = path, size, relay
-
-    def run(self) -> None:
-        image = read_thumbnail(self._path, self._size)
-        try:
-            self._relay.done.emit(str(self._path), image)
-        except RuntimeError:
-            pass  # the gallery closed while this image decoded; nobody wants it now
-
-
 class ThumbnailLoader(QObject):
     """Loads thumbnails of at most ``size`` pixels on a side; ``loaded(path, image)`` arrives on the GUI thread.
 
@@ -61,34 +53,43 @@ class ThumbnailLoader(QObject):
     def __init__(self, size: int, parent: QObject | None = None, max_threads: int = 2) -> None:
         super().__init__(parent)
         self.size = size
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max_threads)
+        self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="thumbnail")
         self._relay = _Relay(self)
-        self._relay.done.connect(self._on_done)
-        self._pending: set[str] = set()
+        self._relay.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+        self._pending: dict[str, Future[None]] = {}
+        self._closed = False
         self.requested: list[str] = []  # every path ever queued, in order; tests read it
 
     def load(self, paths: Iterable[Path]) -> None:
         """Queue ``paths`` (first = most wanted), dropping what was queued before and has not started."""
-        self._pool.clear()
-        self._pending.clear()
-        for priority, path in enumerate(reversed(list(paths))):
+        if self._closed:
+            return
+        for key, future in list(self._pending.items()):
+            if future.cancel():
+                del self._pending[key]
+        for path in paths:
             key = str(path)
             if key in self._pending:
-                continue
-            self._pending.add(key)
+                continue  # already decoding
             self.requested.append(key)
-            self._pool.start(_ThumbnailJob(path, self.size, self._relay), priority)
+            self._pending[key] = self._pool.submit(self._decode, path)
 
     def is_pending(self, path: Path) -> bool:
         return str(path) in self._pending
 
     def shutdown(self) -> None:
         """Drop the queue and wait for the images being decoded now (a few milliseconds)."""
-        self._pool.clear()
+        self._closed = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._pending.clear()
-        self._pool.waitForDone()
+
+    def _decode(self, path: Path) -> None:
+        image = read_thumbnail(path, self.size)
+        try:
+            self._relay.done.emit(str(path), image)
+        except RuntimeError:
+            pass  # the gallery closed while this image decoded; nobody wants it now
 
     def _on_done(self, path: str, image: QImage) -> None:
-        self._pending.discard(path)
+        self._pending.pop(path, None)
         self.loaded.emit(path, image)

@@ -12,20 +12,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
 from studio import paths
 from studio.ui import theme
 from studio.ui.icons import icon
-
-try:  # TEMPORARY until U2's shortcuts.py lands
-    from studio.ui.shortcuts import SHORTCUTS
-except ImportError:
-    SHORTCUTS = [
-        ("generate", "Ctrl+Return", ""),
-        ("cancel", "Esc", ""),
-        ("zoom_fit", "Ctrl+0", ""),
-        ("zoom_100", "Ctrl+1", ""),
-        ("paste_settings", "Ctrl+Shift+V", ""),
-        ("help", "F1", ""),
-        ("focus_prompt", "Ctrl+L", ""),
-        ("quit", "Ctrl+Q", ""),
-    ]
+from studio.ui.shortcuts import SHORTCUTS
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -43,22 +30,38 @@ class WindowMenus(QObject):
         state = window.state
         bar = window.menuBar()
         file = bar.addMenu("&File")
+        self._action(file, "Open image…", self.open_image, "open_image")
+        self._action(file, "Save shown image as…", self.save_image, "save_image")
+        file.addSeparator()
         self._action(file, "Add model file…", self.add_model_file, "add_model", "add-model")
         self._action(file, "Add model folder (A1111 / ComfyUI)…", self.add_model_folder, None, "folder")
         self._action(file, "Download model…", self.download_model, None, "download")
         file.addSeparator()
         self._action(file, "Choose output folder…", self.choose_output_folder)
         self._action(file, "Open output folder", self.open_output_folder, None, "folder")
-        self._action(file, "Paste settings from image", window.paste_settings, "paste_settings")
         file.addSeparator()
         self._action(file, "Quit", window.close, "quit")
+        edit = bar.addMenu("&Edit")
+        self._action(edit, "Copy shown image", window.copy_image, "copy_image")
+        self._action(edit, "Paste settings", window.paste_settings, "paste_settings")
+        edit.addSeparator()
+        self._action(edit, "Reuse seed of the shown image", window.reuse_shown_seed, "reuse_seed", "seed")
+        self._action(
+            edit, "Random seed", lambda: window.settings_panel.random_seed.setChecked(True), "random_seed"
+        )
+        self._action(edit, "Go to the settings", window.settings_panel.model.setFocus, "settings", "settings")
         run = bar.addMenu("&Generate")
         self.generate = self._action(run, "Generate", window.generate, "generate", "generate")
+        self._action(run, "Add to queue", window.generate, "queue", "queue")
         self.cancel = self._action(run, "Cancel", state.cancel, "cancel", "cancel")
         self._action(run, "Focus prompt", window.prompt_panel.prompt.setFocus, "focus_prompt")
         view = bar.addMenu("&View")
         self._action(view, "Zoom to fit", window.canvas.zoom_fit, "zoom_fit", "zoom-fit")
         self._action(view, "Zoom 100 %", window.canvas.zoom_100, "zoom_100", "zoom-100")
+        self._action(view, "Zoom in", lambda: window.canvas.zoom_by(1.25), "zoom_in")
+        self._action(view, "Zoom out", lambda: window.canvas.zoom_by(0.8), "zoom_out")
+        self._action(view, "Previous image", lambda: window.show_adjacent(-1), "previous_image")
+        self._action(view, "Next image", lambda: window.show_adjacent(1), "next_image")
         view.addSeparator()
         group = QActionGroup(self)
         self.themes: dict[str, QAction] = {}
@@ -78,6 +81,8 @@ class WindowMenus(QObject):
         self, menu: QMenu, text: str, slot, action_id: str | None = None, icon_name: str | None = None
     ):
         action = QAction(text, self.window)
+        if action_id:
+            action.setObjectName(action_id)
         if icon_name:
             action.setIcon(icon(icon_name))
         keys = [keys for aid, keys, _ in SHORTCUTS if aid == action_id]
@@ -145,6 +150,23 @@ class WindowMenus(QObject):
         from studio.ui.help_dialog import ShortcutsDialog
 
         ShortcutsDialog(self.window).open()
+
+    def open_image(self) -> None:
+        start = str(self.window.state.settings.outputs())
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open an image", start, IMAGE_FILES)
+        if path:
+            self.window.show_path(Path(path))
+            self.window.reuse_image(Path(path))
+
+    def save_image(self) -> None:
+        window = self.window
+        if window.canvas.current_pixmap().isNull():
+            window.state.error("There is no image to save yet: generate one or pick one in the gallery.")
+            return
+        name = window.shown_path.name if window.shown_path else "image.png"
+        path, _ = QFileDialog.getSaveFileName(window, "Save image as", str(Path.home() / name), IMAGE_FILES)
+        if path:
+            window.save_shown_image(Path(path))
 
     def choose_init_image(self) -> None:
         start = str(self.window.state.settings.outputs())

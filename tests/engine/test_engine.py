@@ -86,7 +86,7 @@ def test_img2img_resizes_the_init_image_and_says_so(engine, tiny_models, tmp_pat
     assert [image.size for image in result.images] == [(64, 64)]
     assert any("100×60" in notice and "64×64" in notice for notice in result.notices)
     # The img2img pipeline shares the loaded weights instead of loading them again.
-    assert engine._img2img.unet is engine._loaded.pipe.unet
+    assert engine._variants.get("img2img", []).unet is engine._loaded.pipe.unet
 
 
 def test_img2img_strength_changes_the_result(engine, tiny_models, tmp_path):
@@ -233,12 +233,13 @@ def test_model_is_loaded_once_and_replaced_cleanly(tiny_models, monkeypatch):
     assert engine._loaded is None and freed == ["cpu", "cpu"]
 
 
-def test_long_prompt_is_cut_with_a_notice_naming_the_dropped_words(engine, tiny_models):
-    # The tiny tokenizer makes one token per character: 75 fit, the rest is cut.
-    prompt = "a" * 75 + " dropped words"
+def test_long_prompt_is_encoded_whole_without_a_notice(engine, tiny_models):
+    # The tiny tokenizer makes one token per character: 75 fit in one chunk, the rest goes in a second.
+    prompt = "a" * 75 + " more words"
+    short = engine.generate(_request(tiny_models, prompt="a" * 75))
     result = engine.generate(_request(tiny_models, prompt=prompt))
-    assert len(result.notices) == 1 and "'dropped words'" in result.notices[0]
-    assert result.prompt == prompt  # the request keeps the whole text; only the encoder sees less
+    assert result.notices == [] and result.prompt == prompt
+    assert not np.array_equal(np.asarray(short.images[0]), np.asarray(result.images[0]))
 
 
 def test_unicode_and_emoji_prompts_generate(engine, tiny_models):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studio.engine.validation import overflow_notice, prompt_overflow, validate
+from studio.engine.validation import validate
 from studio.errors import RequestError
 from studio.request import GenerationRequest, HiresSettings
 
@@ -91,30 +91,3 @@ def test_unknown_upscaler_is_replaced_with_a_notice():
 def test_unknown_family_is_refused():
     with pytest.raises(RequestError, match="family 'flux'"):
         validate(OK, "flux")
-
-
-@pytest.fixture(scope="module")
-def tokenizer(tmp_path_factory):
-    from transformers import CLIPTokenizer
-
-    from studio.engine.tiny_models import write_tiny_tokenizer
-
-    folder = tmp_path_factory.mktemp("tok")
-    write_tiny_tokenizer(folder)
-    return CLIPTokenizer.from_pretrained(str(folder), model_max_length=77)
-
-
-def test_prompt_overflow_names_the_dropped_words(tokenizer):
-    # One token per character in the tiny tokenizer: 75 fit between the start and end tokens.
-    assert prompt_overflow(tokenizer, "a" * 75) is None
-    assert prompt_overflow(tokenizer, "") is None
-    assert prompt_overflow(tokenizer, "b" * 75 + " castle at dusk") == "castle at dusk"
-    notice = overflow_notice("prompt", "castle at dusk", 77)
-    assert "75 tokens" in notice and "'castle at dusk'" in notice
-
-
-def test_prompt_overflow_handles_emoji(tokenizer):
-    assert prompt_overflow(tokenizer, "🦊" * 10) is None  # 4 bytes each: 40 tokens
-    assert (
-        prompt_overflow(tokenizer, "🦊" * 20) == "🦊"
-    )  # 80 tokens: the 19th fox loses its last byte, the 20th is cut

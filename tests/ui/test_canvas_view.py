@@ -37,3 +37,16 @@ def test_zoom_fit_and_100(qtbot):
     view.zoom_fit()
     assert view.label.fit and view.scroll.widgetResizable()
     assert view.tabs.tabText(0) == "Image"
+
+
+def test_zoom_in_and_out_from_the_shown_size(qtbot):
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.show_image(QImage(400, 200, QImage.Format.Format_RGB888))
+    view.zoom_100()
+    view.zoom_by(1.25)
+    assert view.label.size().toTuple() == (500, 250)
+    view.zoom_by(0.5)
+    assert view.label.size().toTuple() == (250, 125)
+    view.zoom_by(0.0001)
+    assert view.label.scale == 0.1

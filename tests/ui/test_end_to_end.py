@@ -24,7 +24,9 @@ def test_click_generate_to_gallery_image_with_metadata(qtbot, qapp, tiny_models)
         qtbot.waitUntil(lambda: state.models.loaded and state.request.model != "", timeout=20000)
         reference = str(tiny_models / "sd15")
         index = window.settings_panel.model.findData(reference)
-        assert index >= 0, [window.settings_panel.model.itemText(i) for i in range(window.settings_panel.model.count())]
+        assert index >= 0, [
+            window.settings_panel.model.itemText(i) for i in range(window.settings_panel.model.count())
+        ]
         window.settings_panel.model.setCurrentIndex(index)
         window.prompt_panel.prompt.setFocus()
         qtbot.keyClicks(window.prompt_panel.prompt, "a knight in armor")
@@ -41,7 +43,9 @@ def test_click_generate_to_gallery_image_with_metadata(qtbot, qapp, tiny_models)
         state.preview.connect(previews.append)
         qtbot.mouseClick(window.progress_panel.generate, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not state.is_running, timeout=120000)
-        assert window.messages.messages() == [] or all(kind != "error" for kind, _ in window.messages.messages())
+        assert window.messages.messages() == [] or all(
+            kind != "error" for kind, _ in window.messages.messages()
+        )
         assert previews, "at least one step preview reaches the window"
         assert previews[0].image.ndim == 3
         assert torch_is_imported()

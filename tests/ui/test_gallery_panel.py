@@ -45,7 +45,9 @@ def panel(qtbot) -> GalleryPanel:
 
 def _wait_for_thumbnails(qtbot, panel: GalleryPanel, paths: list[Path]) -> None:
     panel._load_visible()
-    qtbot.waitUntil(lambda: all(panel.model.has_thumbnail(p) or panel.model.is_broken(p) for p in paths), timeout=5000)
+    qtbot.waitUntil(
+        lambda: all(panel.model.has_thumbnail(p) or panel.model.is_broken(p) for p in paths), timeout=5000
+    )
 
 
 def test_lists_images_newest_first_and_ignores_other_files(panel, outputs):
@@ -101,7 +103,9 @@ def test_unreadable_image_is_marked_not_retried(qtbot, panel, outputs):
 
 def test_add_image_puts_a_new_result_first(qtbot, panel, outputs):
     panel.set_folder(outputs)
-    fresh = _write_image(outputs / "fresh.png", "#ffffff", 500)  # an old mtime: order must come from add_image
+    fresh = _write_image(
+        outputs / "fresh.png", "#ffffff", 500
+    )  # an old mtime: order must come from add_image
     panel.add_image(fresh)
     assert panel.paths()[0] == fresh
     assert panel.paths().count(fresh) == 1
@@ -195,8 +199,51 @@ def test_delete_never_touches_files_outside_the_folder(panel, outputs, tmp_path,
 
 def test_context_menu_opens_on_an_image_only(qtbot, panel, outputs, monkeypatch):
     shown = []
-    monkeypatch.setattr(gallery_panel.QMenu, "exec", lambda self, *a: shown.append(self))
+
+    class StubMenu:
+        def __init__(self, path):
+            self.path = path
+
+        def exec(self, *args):
+            shown.append(self.path)
+
+    monkeypatch.setattr(panel, "_build_menu", StubMenu)
     panel.set_folder(outputs)
     panel._show_menu(panel.view.visualRect(panel.model.index(0)).center())
     panel._show_menu(QPoint(400, 300))  # empty space below the three images
-    assert len(shown) == 1
+    assert shown == [panel.paths()[0]]
+
+
+def test_a_long_session_of_void_calls_does_not_free_none(qtbot, panel):
+    """PySide6 6.12 on Python 3.11 takes a reference from None on each void call; ~5000 used to abort."""
+    for _ in range(20_000):
+        panel.view.viewport().update()
+    assert panel.isVisible()
+
+
+def test_refresh_of_an_unchanged_folder_keeps_selection_and_skips_reset(qtbot, panel, outputs):
+    panel.set_folder(outputs)
+    panel.view.setCurrentIndex(panel.model.index(1))
+    with qtbot.assertNotEmitted(panel.model.modelReset):
+        panel.refresh()
+    assert panel.view.currentIndex().row() == 1
+    _write_image(outputs / "newest.png", "#ffffff", 9_000)
+    panel.refresh()
+    assert panel.model.path_at(panel.view.currentIndex().row()) == outputs / "middle.jpg"
+
+
+def test_show_in_folder_opens_the_images_folder(panel, outputs, monkeypatch):
+    opened = []
+    monkeypatch.setattr(
+        gallery_panel.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile())
+    )
+    panel.set_folder(outputs)
+    menu = panel._build_menu(outputs / "old.png")
+    next(a for a in menu.actions() if a.text() == "Show in folder").trigger()
+    assert [Path(p) for p in opened] == [outputs]
+
+
+def test_files_saved_by_another_program_appear_by_themselves(qtbot, panel, outputs):
+    panel.set_folder(outputs)
+    _write_image(outputs / "from-elsewhere.png", "#ffffff", 9_000)
+    qtbot.waitUntil(lambda: panel.paths()[0] == outputs / "from-elsewhere.png", timeout=5000)

@@ -112,6 +112,7 @@ def test_engine_errors_show_as_sentences_with_details_and_no_crash(qtbot, make_s
     window.generate()
     qtbot.waitUntil(lambda: not state.is_running and bool(window.messages.messages()), timeout=5000)
     assert ("error", "The model file 'x' is truncated. Download it again.") in window.messages.messages()
+    assert window.progress_panel.status.text().startswith("Failed")
     window.generate()
     qtbot.waitUntil(lambda: len(window.messages.messages()) >= 2 and not state.is_running, timeout=5000)
     row = window.messages.rows()[-1]
@@ -331,16 +332,29 @@ def test_pasted_a1111_text_reports_what_could_not_be_mapped(qtbot, make_studio):
     assert any("Clip skip" in text for _kind, text in window.messages.messages())
 
 
-def test_dropping_something_without_settings_says_so(qtbot, make_studio):
-    from PySide6.QtCore import QMimeData
+def test_dropping_something_without_settings_says_so(qtbot, make_studio, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
 
     studio = make_studio()
     before = studio.state.request
     mime = QMimeData()
-    mime.setText("just some words")
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
     assert not studio.window.apply_mime(mime)
     assert studio.state.request == before
     assert studio.window.messages.messages()[-1][0] == "error"
+
+
+def test_pasting_plain_text_only_sets_the_prompt(qtbot, make_studio):
+    from PySide6.QtCore import QMimeData
+
+    studio = make_studio()
+    studio.state.update(steps=9, seed=5, negative_prompt="blurry")
+    mime = QMimeData()
+    mime.setText("a red fox in the snow")
+    assert studio.window.apply_mime(mime)
+    request = studio.state.request
+    assert request.prompt == "a red fox in the snow"
+    assert (request.steps, request.seed, request.negative_prompt) == (9, 5, "blurry")
 
 
 def test_first_run_without_models_then_the_demo_model(qtbot, make_studio, monkeypatch, tmp_path):
@@ -356,11 +370,56 @@ def test_first_run_without_models_then_the_demo_model(qtbot, make_studio, monkey
     studio = make_studio(models=found)  # the list object is read at each discovery
     window, state = studio.window, studio.state
     assert window.stack.currentWidget() is window.first_run
+    assert not window.gallery.isVisible()
     found.append(SimpleNamespace(name="sd15", reference=str(demo["sd15"]), family="sd15"))
     window.first_run.demo_requested.emit()
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.canvas, timeout=5000)
     assert built and state.request.model == str(demo["sd15"])
+    assert window.gallery.isVisible()
     assert str(demo["sd15"].parent) in state.settings.model_dirs
 
     window.first_run.folder_chosen.emit(tmp_path / "a1111")
     assert str(tmp_path / "a1111") in state.settings.model_dirs
+
+
+def test_every_listed_shortcut_is_bound_so_the_help_never_lies(make_studio):
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from studio.ui.shortcuts import SHORTCUTS
+
+    window = make_studio().window
+    actions = {a.objectName(): a for a in window.findChildren(QAction) if a.objectName()}
+    for action_id, keys, _description in SHORTCUTS:
+        assert action_id in actions, f"{action_id} is listed in the help but bound to nothing"
+        assert QKeySequence(keys) in actions[action_id].shortcuts(), action_id
+
+
+def test_gallery_navigation_copy_and_save_as(qtbot, make_studio, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    from studio.prompt.metadata_read import read_image_settings
+
+    studio = make_studio(FakeEngine())
+    window, state = studio.window, studio.state
+    type_prompt(qtbot, window, "first")
+    window.generate()
+    qtbot.waitUntil(lambda: not state.is_running, timeout=5000)
+    state.update(prompt="second")
+    window.generate()
+    qtbot.waitUntil(lambda: not state.is_running and len(window.gallery.paths()) == 2, timeout=5000)
+    newest, older = window.gallery.paths()
+    assert window.shown_path == newest
+    window.show_adjacent(1)
+    assert window.shown_path == older
+    window.show_adjacent(1)  # stays on the last one
+    assert window.shown_path == older
+    window.show_adjacent(-1)
+    assert window.shown_path == newest
+
+    window.copy_image()
+    assert QApplication.clipboard().pixmap().size() == window.canvas.current_pixmap().size()
+    target = tmp_path / "keep.png"
+    window.save_shown_image(target)
+    assert read_image_settings(target).request.prompt == "second"  # the settings travel with the copy
+    window.save_shown_image(tmp_path / "missing-folder" / "x.png")
+    assert window.messages.messages()[-1][0] == "error"

@@ -47,7 +47,11 @@ DRIVER = textwrap.dedent(
 
 def start(mode: str, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", DRIVER, mode], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", DRIVER, mode],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -55,7 +59,9 @@ def test_prompt_survives_sigkill(studio_home, tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DIFFUSION_STUDIO_HOME": str(studio_home)}
     first = start("type", env)
     try:
-        assert first.stdout.readline().strip() == "typed", first.stderr.read() if first.poll() is not None else ""
+        assert first.stdout.readline().strip() == "typed", (
+            first.stderr.read() if first.poll() is not None else ""
+        )
         time.sleep(1.0)  # past the 300 ms debounce
     finally:
         first.send_signal(signal.SIGKILL)

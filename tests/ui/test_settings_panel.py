@@ -87,7 +87,11 @@ def test_every_control_has_a_tooltip_and_accessible_name(qtbot):
     from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit
 
     panel = make(qtbot)
-    widgets = [w for kind in (QComboBox, QAbstractSpinBox, QLineEdit, QAbstractButton) for w in panel.findChildren(kind)]
+    widgets = [
+        w
+        for kind in (QComboBox, QAbstractSpinBox, QLineEdit, QAbstractButton)
+        for w in panel.findChildren(kind)
+    ]
     assert len(widgets) > 15
     for widget in widgets:
         if isinstance(widget, QLineEdit) and isinstance(widget.parent(), (QComboBox, QAbstractSpinBox)):

@@ -1,0 +1,207 @@
+"""Turning a control input into the picture a ControlNet expects. No Qt; torch only for the annotator models.
+
+The GUI shows these images as previews while the artist works, so the common cases are cheap PIL/OpenCV work:
+
+* scribble / lineart: ControlNet wants white lines on black, artists draw black on white. A light picture (the
+  sketch canvas, a scan) is inverted; a dark one is taken as already inverted.
+* canny: ``cv2.Canny`` with the artist's thresholds, the very call controlnet-aux's ``CannyDetector`` makes
+  (without importing controlnet-aux, whose package import pulls in torch and every annotator).
+* openpose: a pose JSON file rendered with ``studio.pose.render.render_pose`` at the generation size, or an
+  image that already is a pose map.
+* depth, softedge, lineart from a photo, normal, openpose from a photo: controlnet-aux annotator models whose
+  weights (lllyasviel/Annotators) must be in a local folder: ``DIFFUSION_STUDIO_ANNOTATORS`` or ``annotators``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from studio.errors import ModelError, RequestError, StudioError
+from studio.request import ControlInput
+
+ANNOTATORS_ENV = "DIFFUSION_STUDIO_ANNOTATORS"
+ANNOTATORS_REPO = "lllyasviel/Annotators"
+CANNY_DEFAULTS = (100, 200)  # controlnet-aux's and A1111's defaults
+# Below this brightest value an inverted scribble holds no stroke: the canvas was left empty.
+_EMPTY_LEVEL = 32
+
+# preprocessor -> (controlnet-aux class, weight files in lllyasviel/Annotators)
+ANNOTATORS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "depth": ("MidasDetector", ("dpt_hybrid-midas-501f0c75.pt",)),
+    "softedge": ("HEDdetector", ("ControlNetHED.pth",)),
+    "softedge_pidinet": ("PidiNetDetector", ("table5_pidinet.pth",)),
+    "lineart_model": ("LineartDetector", ("sk_model.pth", "sk_model2.pth")),
+    "normal": ("NormalBaeDetector", ("scannet.pt",)),
+    "openpose_detect": ("OpenposeDetector", ("body_pose_model.pth", "hand_pose_model.pth", "facenet.pth")),
+}
+_AUTO = {
+    "scribble": "invert",
+    "lineart": "invert",
+    "canny": "canny",
+    "depth": "depth",
+    "softedge": "softedge",
+    "normal": "normal",
+}
+PREPROCESSORS = ("auto", "none", "invert", "canny", "pose", *ANNOTATORS)
+
+
+def annotators_dir() -> Path | None:
+    """The folder of annotator weights from ``DIFFUSION_STUDIO_ANNOTATORS``, or None when unset."""
+    value = os.environ.get(ANNOTATORS_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def resolve_preprocessor(control: ControlInput) -> str:
+    """What "auto" means for this input: inversion for sketches, canny, the pose renderer, an annotator..."""
+    if control.preprocessor != "auto":
+        if control.preprocessor not in PREPROCESSORS:
+            raise RequestError(
+                f"Unknown control pre-processor '{control.preprocessor}'. Choose one of: {', '.join(PREPROCESSORS)}."
+            )
+        return control.preprocessor
+    if control.source == "pose" or (control.type == "openpose" and control.image.lower().endswith(".json")):
+        return "pose"
+    return _AUTO.get(control.type, "none")
+
+
+def preprocess_control(
+    control: ControlInput, width: int, height: int, *, annotators: Path | None = None
+) -> tuple[Image.Image, list[str]]:
+    """The RGB control image at ``width``×``height`` and notices about what was done to it.
+
+    Raises ``RequestError`` for an unreadable image or pose file, ``ModelError`` when an annotator's weights are
+    not in the annotators folder.
+    """
+    notices: list[str] = []
+    method = resolve_preprocessor(control)
+    label = f"The {control.type} control image"
+    if method == "pose":
+        return _render_pose_file(control.image, width, height), notices
+    image = _resized(load_control_image(control.image, label), width, height, label, notices)
+    if method == "invert":
+        image = invert_if_light(image)
+        if control.source == "canvas" and np.asarray(image).max() < _EMPTY_LEVEL:
+            notices.append(
+                f"The {control.type} canvas is empty, so the ControlNet steers toward a blank picture. Draw on "
+                "the canvas, or remove this control."
+            )
+    elif method == "canny":
+        low, high = canny_thresholds(control.params)
+        image = canny(image, low, high)
+    elif method in ANNOTATORS:
+        image = run_annotator(method, image, annotators or annotators_dir())
+        if image.size != (width, height):
+            image = image.resize((width, height), Image.Resampling.BILINEAR)
+    return image, notices
+
+
+def load_control_image(path: str, label: str = "The control image") -> Image.Image:
+    """Read ``path`` as RGB (EXIF rotation applied), or raise ``RequestError`` saying what to do."""
+    try:
+        with Image.open(path) as opened:
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
+            if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+                # A transparent canvas export: strokes over nothing mean strokes over white paper.
+                background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+                image = Image.alpha_composite(background, image.convert("RGBA"))
+            return image.convert("RGB")
+    except FileNotFoundError as exc:
+        raise RequestError(
+            f"{label} '{path}' does not exist. Choose another image or remove the control."
+        ) from exc
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise RequestError(
+            f"{label} '{path}' could not be read as a picture ({exc.__class__.__name__}). Save it as PNG or "
+            "JPEG and try again."
+        ) from exc
+
+
+def _resized(image: Image.Image, width: int, height: int, label: str, notices: list[str]) -> Image.Image:
+    if image.size == (width, height):
+        return image
+    notices.append(
+        f"{label} is {image.width}×{image.height}; it was resized to {width}×{height} to match the image size."
+    )
+    return image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def invert_if_light(image: Image.Image) -> Image.Image:
+    """White-on-black lines as ControlNet wants them: a light (black-on-white) drawing is inverted."""
+    gray = ImageOps.grayscale(image)
+    if np.asarray(gray).mean() > 127:
+        gray = ImageOps.invert(gray)
+    return gray.convert("RGB")
+
+
+def canny_thresholds(params: Any) -> tuple[int, int]:
+    """The (low, high) thresholds from ``params`` ("low_threshold"/"high_threshold"), checked."""
+    params = dict(params or {})
+    try:
+        low = int(params.get("low_threshold", CANNY_DEFAULTS[0]))
+        high = int(params.get("high_threshold", CANNY_DEFAULTS[1]))
+    except (TypeError, ValueError) as exc:
+        raise RequestError(f"The canny thresholds must be whole numbers, not {params}.") from exc
+    if not (0 <= low <= high <= 255):
+        raise RequestError(
+            f"The canny thresholds must satisfy 0 ≤ low ≤ high ≤ 255 (got low {low}, high {high})."
+        )
+    return low, high
+
+
+def canny(image: Image.Image, low: int, high: int) -> Image.Image:
+    """White edges on black, as controlnet-aux's ``CannyDetector`` draws them at this size."""
+    import cv2
+
+    edges = cv2.Canny(np.asarray(image.convert("RGB"), dtype=np.uint8), low, high)
+    return Image.fromarray(edges).convert("RGB")
+
+
+def _render_pose_file(path: str, width: int, height: int) -> Image.Image:
+    from studio.pose.pose_json import load_pose
+    from studio.pose.render import render_pose
+
+    try:
+        pose = load_pose(path)
+    except StudioError as exc:
+        raise RequestError(str(exc)) from exc
+    return render_pose(pose, width, height)
+
+
+def missing_annotator_files(method: str, folder: Path | None) -> list[str]:
+    """The weight files of ``method`` not in ``folder`` (all of them when there is no folder)."""
+    files = ANNOTATORS[method][1]
+    if folder is None:
+        return list(files)
+    return [name for name in files if not (folder / name).is_file()]
+
+
+def run_annotator(method: str, image: Image.Image, folder: Path | None) -> Image.Image:
+    """Run a controlnet-aux annotator whose weights are in ``folder``; ``ModelError`` naming what is missing."""
+    missing = missing_annotator_files(method, folder)
+    if missing:
+        where = (
+            f"the folder '{folder}'"
+            if folder
+            else f"a folder and set {ANNOTATORS_ENV} (or the setting) to it"
+        )
+        urls = ", ".join(f"https://huggingface.co/{ANNOTATORS_REPO}/resolve/main/{name}" for name in missing)
+        raise ModelError(
+            f"The '{method}' pre-processor needs {', '.join(missing)} from the Hugging Face repo {ANNOTATORS_REPO}. "
+            f"Download {'it' if len(missing) == 1 else 'them'} ({urls}) into {where}, or give a ready control "
+            "map with the pre-processor set to 'none'."
+        )
+    with warnings.catch_warnings():  # its package import re-registers timm models, warning for each
+        warnings.simplefilter("ignore")
+        import controlnet_aux  # imports torch; only these annotators need it
+
+    detector = getattr(controlnet_aux, ANNOTATORS[method][0]).from_pretrained(str(folder))
+    side = min(image.size)
+    result = detector(image, detect_resolution=side, image_resolution=side, output_type="pil")
+    return result.convert("RGB")

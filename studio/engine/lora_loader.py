@@ -1,0 +1,174 @@
+"""Applying LoRAs to a loaded pipeline: load once, re-weight freely, fuse when the set stops changing.
+
+Each LoRA file is loaded once as a named peft adapter. A new weight or an on/off toggle is a ``set_adapters``
+call (no reload, base weights untouched); a LoRA no longer asked for is deleted. When the same LoRAs at the same
+weights are asked for twice in a row they are fused into the base weights (``fuse_lora``), which removes the
+per-step cost of the extra matrices; any change first unfuses, because deleting a fused adapter would leave it
+baked into the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio.engine.lora_library import LoraEntry
+from studio.engine.validation import FAMILY_NAMES
+from studio.errors import RequestError
+
+WEIGHT_RANGE = (-2.0, 2.0)
+
+
+@dataclass(frozen=True)
+class ActiveLora:
+    """One LoRA to apply: the library entry, its weight, and whether it is switched on."""
+
+    entry: LoraEntry
+    weight: float
+    enabled: bool = True
+
+
+def adapter_name(entry: LoraEntry) -> str:
+    """A peft adapter name: the file stem made safe, plus a short digest of the path (two files, one stem)."""
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", entry.name)[:40]
+    digest = hashlib.sha1(str(Path(entry.path).resolve()).encode()).hexdigest()[:8]
+    return f"{stem}_{digest}"
+
+
+def check_lora(lora: ActiveLora, family: str) -> None:
+    """Raise ``RequestError`` for a LoRA that cannot run on a ``family`` model, before any work is done."""
+    entry = lora.entry
+    family = family.split("-", 1)[0]  # an inpainting model ("sd15-inpaint") takes its base family's LoRAs
+    if entry.problem is not None:
+        raise RequestError(f"The LoRA '{entry.name}' cannot be used: {entry.problem}")
+    if entry.format == "cloneofsimo":
+        raise RequestError(
+            f"The LoRA '{entry.name}' is in the early cloneofsimo 'lora_diffusion' format, which the studio "
+            "cannot load. Convert it to the kohya/A1111 format or use a newer release of it."
+        )
+    if entry.family is not None and entry.family != family:
+        raise RequestError(
+            f"The LoRA '{entry.name}' was made for {FAMILY_NAMES.get(entry.family, entry.family)} models, but the "
+            f"model is {FAMILY_NAMES.get(family, family)}. Choose a {FAMILY_NAMES.get(family, family)} LoRA "
+            "or switch models."
+        )
+    low, high = WEIGHT_RANGE
+    if not low <= lora.weight <= high:
+        raise RequestError(
+            f"The weight of the LoRA '{entry.name}' must be from {low} to {high}, not {lora.weight}."
+        )
+
+
+@dataclass
+class LoraState:
+    """What is applied to one pipeline now. Reset whenever the base model is loaded again."""
+
+    loaded: dict[str, str] = field(default_factory=dict)  # adapter name -> file path
+    active: tuple[tuple[str, float], ...] = ()  # (adapter, weight) as set last time
+    fused: bool = False
+    uses: int = 0  # consecutive generations with ``active`` unchanged
+
+    def apply(self, pipe: Any, loras: Sequence[ActiveLora], family: str, *, fuse: bool = True) -> None:
+        """Make ``pipe`` run with exactly ``loras`` (enabled ones at their weights)."""
+        for lora in loras:
+            check_lora(lora, family)
+        wanted = {adapter_name(lora.entry): lora for lora in loras}
+        active = tuple(sorted((name, float(lora.weight)) for name, lora in wanted.items() if lora.enabled))
+        if active == self.active and self.loaded.keys() == wanted.keys():
+            self.uses += 1
+            if fuse and active and not self.fused and self.uses >= 2:
+                pipe.fuse_lora(adapter_names=[name for name, _ in active], lora_scale=1.0)
+                self.fused = True
+            return
+        self.unfuse(pipe)
+        gone = [name for name in self.loaded if name not in wanted]
+        if gone:
+            pipe.delete_adapters(gone)
+            for name in gone:
+                del self.loaded[name]
+        for name, lora in wanted.items():
+            if name not in self.loaded:
+                _load(pipe, lora.entry, name)
+                self.loaded[name] = str(lora.entry.path)
+        if active:
+            pipe.set_adapters([name for name, _ in active], adapter_weights=[w for _, w in active])
+            pipe.enable_lora()
+        elif self.loaded:
+            pipe.disable_lora()
+        self.active, self.uses = active, 1
+
+    def unfuse(self, pipe: Any) -> None:
+        if self.fused:
+            pipe.unfuse_lora()
+            self.fused = False
+
+    def clear(self, pipe: Any) -> None:
+        """Remove every LoRA, leaving the base weights exactly as loaded."""
+        self.unfuse(pipe)
+        if self.loaded:
+            pipe.delete_adapters(list(self.loaded))
+        self.loaded, self.active, self.uses = {}, (), 0
+
+
+def _load(pipe: Any, entry: LoraEntry, name: str) -> None:
+    try:
+        with warnings.catch_warnings():
+            # peft warns that a second adapter joins the first: several LoRAs at once is the point here.
+            warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+            pipe.load_lora_weights(str(entry.path), adapter_name=name)
+    except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
+        _remove_partial(pipe, name)
+        kind = "a LyCORIS (LoKr/LoHa) file" if entry.format == "lycoris" else f"a {entry.format} LoRA"
+        raise RequestError(
+            f"The LoRA '{entry.name}' could not be loaded: it is {kind} whose layers do not fit this model "
+            f"({type(exc).__name__}: {_first_line(exc)}). Use a LoRA made for this model's family, or a "
+            "kohya/A1111 or diffusers LoRA."
+        ) from exc
+
+
+def _remove_partial(pipe: Any, name: str) -> None:
+    """A failed load can leave the adapter on some components; take it off so the next run is clean."""
+    try:
+        if name in pipe.get_list_adapters().get("unet", []) or any(
+            name in names for names in pipe.get_list_adapters().values()
+        ):
+            pipe.delete_adapters([name])
+    except Exception:  # noqa: BLE001 - best effort after an error that is already being reported
+        pass
+
+
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def requested_loras(
+    refs: Sequence[Any], tags: Sequence[Any], library: Any, notices: list[str]
+) -> list[ActiveLora]:
+    """The LoRAs a run asks for: ``request.loras`` (``LoraRef``) merged with ``<lora:name:w>`` prompt tags.
+
+    A tag wins over a request entry for the same file (it is what the artist typed last, and what A1111 would
+    apply); of several tags for one file the last wins. A tag whose weight is not a number is skipped (the
+    prompt's diagnostics already say so). An unknown name raises ``RequestError`` naming the closest ones.
+    """
+    chosen: dict[Path, ActiveLora] = {}
+    for ref in refs:
+        entry = library.find(ref.name)
+        chosen[entry.path.resolve()] = ActiveLora(entry, float(ref.weight), bool(ref.enabled))
+    for tag in tags:
+        if tag.weight is None or not tag.name.strip():
+            continue
+        entry = library.find(tag.name.strip())
+        key = entry.path.resolve()
+        if key in chosen and chosen[key].weight != tag.weight:
+            notices.append(
+                f"The LoRA '{entry.name}' is both in the LoRA list (weight {chosen[key].weight:g}) and in the "
+                f"prompt (weight {tag.weight:g}); the prompt's weight was used."
+            )
+        chosen[key] = ActiveLora(entry, float(tag.weight), True)
+    return list(chosen.values())

@@ -1,0 +1,166 @@
+"""Prompt text → text-encoder embeddings, the way AUTOMATIC1111 makes them.
+
+A1111 (modules/sd_hijack_clip.py) reads attention weights, then fills 75-token chunks: each chunk is
+``BOS + 75 tokens + EOS``, short chunks padded with EOS (the second SDXL encoder pads with its own pad token
+after the first EOS), BREAK starts a new chunk, and a chunk that fills up moves the words after its last comma
+(within 20 tokens) into the next one. Every chunk is encoded alone; its hidden states are multiplied by the
+token weights and then rescaled so their mean is what it was ("Original" emphasis); the chunks are concatenated.
+SDXL does this for both encoders (penultimate hidden states, side by side); the pooled embedding is the second
+encoder's for the first chunk. When the prompt and negative differ in chunk count the shorter one is padded with
+the encoding of the empty prompt (A1111's ``pad_cond_uncond``), since diffusers needs equal lengths.
+
+For a plain prompt (one chunk, no weights) every step is the identity, so the result equals diffusers' own
+``encode_prompt`` exactly (an empty negative is the encoded empty prompt in both, as in A1111; diffusers' SDXL
+zeros only a negative that is None, which the studio never passes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.engine.lazy import torch_modules
+from studio.prompt.a1111_syntax import ParsedPrompt, parse_prompt
+
+COMMA_BACKTRACK = 20  # A1111's default "comma_padding_backtrack"
+
+
+@dataclass
+class Chunk:
+    """One encoder window: ``tokens`` and ``multipliers`` both BOS + 75 + EOS long."""
+
+    tokens: list[int] = field(default_factory=list)
+    multipliers: list[float] = field(default_factory=list)
+
+
+def tokenize_chunks(tokenizer: Any, parsed: ParsedPrompt) -> list[Chunk]:
+    """A1111's ``tokenize_line``: the weighted segments of ``parsed`` as full 77-token chunks."""
+    length = tokenizer.model_max_length - 2
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    comma = tokenizer.get_vocab().get(",</w>")
+    pairs = parsed.a1111_pairs()
+    texts = [text for text, _ in pairs]
+    token_lists = tokenizer(texts, truncation=False, add_special_tokens=False).input_ids if texts else []
+    chunks: list[Chunk] = []
+    chunk = Chunk()
+    last_comma = -1
+
+    def next_chunk() -> None:
+        nonlocal chunk, last_comma
+        padding = length - len(chunk.tokens)
+        chunk.tokens = [bos, *chunk.tokens, *[eos] * padding, eos]
+        chunk.multipliers = [1.0, *chunk.multipliers, *[1.0] * padding, 1.0]
+        chunks.append(chunk)
+        chunk = Chunk()
+        last_comma = -1
+
+    for tokens, (text, weight) in zip(token_lists, pairs, strict=True):
+        if text == "BREAK" and weight == -1.0:
+            next_chunk()
+            continue
+        for token in tokens:
+            if token == comma:
+                last_comma = len(chunk.tokens)
+            elif len(chunk.tokens) == length and last_comma != -1 and length - last_comma <= COMMA_BACKTRACK:
+                cut = last_comma + 1
+                moved = chunk.tokens[cut:], chunk.multipliers[cut:]
+                chunk.tokens, chunk.multipliers = chunk.tokens[:cut], chunk.multipliers[:cut]
+                next_chunk()
+                chunk.tokens, chunk.multipliers = list(moved[0]), list(moved[1])
+            if len(chunk.tokens) == length:
+                next_chunk()
+            chunk.tokens.append(token)
+            chunk.multipliers.append(weight)
+    if chunk.tokens or not chunks:
+        next_chunk()
+    return chunks
+
+
+def _encode_chunks(tokenizer, encoder, chunks: list[Chunk], penultimate: bool) -> tuple[Any, Any]:
+    """Hidden states of every chunk (weighted, mean restored) concatenated; pooled output of the first."""
+    torch = torch_modules().torch
+    device = encoder.device
+    pad = tokenizer.pad_token_id
+    eos = tokenizer.eos_token_id
+    states, pooled = [], None
+    for chunk in chunks:
+        ids = list(chunk.tokens)
+        if pad != eos:  # SDXL's second encoder: everything after the first EOS is its pad token
+            first_end = ids.index(eos)
+            ids[first_end + 1 :] = [pad] * (len(ids) - first_end - 1)
+        output = encoder(torch.tensor([ids], device=device), output_hidden_states=penultimate)
+        z = output.hidden_states[-2] if penultimate else output[0]
+        if pooled is None and penultimate:
+            pooled = output[0]
+        if any(m != 1.0 for m in chunk.multipliers):
+            weights = torch.tensor(chunk.multipliers, device=device, dtype=z.dtype)
+            original_mean = z.mean()
+            z = z * weights.reshape(1, -1, 1).expand(z.shape)
+            z = z * (original_mean / z.mean())
+        states.append(z)
+    return torch.cat(states, dim=1), pooled
+
+
+def _encoders(pipe) -> list[tuple[Any, Any]]:
+    pairs = [(pipe.tokenizer, pipe.text_encoder)]
+    if getattr(pipe, "text_encoder_2", None) is not None:
+        pairs.append((pipe.tokenizer_2, pipe.text_encoder_2))
+    return [(t, e) for t, e in pairs if t is not None and e is not None]
+
+
+def encode_parsed(pipe, parsed: ParsedPrompt) -> tuple[Any, Any, int]:
+    """(hidden states, pooled or None, chunk count) for one parsed prompt on ``pipe``'s text encoder(s)."""
+    encoders = _encoders(pipe)
+    sdxl = getattr(pipe, "text_encoder_2", None) is not None
+    chunks = tokenize_chunks(encoders[0][0], parsed)
+    states, pooled = [], None
+    for tokenizer, encoder in encoders:
+        z, pool = _encode_chunks(tokenizer, encoder, tokenize_chunks(tokenizer, parsed), penultimate=sdxl)
+        states.append(z)
+        pooled = pool if pool is not None else pooled
+    torch = torch_modules().torch
+    return torch.cat(states, dim=-1), pooled, len(chunks)
+
+
+def _pad_to(states, chunks: int, empty) -> Any:
+    """Append encodings of the empty prompt until ``states`` holds ``chunks`` chunks."""
+    torch = torch_modules().torch
+    missing = chunks - states.shape[1] // empty.shape[1]
+    return torch.cat([states, *[empty] * missing], dim=1) if missing > 0 else states
+
+
+def prompt_embeds(pipe, prompt: str | ParsedPrompt, negative: str | ParsedPrompt) -> dict[str, Any]:
+    """The embedding arguments for a diffusers SD/SDXL pipeline call, in place of ``prompt``/``negative_prompt``.
+
+    ``prompt`` and ``negative`` are texts (A1111 syntax; ``<lora:...>`` tags are ignored here) or parsed prompts.
+    """
+    torch = torch_modules().torch
+    parsed = prompt if isinstance(prompt, ParsedPrompt) else parse_prompt(prompt)
+    parsed_negative = negative if isinstance(negative, ParsedPrompt) else parse_prompt(negative)
+    sdxl = getattr(pipe, "text_encoder_2", None) is not None
+    dtype = (pipe.text_encoder_2 if sdxl else pipe.text_encoder).dtype
+    with torch.no_grad():
+        states, pooled, chunks = encode_parsed(pipe, parsed)
+        negative_states, negative_pooled, negative_chunks = encode_parsed(pipe, parsed_negative)
+        if negative_chunks != chunks:
+            empty, _, _ = encode_parsed(pipe, parse_prompt(""))
+            total = max(chunks, negative_chunks)
+            states, negative_states = _pad_to(states, total, empty), _pad_to(negative_states, total, empty)
+    args = {"prompt_embeds": states.to(dtype), "negative_prompt_embeds": negative_states.to(dtype)}
+    if sdxl:
+        args["pooled_prompt_embeds"] = pooled.to(dtype)
+        args["negative_pooled_prompt_embeds"] = negative_pooled.to(dtype)
+    return args
+
+
+def chunk_count(pipe, prompt: str) -> int:
+    """How many 77-token chunks ``prompt`` takes on ``pipe`` (1 for anything up to 75 tokens)."""
+    return len(tokenize_chunks(pipe.tokenizer, parse_prompt(prompt)))
+
+
+def prompt_notices(label: str, parsed: ParsedPrompt) -> list[str]:
+    """The syntax diagnostics of one prompt as notices for the result (they never stop a generation)."""
+    return [
+        f"The {label} at character {diagnostic.position + 1}: {diagnostic.message}"
+        for diagnostic in parsed.diagnostics
+    ]

@@ -1,0 +1,191 @@
+"""The friendly empty state shown while the studio knows no model: three ways to get one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio import paths
+from studio.ui.icons import icon
+from studio.ui.recommended_models import RecommendedModel, format_bytes, free_space, load_recommended_models
+
+DEMO_LABEL = "Tiny demo model (random weights — shows the workflow, not a picture)"
+
+
+class FirstRunWidget(QWidget):
+    download_requested = Signal(str)
+    folder_chosen = Signal(Path)
+    demo_requested = Signal()
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        models_folder: Path | None = None,
+        space_probe: Callable[[Path], int] = free_space,
+    ) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Get started")
+        self._models_folder = models_folder or paths.models_dir()
+        self._space_probe = space_probe
+        self.models = load_recommended_models()
+        self.download_buttons: dict[str, QPushButton] = {}
+        self._space_warnings: dict[str, QLabel] = {}
+
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(32, 24, 32, 24)
+        layout.setSpacing(14)
+
+        title = QLabel("Welcome to Diffusion Studio", content)
+        title.setProperty("role", "heading")
+        layout.addWidget(title)
+        intro = QLabel(
+            "To make images the studio needs a model: the trained network that does the painting. "
+            "Choose one of these to start.",
+            content,
+        )
+        intro.setWordWrap(True)
+        intro.setProperty("role", "muted")
+        layout.addWidget(intro)
+
+        layout.addWidget(self._download_box())
+        layout.addWidget(self._folder_box())
+        layout.addWidget(self._demo_box())
+        layout.addStretch(1)
+
+        scroll = QScrollArea(self)
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        content.setMaximumWidth(760)
+        self.refresh_disk_space()
+
+    # --- the three choices ----------------------------------------------------------------------------
+
+    def _download_box(self) -> QGroupBox:
+        box = QGroupBox("Download a recommended model", self)
+        box.setAccessibleName("Download a recommended model")
+        grid = QGridLayout(box)
+        grid.setHorizontalSpacing(16)
+        grid.setVerticalSpacing(4)
+        row = 0
+        for model in self.models:
+            name = QLabel(f"<b>{model.name}</b>", box)
+            facts = QLabel(
+                f'{model.size_text} · licence: <a href="{model.license_url}">{model.license}</a>', box
+            )
+            facts.setOpenExternalLinks(True)
+            facts.setToolTip("Read the licence before you publish images made with this model")
+            facts.setProperty("role", "muted")
+            about = QLabel(model.description, box)
+            about.setWordWrap(True)
+            warning = QLabel(box)
+            warning.setProperty("role", "warning")
+            warning.setWordWrap(True)
+            warning.setVisible(False)
+            self._space_warnings[model.repo_id] = warning
+            button = QPushButton(icon("download"), "Download", box)
+            button.setToolTip(f"Download {model.name} ({model.size_text}) from Hugging Face: {model.repo_id}")
+            button.setAccessibleName(f"Download {model.name}")
+            button.clicked.connect(lambda _=False, repo=model.repo_id: self.download_requested.emit(repo))
+            if not self.download_buttons:
+                button.setProperty("primary", True)  # the first is the safe choice for most computers
+            self.download_buttons[model.repo_id] = button
+            grid.addWidget(name, row, 0)
+            grid.addWidget(button, row, 1, 3, 1, Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(facts, row + 1, 0)
+            grid.addWidget(about, row + 2, 0)
+            grid.addWidget(warning, row + 3, 0, 1, 2)
+            grid.setRowMinimumHeight(row + 4, 10)
+            row += 5
+        self.space_label = QLabel(box)
+        self.space_label.setProperty("role", "muted")
+        self.space_label.setWordWrap(True)
+        grid.addWidget(self.space_label, row, 0, 1, 2)
+        grid.setColumnStretch(0, 1)
+        return box
+
+    def _folder_box(self) -> QGroupBox:
+        box = QGroupBox("Use models you already have", self)
+        box.setAccessibleName("Use models you already have")
+        layout = QVBoxLayout(box)
+        text = QLabel(
+            "If AUTOMATIC1111, Forge or ComfyUI is installed, the studio can use its models where they are, "
+            "without copying: choose its <i>models/Stable-diffusion</i> or <i>models/checkpoints</i> folder.",
+            box,
+        )
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        self.folder_button = QPushButton(icon("folder"), "Choose a models folder…", box)
+        self.folder_button.setToolTip("Pick a folder of .safetensors checkpoints or diffusers models")
+        self.folder_button.setAccessibleName("Choose a models folder")
+        self.folder_button.clicked.connect(self._choose_folder)
+        layout.addWidget(self.folder_button, 0, Qt.AlignmentFlag.AlignLeft)
+        return box
+
+    def _demo_box(self) -> QGroupBox:
+        box = QGroupBox("Try it offline first", self)
+        box.setAccessibleName("Try it offline")
+        layout = QVBoxLayout(box)
+        text = QLabel(
+            f"<b>{DEMO_LABEL}</b><br>A tiny model made on this computer in a second, with no download. Its "
+            "images are coloured noise: use it to learn the buttons, then get a real model.",
+            box,
+        )
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        self.demo_button = QPushButton(icon("generate"), "Start with the demo model", box)
+        self.demo_button.setToolTip("Random weights: shows the workflow, not a picture")
+        self.demo_button.setAccessibleName("Start with the demo model")
+        self.demo_button.clicked.connect(self.demo_requested)
+        layout.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignLeft)
+        return box
+
+    # --- behaviour ------------------------------------------------------------------------------------
+
+    def refresh_disk_space(self) -> int:
+        """Show the free space of the models folder's drive and warn beside the models that do not fit."""
+        try:
+            free = self._space_probe(self._models_folder)
+        except OSError:
+            self.space_label.setText(f"Models are saved in {self._models_folder}.")
+            return -1
+        self.space_label.setText(
+            f"Models are saved in {self._models_folder} — {format_bytes(free)} free there."
+        )
+        for model in self.models:
+            self._warn_space(model, free)
+        return free
+
+    def _warn_space(self, model: RecommendedModel, free: int) -> None:
+        warning = self._space_warnings[model.repo_id]
+        fits = model.fits_in(free)
+        warning.setVisible(not fits)
+        if not fits:
+            warning.setText(
+                f"⚠ Not enough free space: {model.name} needs {model.size_text} and the drive has "
+                f"{format_bytes(free)} free. Free some space or choose a models folder on another drive."
+            )
+
+    def _choose_folder(self) -> None:
+        start = str(Path.home())
+        chosen = QFileDialog.getExistingDirectory(self, "Choose a models folder", start)
+        if chosen:
+            self.folder_chosen.emit(Path(chosen))
