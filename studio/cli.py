@@ -1,4 +1,4 @@
-"""The command line: ``diffusion-studio generate | models | info | demo-models``.
+"""The command line: ``diffusion-studio generate | models | info | demo-models | pose render``.
 
 Bad input exits 2 with one clear line on stderr, Ctrl+C cancels cleanly and exits 130, and nothing prints a
 traceback: unexpected failures write it to the log file and say where.
@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo-models", help="write the tiny random-weight demo models into DIR")
     demo.add_argument("dir")
+
+    pose = sub.add_parser("pose", help="OpenPose files: render one as a ControlNet control image")
+    pose_sub = pose.add_subparsers(dest="pose_command", required=True, parser_class=_Parser)
+    render = pose_sub.add_parser("render", help="draw POSE.json as the openpose control image OUT.png")
+    render.add_argument("pose_file", metavar="POSE.json")
+    render.add_argument("out", metavar="OUT.png")
+    render.add_argument("--size", help="WIDTHxHEIGHT of the image (default: the pose's canvas)")
     return parser
 
 
@@ -139,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": cmd_models,
         "info": cmd_info,
         "demo-models": cmd_demo_models,
+        "pose": cmd_pose_render,
     }
     try:
         return commands[args.command](args)
@@ -482,3 +490,31 @@ def _log_exception(exc: BaseException) -> Path:
     except OSError:
         pass
     return path
+
+
+# --- pose -----------------------------------------------------------------------------------------------------
+
+
+def cmd_pose_render(args: argparse.Namespace) -> int:
+    """``pose render POSE.json OUT.png [--size WxH]``: the control image the engine would make of the pose."""
+    from studio.atomic import atomic_write_bytes
+    from studio.pose.pose_json import load_pose
+    from studio.pose.render import render_pose
+
+    pose = load_pose(Path(args.pose_file))
+    width, height = parse_size(args.size) if args.size else pose.size
+    if not (0 < width <= 16384 and 0 < height <= 16384):
+        raise CliError(f"--size must be between 1x1 and 16384x16384, not {width}x{height}.")
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise CliError(f"The control image is written as PNG; name it '{out.stem}.png' instead of '{out.name}'.")
+    import io
+
+    buffer = io.BytesIO()
+    render_pose(pose, width, height).save(buffer, format="PNG")
+    try:
+        atomic_write_bytes(out, buffer.getvalue())
+    except OSError as exc:
+        raise CliError(f"Could not write '{out}': {exc.strerror or exc}. Choose another folder.") from exc
+    print(f"{out} ({width}x{height}, {len(pose.people)} {'person' if len(pose.people) == 1 else 'people'})")
+    return EXIT_OK

@@ -84,6 +84,10 @@ def _run(out_dir: Path, size: int, steps: int, theme: str, started: float) -> di
         loop.close()  # now, while the application exists (qasync's close touches Qt objects)
         asyncio.set_event_loop(None)
     figures.update(window_shown_s=round(window_shown_s, 3), torch_imported_before_window=torch_before)
+    # Which Qt platform and which torch ran: the frozen app's checks need both (xcb, the runtime folder).
+    figures.update(
+        qt_platform=app.platformName(), torch_path=getattr(sys.modules.get("torch"), "__file__", None)
+    )
     figures["ok"] = bool(
         figures.get("result_path") and not torch_before and figures.get("previews_received", 0) > 0
     )

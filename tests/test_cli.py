@@ -168,3 +168,116 @@ def test_bad_lora_flags_are_one_clear_line(tiny_models, tmp_path, capsys):
     assert "--lora takes NAME[:WEIGHT]" in capsys.readouterr().err
     assert main([*base, "--lora", "nowhere:0.5", "--out", str(tmp_path)]) == 2
     assert "The LoRA 'nowhere' is not in the LoRA library" in capsys.readouterr().err
+
+
+# --- ControlNet and inpainting flags ----------------------------------------------------------------------
+
+
+def _control_files(tmp_path):
+    from PIL import ImageDraw
+
+    sketch, mask = tmp_path / "sketch.png", tmp_path / "mask.png"
+    drawing = Image.new("RGB", (64, 64), "white")
+    ImageDraw.Draw(drawing).line((5, 5, 58, 58), fill="black", width=3)
+    drawing.save(sketch)
+    painted = Image.new("L", (64, 64), 0)
+    ImageDraw.Draw(painted).rectangle((16, 16, 40, 40), fill=255)
+    painted.save(mask)
+    return sketch, mask
+
+
+def test_control_flags_pair_in_order_and_pose_files_are_poses(tmp_path):
+    from studio.cli import build_parser, request_from_args
+
+    pose = ROOT / "resources" / "poses" / "standing.json"
+    args = build_parser().parse_args([
+        "generate", "--model", str(tmp_path), "--out", str(tmp_path),
+        "--control", "canny:photo.png:0.6:0.1:0.8", "--control-model", "lllyasviel/control_v11p_sd15_canny",
+        "--control", f"openpose:{pose}", "--control-model", str(tmp_path),
+        "--canny-thresholds", "40:120", "--mask", "m.png", "--inpaint-area", "masked", "--mask-blur", "2",
+    ])
+    request, _ = request_from_args(args)
+    canny, openpose = request.controls
+    assert (canny.type, canny.model, canny.scale, canny.start, canny.end, canny.source) == (
+        "canny", "lllyasviel/control_v11p_sd15_canny", 0.6, 0.1, 0.8, "image"
+    )
+    assert dict(canny.params) == {"low_threshold": 40, "high_threshold": 120}
+    assert (openpose.source, openpose.image, openpose.model) == ("pose", str(pose), str(tmp_path))
+    assert request.mask == str(Path("m.png").resolve())
+    assert (request.inpaint_area, request.mask_blur) == ("masked", 2)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (["--control", "canny:a.png"], "Each --control needs its own --control-model"),
+        (["--control", "canny:a.png", "--control-model", "x", "--control-model", "y"], "(1 --control, 2"),
+        (["--control", "canny", "--control-model", "x"], "--control must look like TYPE:IMAGE"),
+    ],
+)
+def test_bad_control_flags_exit_2_with_one_line(tmp_path, studio_home, flags, expected):
+    run = run_cli("generate", "--model", str(tmp_path), "--prompt", "x", "--out", str(tmp_path), *flags,
+                  env_home=studio_home)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and expected in run.stderr
+
+
+def test_generate_with_controlnet_and_mask_records_them(tiny_models, tiny_controlnets, tmp_path, capsys):
+    sketch, mask = _control_files(tmp_path)
+    out = tmp_path / "out"
+    code = main([
+        "generate", "--model", str(tiny_models / "sd15"), "--prompt", "a fox", "--steps", "2", "--size", "64x64",
+        "--seed", "9", "--init", str(sketch), "--mask", str(mask), "--strength", "1.0",
+        "--control", f"scribble:{sketch}:0.7", "--control-model", str(tiny_controlnets / "controlnet-sd15"),
+        "--out", str(out),
+    ])
+    assert code == 0, capsys.readouterr().err
+    written = Path(capsys.readouterr().out.split()[0])
+
+    from studio.prompt.metadata_read import read_image_settings
+
+    settings = read_image_settings(written)
+    (control,) = settings.request.controls
+    assert (control.type, control.scale, control.image) == ("scribble", 0.7, str(sketch))
+    assert settings.request.mask == str(mask)
+    text = settings.raw["parameters"]
+    assert 'ControlNet 0: "Module: invert, Model: controlnet-sd15, Weight: 0.7' in text and "Mask blur: 4" in text
+
+
+# --- pose render ----------------------------------------------------------------------------------------------
+
+
+def test_pose_render_writes_the_control_image_the_engine_would_use(tmp_path, capsys):
+    import numpy as np
+
+    from studio.pose.presets import load_pose_preset, presets_dir
+    from studio.pose.render import render_pose
+
+    out = tmp_path / "waving.png"
+    assert main(["pose", "render", str(presets_dir() / "waving.json"), str(out), "--size", "768x512"]) == 0
+    assert "768x512, 1 person" in capsys.readouterr().out
+    written = Image.open(out)
+    assert written.size == (768, 512)
+    expected = render_pose(load_pose_preset("waving"), 768, 512)
+    assert np.array_equal(np.asarray(written.convert("RGB")), np.asarray(expected))
+    default = tmp_path / "default.png"
+    assert main(["pose", "render", str(presets_dir() / "waving.json"), str(default)]) == 0
+    assert Image.open(default).size == load_pose_preset("waving").size
+
+
+@pytest.mark.parametrize(
+    "text, args, expected",
+    [
+        ('{"people": [', [], "is not JSON"),
+        ('{"people": [], "canvas_width": 512}', [], "'canvas_height' is missing"),
+        ('{"people": [], "canvas_width": 512, "canvas_height": 512}', ["--size", "big"], "--size must look like"),
+    ],
+)
+def test_pose_render_bad_input_exits_2_with_one_line(tmp_path, studio_home, text, args, expected):
+    pose = tmp_path / "pose.json"
+    pose.write_text(text, encoding="utf-8")
+    run = run_cli("pose", "render", str(pose), str(tmp_path / "out.png"), *args, env_home=studio_home)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0]
+    assert not (tmp_path / "out.png").exists()

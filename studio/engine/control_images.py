@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from studio.engine.pictures import fit_to_size, read_picture
 from studio.errors import ModelError, RequestError, StudioError
 from studio.request import ControlInput
 
@@ -83,13 +84,15 @@ def preprocess_control(
     label = f"The {control.type} control image"
     if method == "pose":
         return _render_pose_file(control.image, width, height), notices
-    image = _resized(load_control_image(control.image, label), width, height, label, notices)
+    image = read_picture(control.image, label, "Choose another image or remove the control.")
+    image = fit_to_size(image, (width, height), label, notices)
     if method == "invert":
         image = invert_if_light(image)
-        if control.source == "canvas" and np.asarray(image).max() < _EMPTY_LEVEL:
+        if np.asarray(image).max() < _EMPTY_LEVEL:
+            where = "canvas" if control.source == "canvas" else "image"
             notices.append(
-                f"The {control.type} canvas is empty, so the ControlNet steers toward a blank picture. Draw on "
-                "the canvas, or remove this control."
+                f"The {control.type} {where} is empty (no strokes), so the ControlNet steers toward a blank "
+                f"picture. Draw on the {where}, or remove this control."
             )
     elif method == "canny":
         low, high = canny_thresholds(control.params)
@@ -99,37 +102,6 @@ def preprocess_control(
         if image.size != (width, height):
             image = image.resize((width, height), Image.Resampling.BILINEAR)
     return image, notices
-
-
-def load_control_image(path: str, label: str = "The control image") -> Image.Image:
-    """Read ``path`` as RGB (EXIF rotation applied), or raise ``RequestError`` saying what to do."""
-    try:
-        with Image.open(path) as opened:
-            opened.load()
-            image = ImageOps.exif_transpose(opened)
-            if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-                # A transparent canvas export: strokes over nothing mean strokes over white paper.
-                background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(background, image.convert("RGBA"))
-            return image.convert("RGB")
-    except FileNotFoundError as exc:
-        raise RequestError(
-            f"{label} '{path}' does not exist. Choose another image or remove the control."
-        ) from exc
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise RequestError(
-            f"{label} '{path}' could not be read as a picture ({exc.__class__.__name__}). Save it as PNG or "
-            "JPEG and try again."
-        ) from exc
-
-
-def _resized(image: Image.Image, width: int, height: int, label: str, notices: list[str]) -> Image.Image:
-    if image.size == (width, height):
-        return image
-    notices.append(
-        f"{label} is {image.width}×{image.height}; it was resized to {width}×{height} to match the image size."
-    )
-    return image.resize((width, height), Image.Resampling.LANCZOS)
 
 
 def invert_if_light(image: Image.Image) -> Image.Image:

@@ -217,7 +217,9 @@ def load_controlnet(ref: ControlNetRef, *, device: str, dtype: Any) -> Any:
     cls = diffusers.ControlNetModel
     try:
         if ref.path.is_dir():
-            model = cls.from_pretrained(str(ref.path), torch_dtype=dtype, local_files_only=True)
+            model = cls.from_pretrained(
+                str(ref.path), torch_dtype=dtype, local_files_only=True, variant=_weights_variant(ref.path)
+            )
         else:
             config = sidecar_config(ref.path) or reference_config(ref.family)
             model = cls.from_single_file(
@@ -229,6 +231,14 @@ def load_controlnet(ref: ControlNetRef, *, device: str, dtype: Any) -> Any:
             "A file may be missing or damaged; download it again."
         ) from exc
     return model.to(device).eval()
+
+
+def _weights_variant(folder: Path) -> str | None:
+    """ "fp16" when the folder holds only fp16 weights (as ``download_controlnet`` fetches them)."""
+    plain = any(folder.glob("diffusion_pytorch_model.safetensors")) or any(
+        folder.glob("diffusion_pytorch_model.bin")
+    )
+    return "fp16" if not plain and any(folder.glob("diffusion_pytorch_model.fp16.*")) else None
 
 
 def reference_config(family: str) -> Path:

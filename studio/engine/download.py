@@ -137,8 +137,60 @@ def download_model(
     and raises ``DownloadCancelled``; the partial files are removed. Raises ``ModelError`` when offline or when
     the repo is not a diffusers pipeline.
     """
+    return _download(repo_id, pipeline_files, "model_index.json", on_progress, cancel)
+
+
+def controlnet_files(repo_files: Iterable[str]) -> list[str]:
+    """The files of a diffusers ControlNet repo to fetch: its root config.json and one copy of its weights
+    (``diffusion_pytorch_model``: fp16 .safetensors first, as for pipelines; other weight files, such as a
+    second version beside the first, are left)."""
+    files = [f for f in repo_files if "/" not in f]
+    weights = [f for f in files if f.startswith("diffusion_pytorch_model.") and _is_weight(f)]
+    return sorted(([f for f in files if f == "config.json"]) + _one_copy(weights))
+
+
+def download_controlnet(
+    repo_id: str,
+    *,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Download the ControlNet ``repo_id`` into the models folder (``<org>--<name>``), as ``download_model``."""
+    return _download(repo_id, controlnet_files, "config.json", on_progress, cancel)
+
+
+# Room to spare beyond the files: the drive keeps working, and the hub's listing can round sizes down.
+SPACE_MARGIN_BYTES = 512 * 1024 * 1024
+
+
+def free_space(folder: Path) -> int:
+    """Free bytes on the drive that holds ``folder`` (or its nearest existing parent)."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
+
+
+def _check_free_space(repo_id: str, folder: Path, needed: int) -> None:
+    """Refuse before the first byte when the models folder's drive cannot hold the download."""
+    free = free_space(folder)
+    if free < needed + SPACE_MARGIN_BYTES:
+        raise ModelError(
+            f"Not enough free disk space to download '{repo_id}': it needs {needed / 1e9:.1f} GB and the drive of "
+            f"{folder} has {free / 1e9:.1f} GB free. Free some space, or choose a models folder on another drive."
+        )
+
+
+def _download(
+    repo_id: str,
+    choose: Callable[[Iterable[str]], list[str]],
+    marker: str,
+    on_progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> Path:
+    """Fetch the files ``choose`` picks; ``marker`` (the file that makes the folder a model) comes last."""
     final = downloaded_folder(repo_id)
-    if (final / "model_index.json").is_file():
+    if (final / marker).is_file():
         return final
     if hub_offline():
         raise ModelError(
@@ -152,13 +204,15 @@ def download_model(
             f"Could not look up '{repo_id}' on Hugging Face ({exc.__class__.__name__}: {str(exc)[:200]}). Check "
             "the repo id and your connection; gated models need you to accept their license on the website."
         ) from exc
-    files = pipeline_files(sizes)
-    if "model_index.json" not in files:
+    files = choose(sizes)
+    if marker not in files:
+        kind = "pipeline" if marker == "model_index.json" else "ControlNet"
         raise ModelError(
-            f"'{repo_id}' is not a diffusers pipeline (it has no model_index.json). Look for the model's "
-            "diffusers version, or download its .safetensors checkpoint and open that file."
+            f"'{repo_id}' is not a diffusers {kind} (it has no {marker}). Look for the model's diffusers "
+            "version, or download its .safetensors file and open that file."
         )
     total = sum(sizes[f] for f in files)
+    _check_free_space(repo_id, final.parent, total)
     done = 0
 
     def report(n: int) -> None:
@@ -171,8 +225,8 @@ def download_model(
     shutil.rmtree(partial, ignore_errors=True)
     bar = _progress_bar_class(report, cancel)
     try:
-        # model_index.json last: until it is there, the folder is not a model to anything that looks.
-        for name in sorted(files, key=lambda f: f == "model_index.json"):
+        # The marker last: until it is there, the folder is not a model to anything that looks.
+        for name in sorted(files, key=lambda f: f == marker):
             if cancel is not None and cancel.is_set():
                 raise _Cancel
             _fetch(repo_id, name, partial, bar)

@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from studio.engine import loading
-from studio.engine.controlnet import ControlNetCache, check_family
+from studio.engine.controlnet import ControlNetCache, ControlNetRef, check_family
 from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
 from studio.engine.events import GenerationResult, StepPreview
 from studio.engine.guidance import (
@@ -32,6 +33,7 @@ from studio.engine.lazy import torch_modules
 from studio.engine.lora_library import LoraLibrary
 from studio.engine.lora_loader import LoraState, adapter_name, requested_loras
 from studio.engine.model_family import base_family
+from studio.engine.pictures import INIT_IMAGE, fit_to_size, read_picture
 from studio.engine.previews import LatentPreviewer, StepReporter, load_taesd
 from studio.engine.prompt_embeds import prompt_embeds, prompt_notices
 from studio.engine.samplers import callbacks_for, make_scheduler
@@ -78,6 +80,7 @@ class Engine:
         taesd_path: str | None = None,
         torch_threads: int | None = None,
         lora_dirs: tuple[str, ...] = (),
+        annotators_dir: str | None = None,
     ) -> None:
         self.device = device
         self.precision = precision
@@ -90,6 +93,8 @@ class Engine:
         self._loaded: loading.LoadedModel | None = None
         self._variants: PipelineVariants | None = None  # img2img/inpaint/ControlNet pipelines, shared weights
         self._controlnets = ControlNetCache()
+        # controlnet-aux weights (depth, softedge...); None falls back to DIFFUSION_STUDIO_ANNOTATORS.
+        self.annotators_dir = annotators_dir
         self._scheduler_config: dict[str, Any] = {}
         self._callback_counts: dict[tuple[str, int, float | None], int] = {}
         self._decoder: SafeDecoder | None = None
@@ -129,11 +134,7 @@ class Engine:
         if not request.model:
             raise RequestError("No model is chosen. Pick a model in the model list, then generate again.")
         set_threads(self.torch_threads)
-        # ControlNets of the wrong family are refused before any weights load, the model's included.
-        same = self._loaded is not None and self._loaded.reference == request.model
-        control_refs = resolve_controls(
-            request, self._loaded.info.family if same else peek_model_family(request.model)
-        )
+        control_refs = self._controlnet_refs(request)
         loaded = self._ensure_model(request.model, on_stage)
         request, notices = validate(request, loaded.info.family)
         check_inpaint_model(request, loaded.info.family)
@@ -148,6 +149,7 @@ class Engine:
             device=loaded.device,
             dtype=loaded.dtype,
             notices=notices,
+            annotators=Path(self.annotators_dir) if self.annotators_dir else None,
         )
         prompt, negative = compose(request)  # tags stay in these (and in the metadata), as in A1111
         parsed, parsed_negative = parse_prompt(prompt), parse_prompt(negative)
@@ -236,6 +238,7 @@ class Engine:
                 **self._common_args(job, seeds, request.steps, reporter),
                 **job.guidance.call_args("txt2img", request.width, request.height),
             ).images
+        reporter.flush()
         if reporter.cancelled:
             return None
         job.on_stage("Decoding…")
@@ -249,11 +252,21 @@ class Engine:
         size = hires.output_size(request.width, request.height)
         upscaled = [image.resize(size, Image.Resampling.LANCZOS) for image in images]
         reporter.pass_name = "refine"
-        latents = self._img2img_pass(job, upscaled, seeds, hires.steps, hires.strength, reporter)
+        latents = self._img2img_pass(
+            job, upscaled, seeds, hires.steps, hires.strength, reporter, job.guidance.refine
+        )
         if reporter.cancelled:
             return None
         job.on_stage("Decoding…")
         return self._to_pil(self._decoder.decode(latents, job.notices))
+
+    def _controlnet_refs(self, request: GenerationRequest) -> list[ControlNetRef]:
+        """The request's ControlNets, found and family-checked before any weights load, the model's included."""
+        if not request.controls:
+            return []
+        if self._loaded is not None and self._loaded.reference == request.model:
+            return resolve_controls(request, self._loaded.info.family)
+        return resolve_controls(request, peek_model_family(request.model))
 
     def _img2img_pass(
         self,
@@ -265,18 +278,20 @@ class Engine:
         reporter: StepReporter,
         guidance: Guidance | None = None,
     ) -> Any:
-        """An img2img (or, with a mask in ``guidance``, inpaint) call; the refine pass runs without guidance."""
+        """An img2img call, with the ControlNets of ``guidance`` and, given its mask, an inpaint call."""
         guidance = guidance or Guidance()
         mode = "inpaint" if guidance.inpaint is not None else "img2img"
         pipe = self._variants.get(mode, guidance.controlnets)  # from_pipe: shares the loaded weights
         pipe.scheduler = make_scheduler(job.request.sampler, self._scheduler_config)
         width, height = images[0].size
-        return pipe(
+        latents = pipe(
             image=images,
             strength=strength,
             **self._common_args(job, seeds, steps, reporter),
             **guidance.call_args(mode, width, height),
         ).images
+        reporter.flush()
+        return latents
 
     def _common_args(self, job: _Job, seeds: list[int], steps: int, reporter: StepReporter) -> dict[str, Any]:
         torch = torch_modules().torch
@@ -352,27 +367,9 @@ def _ignore(_message: str) -> None:
 
 def _load_init_image(request: GenerationRequest, notices: list[str]) -> Any:
     """The init image as RGB at the request's size; a resize is reported in ``notices``."""
-    path = request.init_image
-    try:
-        with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened).convert("RGB")
-    except FileNotFoundError as exc:
-        raise RequestError(
-            f"The init image '{path}' does not exist. Choose another image or turn img2img off."
-        ) from exc
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise RequestError(
-            f"The init image '{path}' could not be read as a picture ({exc.__class__.__name__}). "
-            "Save it as PNG or JPEG and try again."
-        ) from exc
-    size = (request.width, request.height)
-    if image.size != size:
-        notices.append(
-            f"The init image is {image.width}×{image.height}; it was resized to {size[0]}×{size[1]} to match the "
-            "requested size."
-        )
-        image = image.resize(size, Image.Resampling.LANCZOS)
-    return image
+    what, advice = INIT_IMAGE
+    image = read_picture(request.init_image, what, advice)
+    return fit_to_size(image, (request.width, request.height), what, notices)
 
 
 _default_engine: Engine | None = None

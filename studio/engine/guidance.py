@@ -7,6 +7,7 @@ right diffusers pipeline from the loaded one with ``from_pipe``, so every varian
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ class Guidance:
     starts: list[float] = field(default_factory=list)
     ends: list[float] = field(default_factory=list)
     inpaint: InpaintPlan | None = None
+    refine: Guidance | None = None  # the same ControlNets with control images at the upscaled size
 
     def call_args(self, mode: str, width: int, height: int) -> dict[str, Any]:
         """Extra pipeline arguments for ``mode`` ("txt2img", "img2img", "inpaint")."""
@@ -126,6 +128,11 @@ def prepare_guidance(
         guidance.scales.append(float(control.scale))
         guidance.starts.append(float(control.start))
         guidance.ends.append(float(control.end))
+    if request.hires is not None and request.controls:
+        # As A1111's ControlNet does, the refine pass is guided too, by control images made at its size.
+        size = request.hires.output_size(request.width, request.height)
+        images = [preprocess_control(c, *size, annotators=annotators)[0] for c in request.controls]
+        guidance.refine = dataclasses.replace(guidance, images=images, refine=None)
     return guidance
 
 

@@ -14,27 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageFilter
 
+from studio.engine.pictures import INIT_IMAGE, fit_to_size, read_picture
 from studio.errors import RequestError
 from studio.request import GenerationRequest
 
 _ASPECT_TOLERANCE = 0.01  # a mask saved at another scale differs from the picture by rounding, not more
-
-
-def read_picture(path: str, what: str, advice: str) -> Image.Image:
-    """``path`` as an RGB image (EXIF rotation applied), or ``RequestError`` naming ``what`` and ``advice``."""
-    try:
-        with Image.open(path) as opened:
-            opened.load()
-            return ImageOps.exif_transpose(opened).convert("RGB")
-    except FileNotFoundError as exc:
-        raise RequestError(f"{what} '{path}' does not exist. {advice}") from exc
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise RequestError(
-            f"{what} '{path}' could not be read as a picture ({exc.__class__.__name__}). Save it as PNG or JPEG "
-            "and try again."
-        ) from exc
 
 
 def load_mask(path: str, size: tuple[int, int], notices: list[str]) -> Image.Image:
@@ -113,7 +99,7 @@ def plan_inpaint(request: GenerationRequest, notices: list[str]) -> InpaintPlan:
     """Read the init image and mask of ``request`` and lay out the inpainting. Raises ``RequestError``."""
     if request.init_image is None or request.mask is None:
         raise RequestError("Inpainting needs an init image and a mask. Choose both, or turn inpainting off.")
-    original = read_picture(request.init_image, "The init image", "Choose another image or turn img2img off.")
+    original = read_picture(request.init_image, *INIT_IMAGE)
     mask = load_mask(request.mask, original.size, notices)
     if request.mask_blur > 0:
         mask = mask.filter(ImageFilter.GaussianBlur(request.mask_blur))
@@ -124,10 +110,6 @@ def plan_inpaint(request: GenerationRequest, notices: list[str]) -> InpaintPlan:
         model_mask = mask.crop(crop).resize(size, Image.Resampling.BILINEAR)
         return InpaintPlan(original, mask, image, model_mask, crop)
     if original.size != size:
-        notices.append(
-            f"The init image is {original.width}×{original.height}; it was resized to {size[0]}×{size[1]} to "
-            "match the requested size."
-        )
-        original = original.resize(size, Image.Resampling.LANCZOS)
+        original = fit_to_size(original, size, INIT_IMAGE[0], notices)
         mask = mask.resize(size, Image.Resampling.BILINEAR)
     return InpaintPlan(original, mask, original, mask, None)

@@ -58,13 +58,21 @@ class LatentPreviewer:
             if self.taesd is not None:
                 image = self.taesd.decode(latents[:1].to(self.taesd.dtype), return_dict=False)[0][0]
                 rgb = image.permute(1, 2, 0).float().cpu().numpy() + 1.0
-            else:
-                latent = latents[0].float().cpu().numpy()
-                channels, height, width = latent.shape
-                rgb = (self._factors_t @ latent.reshape(channels, -1)).T.reshape(height, width, 3)
-                rgb += self._offset
+                rgb *= 127.5
+                return rgb.clip(0, 255).astype(np.uint8)
+            return self.from_latent(latents[0].float().cpu().numpy())
+
+    def from_latent(self, latent: np.ndarray) -> np.ndarray:
+        """One latent (4, h, w) already on the CPU → uint8 (h, w, 3)."""
+        channels, height, width = latent.shape
+        rgb = (self._factors_t @ latent.reshape(channels, -1)).T.reshape(height, width, 3)
+        rgb += self._offset
         rgb *= 127.5
         return rgb.clip(0, 255).astype(np.uint8)
+
+    def asynchronous(self, latents: Any) -> bool:
+        """True when previews of ``latents`` should be copied off the GPU without waiting for it."""
+        return self.taesd is None and getattr(latents, "is_cuda", False)
 
 
 def load_taesd(path: str, device: Any, dtype: Any) -> Any:
@@ -104,6 +112,10 @@ class StepReporter:
         self.step = 0
         self.pass_name = "base"
         self.cancelled = False
+        # GPU previews in flight: (step, pass name, CPU copy, CUDA event). Reading a latent on the host would
+        # stall the GPU queue every step (about 5 % of a 512² SD1.5 run on an H200), so the copy is queued
+        # without waiting and the preview is sent once the copy has landed, a step or two later.
+        self._in_flight: list[tuple[int, str, Any, Any]] = []
 
     def __call__(self, pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         if self.cancelled:
@@ -114,6 +126,37 @@ class StepReporter:
             pipe._interrupt = True  # diffusers has no public setter; the loop checks this flag each timestep
             return {}
         if self.on_step is not None and self.previewer is not None:
-            image = self.previewer(tensors["latents"])
-            self.on_step(StepPreview(self.step, self.total, image, self.pass_name, self.image_index))
+            latents = tensors["latents"]
+            if self.previewer.asynchronous(latents):
+                self._queue_copy(latents)
+                self._send_landed(wait=False)
+            else:
+                self._send(self.step, self.pass_name, self.previewer(latents))
         return {}
+
+    def flush(self) -> None:
+        """Send the GPU previews still in flight; the engine calls this after each pipeline call."""
+        self._send_landed(wait=True)
+
+    def _send(self, step: int, pass_name: str, image: np.ndarray) -> None:
+        self.on_step(StepPreview(step, self.total, image, pass_name, self.image_index))
+
+    def _queue_copy(self, latents: Any) -> None:
+        torch = torch_modules().torch
+        # non_blocking to the CPU lands in pinned memory, so the copy overlaps the next step's work.
+        copy = latents[0].detach().to("cpu", dtype=torch.float32, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        self._in_flight.append((self.step, self.pass_name, copy, event))
+        if len(self._in_flight) > 3:  # a stale preview is worth less than a fresh one: drop the oldest
+            self._in_flight.pop(0)
+
+    def _send_landed(self, *, wait: bool) -> None:
+        while self._in_flight:
+            step, pass_name, copy, event = self._in_flight[0]
+            if wait:
+                event.synchronize()
+            elif not event.query():
+                return
+            self._in_flight.pop(0)
+            self._send(step, pass_name, self.previewer.from_latent(copy.numpy()))

@@ -33,9 +33,13 @@ class Chunk:
     multipliers: list[float] = field(default_factory=list)
 
 
-def tokenize_chunks(tokenizer: Any, parsed: ParsedPrompt) -> list[Chunk]:
-    """A1111's ``tokenize_line``: the weighted segments of ``parsed`` as full 77-token chunks."""
-    length = tokenizer.model_max_length - 2
+def tokenize_chunks(tokenizer: Any, parsed: ParsedPrompt, window: int = 77) -> list[Chunk]:
+    """A1111's ``tokenize_line``: the weighted segments of ``parsed`` as full chunks of ``window`` tokens.
+
+    ``window`` is the encoder's position count (77 for every SD text encoder); a tokenizer saved without a
+    ``model_max_length`` reports a huge one, so the smaller of the two is used.
+    """
+    length = min(window, tokenizer.model_max_length) - 2
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     comma = tokenizer.get_vocab().get(",</w>")
     pairs = parsed.a1111_pairs()
@@ -112,14 +116,14 @@ def encode_parsed(pipe, parsed: ParsedPrompt) -> tuple[Any, Any, int]:
     """(hidden states, pooled or None, chunk count) for one parsed prompt on ``pipe``'s text encoder(s)."""
     encoders = _encoders(pipe)
     sdxl = getattr(pipe, "text_encoder_2", None) is not None
-    chunks = tokenize_chunks(encoders[0][0], parsed)
+    chunk_lists = [tokenize_chunks(t, parsed, e.config.max_position_embeddings) for t, e in encoders]
     states, pooled = [], None
-    for tokenizer, encoder in encoders:
-        z, pool = _encode_chunks(tokenizer, encoder, tokenize_chunks(tokenizer, parsed), penultimate=sdxl)
+    for (tokenizer, encoder), chunks in zip(encoders, chunk_lists, strict=True):
+        z, pool = _encode_chunks(tokenizer, encoder, chunks, penultimate=sdxl)
         states.append(z)
         pooled = pool if pool is not None else pooled
     torch = torch_modules().torch
-    return torch.cat(states, dim=-1), pooled, len(chunks)
+    return torch.cat(states, dim=-1), pooled, len(chunk_lists[0])
 
 
 def _pad_to(states, chunks: int, empty) -> Any:
@@ -155,7 +159,11 @@ def prompt_embeds(pipe, prompt: str | ParsedPrompt, negative: str | ParsedPrompt
 
 def chunk_count(pipe, prompt: str) -> int:
     """How many 77-token chunks ``prompt`` takes on ``pipe`` (1 for anything up to 75 tokens)."""
-    return len(tokenize_chunks(pipe.tokenizer, parse_prompt(prompt)))
+    return len(
+        tokenize_chunks(
+            pipe.tokenizer, parse_prompt(prompt), pipe.text_encoder.config.max_position_embeddings
+        )
+    )
 
 
 def prompt_notices(label: str, parsed: ParsedPrompt) -> list[str]:

@@ -92,5 +92,3 @@ def callbacks_for(scheduler: Any, steps: int, strength: float | None = None) -> 
     init_timestep = min(int(steps * strength), steps)
     t_start = max(steps - init_timestep, 0)
     return max(count - t_start * scheduler.order, 0)
-
-

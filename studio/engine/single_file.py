@@ -72,13 +72,10 @@ def load_single_file(
     ``weights_only=True``).
     """
     diffusers = torch_modules().diffusers
-    if family not in PIPELINE_CLASSES:
-        raise ModelError(
-            f"'{path.name}' is an inpainting model ({family}). The studio generates with ordinary SD1.5 and SDXL "
-            "checkpoints for now; choose one of those."
-        )
     config = config_folder_for(path, family)
     extra: dict[str, Any] = {}
+    inpaint = family != base_family(family)
+    family = base_family(family)  # an inpainting checkpoint loads as its base family's pipeline
     tokenizers = ("tokenizer",) if family == "sd15" else ("tokenizer", "tokenizer_2")
     for name in tokenizers:
         if not (config / name / "vocab.json").is_file():
@@ -90,6 +87,17 @@ def load_single_file(
         on_progress(f"Reading {path.name}")
     cls = getattr(diffusers, PIPELINE_CLASSES[family])
     try:
+        if inpaint:
+            # The reference configs describe a 4-channel UNet; an inpainting one takes 9 (latents, mask,
+            # masked image), so it is built with that one change and handed to the pipeline.
+            extra["unet"] = diffusers.UNet2DConditionModel.from_single_file(
+                str(path),
+                config=str(config),
+                subfolder="unet",
+                in_channels=9,
+                local_files_only=True,
+                dtype=dtype,
+            )
         return cls.from_single_file(
             str(path), config=str(config), local_files_only=True, dtype=dtype, **extra
         )

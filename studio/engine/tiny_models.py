@@ -278,6 +278,15 @@ def _write_single_file(path: Path, state: dict, write_folder, family: str) -> Pa
     return path
 
 
+def write_tiny_sd15_inpaint_single_file(path: Path) -> Path:
+    """The tiny SD1.x inpainting model as one A1111-style checkpoint plus its ``NAME.config/`` sidecar."""
+    from studio.engine.ldm_export import sd15_pipeline_to_ldm
+
+    c = build_tiny_sd15_inpaint_components()
+    state = sd15_pipeline_to_ldm(c["unet"], c["vae"], c["text_encoder"])
+    return _write_single_file(Path(path), state, write_tiny_sd15_inpaint, "sd15-inpaint")
+
+
 def build_tiny_controlnet(family: str):
     """A ControlNet for the tiny ``family`` model ("sd15" or "sdxl"), its encoder copied from the tiny UNet as
     ``ControlNetModel.from_unet`` does for real ones, with random zero-convolutions so it visibly steers."""
@@ -303,17 +312,24 @@ def write_tiny_controlnet(folder: Path, family: str) -> Path:
     return folder
 
 
-def write_tiny_sd15_inpaint(folder: Path) -> Path:
-    """Write a tiny SD1.x inpainting pipeline (9-channel UNet: latents, mask, masked image) into ``folder``."""
+def build_tiny_sd15_inpaint_components() -> dict:
+    """The tiny SD1.x components with an inpainting UNet (9 input channels: latents, mask, masked image)."""
     mods = torch_modules()
     torch, diffusers = mods.torch, mods.diffusers
-    folder = Path(folder)
-    write_tiny_tokenizer(folder / "tokenizer")
     components = build_tiny_sd15_components()
     torch.manual_seed(TINY_SEED)
     components["unet"] = diffusers.UNet2DConditionModel.from_config(
         {**dict(components["unet"].config), "in_channels": 9}
     )
+    return components
+
+
+def write_tiny_sd15_inpaint(folder: Path) -> Path:
+    """Write a tiny SD1.x inpainting pipeline folder into ``folder`` and return it."""
+    diffusers = torch_modules().diffusers
+    folder = Path(folder)
+    write_tiny_tokenizer(folder / "tokenizer")
+    components = build_tiny_sd15_inpaint_components()
     pipe = diffusers.StableDiffusionInpaintPipeline(
         tokenizer=_load_tokenizer(folder / "tokenizer"), requires_safety_checker=False, **components
     )
@@ -363,12 +379,19 @@ def write_tiny_lora(
     ``lora_down``/``lora_up``/``alpha``); "peft" writes diffusers' own keys (``unet.<module>.lora_A.weight``).
     The metadata carries kohya's ``ss_base_model_version``, a trigger phrase and tag frequencies, as real files do.
     """
+    components = build_tiny_sd15_components() if family == "sd15" else build_tiny_sdxl_components()
+    return write_lora_for(path, components, family, format, seed=seed, scale=scale)
+
+
+def write_lora_for(
+    path: Path, components: dict, family: str, format: str = "kohya", *, seed: int = 1, scale: float = 0.5
+) -> Path:
+    """Write a random rank-4 LoRA for the attention layers of ``components`` (a pipeline's modules)."""
     from safetensors.torch import save_file
 
     torch = torch_modules().torch
     if format not in ("kohya", "peft"):
         raise ValueError(f"format must be 'kohya' or 'peft', not {format!r}")
-    components = build_tiny_sd15_components() if family == "sd15" else build_tiny_sdxl_components()
     encoders = [("text_encoder", "lora_te1_" if family == "sdxl" else "lora_te_")]
     if family == "sdxl":
         encoders.append(("text_encoder_2", "lora_te2_"))

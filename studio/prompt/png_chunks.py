@@ -24,6 +24,8 @@ PARAMETERS_KEY = "parameters"
 """A1111's chunk: its infotext. Also where EXIF UserComment and stealth text are reported."""
 STUDIO_KEY = "diffusion_studio"
 """Our chunk: the full ``GenerationRequest`` JSON of that one image."""
+POSE_KEY = "diffusion_studio_pose"
+"""Our chunk when the image was steered by the pose editor: the OpenPose JSON itself (the request has its path)."""
 
 # Keys some reader understands; when none is present the pixels are checked for stealth text.
 KNOWN_KEYS = frozenset(
@@ -46,7 +48,9 @@ _USER_COMMENT = 0x9286
 _COMFY_EXIF_TAGS = (0x010F, 0x0110, 0x010E)  # Make, Model, ImageDescription: ComfyUI writes "key:json" there
 
 
-def encode_png(image: Image.Image, parameters: str, request_json: str | None = None) -> bytes:
+def encode_png(
+    image: Image.Image, parameters: str, request_json: str | None = None, pose_json: str | None = None
+) -> bytes:
     """The PNG bytes of ``image`` with A1111's ``parameters`` chunk and our ``diffusion_studio`` chunk.
 
     ``parameters`` is tEXt when it fits latin-1 and iTXt otherwise, exactly as A1111 (through PIL) writes it;
@@ -56,6 +60,8 @@ def encode_png(image: Image.Image, parameters: str, request_json: str | None = N
     info.add_text(PARAMETERS_KEY, parameters)
     if request_json is not None:
         info.add_itxt(STUDIO_KEY, request_json)
+    if pose_json is not None:
+        info.add_itxt(POSE_KEY, pose_json)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()

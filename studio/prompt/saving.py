@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.atomic import atomic_write_bytes
-from studio.errors import SaveError
+from studio.errors import SaveError, StudioError
 from studio.prompt.infotext import result_infotext
 from studio.prompt.png_chunks import encode_png
 
 if TYPE_CHECKING:
     from studio.engine.events import GenerationResult
+    from studio.request import GenerationRequest
 
 SLUG_MAX = 40
 _COUNTER = re.compile(r"^(\d{5,})-")
@@ -65,12 +66,13 @@ def save_result(result: GenerationResult, folder: Path) -> list[Path]:
     except OSError as exc:
         raise _save_error("the images", folder, exc) from exc
     slug = slugify(result.prompt or result.request.prompt)
+    pose_json = embedded_pose_json(result.request)
     counter = next_counter(folder)
     saved: list[Path] = []
     for index, image in enumerate(result.images):
         seed = result.seeds[index]
         request_json = result.request.with_changes(seed=seed).to_json()
-        data = encode_png(image, result_infotext(result, index), request_json)
+        data = encode_png(image, result_infotext(result, index), request_json, pose_json)
         for _ in range(_MAX_NAME_TRIES):
             path = folder / f"{counter:05d}-{seed}-{slug}.png"
             counter += 1
@@ -90,6 +92,20 @@ def save_result(result: GenerationResult, folder: Path) -> list[Path]:
                 "The image is kept in the studio; choose another output folder."
             )
     return saved
+
+
+def embedded_pose_json(request: GenerationRequest) -> str | None:
+    """The pose file of the request's pose-editor control, as JSON to embed (the request holds only its path,
+    which means nothing on another machine); None when there is none or it cannot be read any more."""
+    from studio.pose.pose_json import load_pose, pose_to_json
+
+    control = next((c for c in request.controls if c.source == "pose"), None)
+    if control is None:
+        return None
+    try:
+        return pose_to_json(load_pose(control.image))
+    except StudioError:
+        return None  # the image is still worth saving; the request keeps the path
 
 
 def _save_error(what: str, folder: Path, exc: OSError) -> SaveError:

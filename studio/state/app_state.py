@@ -15,7 +15,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.request import GenerationRequest
 from studio.state.jobs import Job, JobQueue
+from studio.state.lora_list import LoraList
 from studio.state.model_list import ModelList, usable
+from studio.state.pose_store import PoseStore
 from studio.state.session import Session, SessionAutosave
 from studio.state.settings import AppSettings, save_settings
 from studio.state.worker import GenerationWorker
@@ -47,6 +49,7 @@ class AppState(QObject):
         models: ModelList | None = None,
         session_path: Path | None = None,
         parent: QObject | None = None,
+        loras: LoraList | None = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
@@ -58,6 +61,10 @@ class AppState(QObject):
         self.last_seed: int | None = None
         self.unsaved_results: list[Any] = []  # results whose save failed, kept so nothing is lost
         self.autosave = SessionAutosave(self.snapshot, session_path, on_error=self.notice, parent=self)
+        pose_path = session_path.parent / "session" / "pose.json" if session_path else None
+        self.pose = PoseStore(pose_path, on_error=self.notice, parent=self)
+        # The pose canvas is the generation size, so the pose editor shows what ControlNet will get.
+        self.request_changed.connect(lambda request: self.pose.fit_to(request.width, request.height))
         self._last_preview_at = 0.0
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
@@ -75,6 +82,8 @@ class AppState(QObject):
         worker.task_failed.connect(self._on_task_failed)
         self.models.changed.connect(self._on_models)
         self.models.failed.connect(self.error)
+        self.loras = loras or LoraList(parent=self)
+        self.loras.failed.connect(self.error)
         self._select_after_refresh: str | None = None
 
     # --- models ---------------------------------------------------------------------------------------------
@@ -85,6 +94,29 @@ class AppState(QObject):
 
     def refresh_models(self) -> None:
         self.models.refresh(self.model_search_dirs())
+        self.refresh_loras()
+
+    def lora_roots(self) -> list[str]:
+        """LoRA folders beside the studio's own: those added in the LoRA tab, and model folders of A1111 or
+        ComfyUI installs (their models/Lora or models/loras)."""
+        roots = list(self.settings.lora_dirs)
+        for folder in self.settings.model_dirs:
+            has_loras = any((Path(folder) / "models" / leaf).is_dir() for leaf in ("Lora", "loras"))
+            if has_loras and folder not in roots:
+                roots.append(folder)
+        return roots
+
+    def refresh_loras(self) -> None:
+        roots = self.lora_roots()
+        self.worker.configure_engine(lora_dirs=tuple(roots))  # the engine reads the same folders
+        self.loras.refresh(roots)
+
+    def add_lora_folder(self, path: Path) -> None:
+        """An A1111/ComfyUI root or a folder of LoRAs chosen by the artist: remembered, then scanned."""
+        if str(path) not in self.settings.lora_dirs:
+            self.settings.lora_dirs.append(str(path))
+            self.save_settings()
+        self.refresh_loras()
 
     def add_model_path(self, path: Path, folder_of_models: bool = False) -> None:
         """A model file or folder (or, with ``folder_of_models``, an A1111/ComfyUI folder) chosen by the artist."""
@@ -174,7 +206,7 @@ class AppState(QObject):
             )
             self.info("The pasted text holds no settings, so it became the prompt.")
             return
-        request = found
+        request = self.pose.restore_from_metadata(settings.raw, found)
         entry = self.models.find(found.model) if found.model else None
         if entry is not None:
             request = request.with_changes(model=str(entry.reference))
@@ -228,6 +260,8 @@ class AppState(QObject):
         if not request.prompt.strip() and not (request.style or request.lighting or request.composition):
             self.error("Write a prompt (or pick a style) first: the model needs to be told what to draw.")
             return None
+        if self.pose.pending():  # the engine reads the pose file: the last drag must be in it
+            self.pose.flush()
         job = self.queue.add(request)
         self.queue.set_paused(False)
         self._pump()
@@ -333,6 +367,7 @@ class AppState(QObject):
     def shutdown(self, timeout: float = 1.5) -> bool:
         """Cancel what runs, write the session and stop the worker; True when the worker ended in time."""
         self.autosave.flush()
+        self.pose.flush()
         self.save_settings()
         return self.worker.shutdown(timeout)
 

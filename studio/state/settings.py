@@ -28,6 +28,7 @@ class AppSettings:
     output_folder: str | None = None
     model_dirs: list[str] = field(default_factory=list)  # A1111 / ComfyUI folders to look in
     extra_models: list[str] = field(default_factory=list)  # single files or folders added with "Add model…"
+    lora_dirs: list[str] = field(default_factory=list)  # A1111/ComfyUI roots or LoRA folders, beside our own
     window_geometry: str = ""  # QWidget.saveGeometry() as base64
     window_state: str = ""  # QMainWindow.saveState() as base64
     torch_threads: int | None = None  # None: all cores but one, so the window stays responsive

@@ -81,6 +81,7 @@ class GenerationWorker(QObject):
         self._current_job: int | None = None
         self._preview_lock = threading.Lock()
         self._preview: Any = None
+        self._engine_settings: dict[str, Any] = {}  # set on the engine when built and on every change
         # Daemon: a torch op that ignores cancel must not keep the process alive after the window closed.
         self._thread = threading.Thread(target=self._run, name="studio-worker", daemon=True)
 
@@ -102,6 +103,10 @@ class GenerationWorker(QObject):
     def run_task(self, name: str, function: Callable[[], Any]) -> None:
         """Run ``function`` on the worker thread (after the current job); result via ``task_finished``."""
         self._commands.put(("task", (name, function)))
+
+    def configure_engine(self, **attributes: Any) -> None:
+        """Engine attributes (e.g. ``lora_dirs``) for the following jobs, set on the worker thread between jobs."""
+        self._commands.put(("configure", attributes))
 
     def cancel(self) -> None:
         """Cancel the running job, if any (the engine stops at the next step)."""
@@ -132,6 +137,10 @@ class GenerationWorker(QObject):
                 return
             if kind == "warm":
                 self._safely("engine", self._ensure_engine)
+            elif kind == "configure":
+                self._engine_settings.update(payload)
+                if self._engine is not None:
+                    self._configure(self._engine)
             elif kind == "task":
                 name, function = payload
                 self._safely(name, function, report=True)
@@ -141,8 +150,13 @@ class GenerationWorker(QObject):
     def _ensure_engine(self) -> Any:
         if self._engine is None:
             self._engine = self._engine_factory()
+            self._configure(self._engine)
             self.engine_ready.emit()
         return self._engine
+
+    def _configure(self, engine: Any) -> None:
+        for key, value in self._engine_settings.items():
+            setattr(engine, key, value)
 
     def _safely(self, name: str, function: Callable[[], Any], report: bool = False) -> None:
         try:

@@ -56,6 +56,7 @@ class GalleryPanel(QWidget):
     reuse_settings_requested = Signal(Path)
     reuse_seed_requested = Signal(Path)
     img2img_requested = Signal(Path)
+    inpaint_requested = Signal(Path)
     image_deleted = Signal(Path)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -249,6 +250,8 @@ class GalleryPanel(QWidget):
              lambda: self.reuse_seed_requested.emit(path)),
             ("image", "Use as img2img source", "Start the next generation from this image",
              lambda: self.img2img_requested.emit(path)),
+            (None, "Inpaint…", "Paint over the part of this image to repaint",
+             lambda: self.inpaint_requested.emit(path)),
             None,
             (None, "Copy image", "Copy the image to the clipboard", lambda: self._copy(path)),
             ("folder", "Show in folder", "Open the folder that holds this image",

@@ -24,18 +24,24 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from studio.errors import StudioError
 from studio.state.app_state import ERROR, NOTICE, AppState
+from studio.state.lora_list import lora_tag_diagnostics
+from studio.state.lora_sync import prompt_owns_loras
+from studio.ui.canvas_tabs import CanvasTabs
 from studio.ui.canvas_view import CanvasView, array_to_qimage
 from studio.ui.first_run import FirstRunWidget
 from studio.ui.gallery_panel import GalleryPanel
 from studio.ui.icons import icon
 from studio.ui.image_drop import image_paths_from_mime, settings_from_mime
+from studio.ui.lora_panel import LoraPanel
 from studio.ui.message_area import MessageArea
+from studio.ui.pose_editor import PoseEditor
 from studio.ui.progress_panel import ProgressPanel
 from studio.ui.prompt_panel import PromptPanel
 from studio.ui.queue_panel import QueuePanel
@@ -63,6 +69,10 @@ class MainWindow(QMainWindow):
         self.gallery = GalleryPanel()
         self.gallery.setToolTip("Your pictures, newest first. Right-click one to reuse its settings.")
         self.queue_panel = QueuePanel(state.queue)
+        self.lora_panel = LoraPanel(state.loras)
+        self.pose_editor = PoseEditor(state)
+        self.canvas.tabs.addTab(self.pose_editor, "Pose")
+        self.canvas.tabs.setTabToolTip(self.canvas.tabs.indexOf(self.pose_editor), "Pose people for ControlNet")
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -86,7 +96,11 @@ class MainWindow(QMainWindow):
         settings_scroll.setWidgetResizable(True)
         settings_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(settings_scroll)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(settings_scroll, "Settings")
+        self.side_tabs.addTab(self.lora_panel, "LoRA")
+        self.side_tabs.setTabToolTip(1, "LoRAs: small add-on models for a style, character or concept")
+        right.addWidget(self.side_tabs)
         right.addWidget(self.queue_panel)
         right.setStretchFactor(0, 1)
         right.setStretchFactor(1, 0)
@@ -102,6 +116,7 @@ class MainWindow(QMainWindow):
 
         self.menus = WindowMenus(self)
         self._connect()
+        self.canvases = CanvasTabs(self)  # Sketch and Inpaint tabs, the Control tab
         self.prompt_panel.set_request(state.request)
         self.settings_panel.set_request(state.request)
         self.gallery.set_folder(state.settings.outputs())
@@ -144,15 +159,51 @@ class MainWindow(QMainWindow):
         self.gallery.reuse_settings_requested.connect(lambda path: self.reuse_image(path))
         self.gallery.reuse_seed_requested.connect(lambda path: self.reuse_image(path, seed_only=True))
         self.gallery.img2img_requested.connect(lambda path: self.settings_panel.set_init_image(str(path)))
+        self._connect_loras()
 
     def _edited(self) -> None:
         request = self.settings_panel.apply_to(self.prompt_panel.apply_to(self.state.request))
         self.state.set_request(request)
         self.prompt_panel.update_final(request)
 
+    def _connect_loras(self) -> None:
+        s, panel = self.state, self.lora_panel
+        panel.edited.connect(s.set_request)
+        panel.trigger_clicked.connect(self.prompt_panel.insert_at_cursor)
+        panel.add_folder_requested.connect(self._choose_lora_folder)
+        for check in (self.prompt_panel.prompt_check, self.prompt_panel.negative_check):
+            # The engine applies LoRA tags from either prompt, so both are checked against the library.
+            check.set_extra_check(lambda parsed: lora_tag_diagnostics(parsed.loras, s.loras, self._model_family()))
+        s.loras.changed.connect(lambda _entries: self._recheck_prompts())
+        panel.set_request(s.request)
+
+    def _recheck_prompts(self) -> None:
+        self.prompt_panel.prompt_check.check_now()
+        self.prompt_panel.negative_check.check_now()
+
+    def _model_family(self) -> str | None:
+        entry = self.state.models.find(self.state.request.model) if self.state.request.model else None
+        return getattr(entry, "family", None)
+
+    def _choose_lora_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(
+            self, "Choose a LoRA folder, or the folder of AUTOMATIC1111 or ComfyUI"
+        )
+        if folder:
+            self.state.add_lora_folder(Path(folder))
+
     def _show_request(self, request) -> None:
+        owned = prompt_owns_loras(request)
+        if owned is not request:  # LoRAs listed by an image or the CLI become tags: the prompt is the truth
+            self.state.set_request(owned)
+            return
         self.prompt_panel.set_request(request)
         self.settings_panel.set_request(request)
+        if self.lora_panel.set_model_family(self._model_family()):
+            self._recheck_prompts()  # a LoRA tag may now be for the wrong family
+        self.lora_panel.set_request(request)
 
     def _show_preview(self, preview) -> None:
         request = self.state.running.request if self.state.running else self.state.request
@@ -186,6 +237,8 @@ class MainWindow(QMainWindow):
             self.messages.show_info(text)
 
     def _models_changed(self, _entries: list) -> None:
+        if self.lora_panel.set_model_family(self._model_family()):
+            self._recheck_prompts()
         self.settings_panel.set_models(self.state.models.grouped())
         self.settings_panel.set_request(self.state.request)
         self.statusBar().showMessage("Ready")
@@ -209,6 +262,7 @@ class MainWindow(QMainWindow):
 
     def generate(self) -> None:
         self._edited()  # a keystroke not yet turned into the request must not be lost
+        self.canvases.flush()  # the engine reads the sketch and mask files
         self.state.generate()
 
     def show_path(self, path: Path) -> None:
@@ -289,6 +343,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.canvases.shutdown()
         self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.state.settings.window_state = bytes(self.splitter.saveState().toBase64()).decode("ascii")
         if not self.state.shutdown(timeout=1.5):

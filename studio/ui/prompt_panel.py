@@ -10,6 +10,8 @@ from studio.errors import StudioError
 from studio.prompt.compose import compose
 from studio.request import GenerationRequest
 from studio.ui.preset_picker import PresetPicker
+from studio.ui.prompt_diagnostics import PromptDiagnostics
+from studio.ui.prompt_editing import insert_phrase, replace_text
 
 PRESET_KINDS = (("style", "Style"), ("lighting", "Lighting"), ("composition", "Composition"))
 
@@ -38,10 +40,15 @@ class PromptPanel(QWidget):
             "What the picture should not contain. Ctrl+Enter generates.",
             50,
         )
+        # Syntax problems are underlined as the artist types, with a line saying where (never blocking).
+        self.prompt_check = PromptDiagnostics(self.prompt, self)
+        self.negative_check = PromptDiagnostics(self.negative, self)
         layout.addWidget(self._caption("Prompt", self.prompt))
         layout.addWidget(self.prompt, 3)
+        layout.addWidget(self.prompt_check.line)
         layout.addWidget(self._caption("Negative prompt", self.negative))
         layout.addWidget(self.negative, 1)
+        layout.addWidget(self.negative_check.line)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -98,15 +105,18 @@ class PromptPanel(QWidget):
         """Show ``request``'s prompt fields; does not emit ``changed``."""
         self._loading = True
         try:
-            if self.prompt.toPlainText() != request.prompt:
-                self.prompt.setPlainText(request.prompt)
-            if self.negative.toPlainText() != request.negative_prompt:
-                self.negative.setPlainText(request.negative_prompt)
+            # Only the changed part is replaced: the cursor stays and Ctrl+Z undoes e.g. a LoRA slider's edit.
+            replace_text(self.prompt, request.prompt)
+            replace_text(self.negative, request.negative_prompt)
             for kind, picker in self.pickers.items():
                 picker.set_preset_id(getattr(request, kind))
         finally:
             self._loading = False
         self.update_final(request)
+
+    def insert_at_cursor(self, phrase: str) -> None:
+        """Put ``phrase`` (a trigger word) into the prompt at the cursor, as the artist's own edit."""
+        insert_phrase(self.prompt, phrase)
 
     def apply_to(self, request: GenerationRequest) -> GenerationRequest:
         return request.with_changes(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +48,6 @@ def format_bytes(count: float) -> str:
 
 def free_space(folder: Path) -> int:
     """Free bytes on the drive that holds ``folder`` (or its nearest existing parent)."""
-    probe = folder
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return shutil.disk_usage(probe).free
+    from studio.engine.download import free_space as drive_free_space  # the one implementation
+
+    return drive_free_space(folder)

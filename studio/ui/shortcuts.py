@@ -24,6 +24,12 @@ SHORTCUTS: list[tuple[str, str, str]] = [
     ("next_image", "Alt+Right", "Show the next image of the gallery"),
     ("add_model", "Ctrl+M", "Add or download a model"),
     ("settings", "Ctrl+,", "Open the settings"),
+    ("undo", "Ctrl+Z", "Undo the last edit on the pose, sketch or mask canvas (when it has the focus)"),
+    ("redo", "Ctrl+Shift+Z", "Redo the edit just undone on the pose, sketch or mask canvas"),
+    ("brush", "B", "Sketch and mask canvas: paint with the brush"),
+    ("eraser", "E", "Sketch and mask canvas: erase"),
+    ("brush_bigger", "]", "Sketch and mask canvas: larger brush"),
+    ("brush_smaller", "[", "Sketch and mask canvas: smaller brush"),
     ("help", "F1", "Show this list of shortcuts"),
     ("quit", "Ctrl+Q", "Quit the studio (the session is saved)"),
 ]

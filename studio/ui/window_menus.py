@@ -122,11 +122,7 @@ class WindowMenus(QObject):
     def download_model(self, repo_id: str = "") -> None:
         from studio.ui.download_dialog import DownloadDialog
 
-        dialog = (
-            DownloadDialog(repo_id or None, parent=self.window)
-            if repo_id
-            else DownloadDialog(parent=self.window)
-        )
+        dialog = DownloadDialog(self.window, repo_id=repo_id)
         dialog.model_downloaded.connect(lambda path: self.window.state.add_model_path(Path(path)))
         dialog.open()
 

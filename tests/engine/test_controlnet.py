@@ -22,7 +22,7 @@ from studio.engine.controlnet import (
 )
 from studio.errors import ModelError, RequestError
 from studio.prompt.infotext import format_infotext, infotext_to_request, parse_infotext
-from studio.request import ControlInput, GenerationRequest
+from studio.request import ControlInput, GenerationRequest, HiresSettings
 
 pytestmark = pytest.mark.slow
 
@@ -96,6 +96,37 @@ def test_single_file_family_from_tensors_and_loading_with_its_sidecar(tiny_contr
     state, expected = from_file.state_dict(), from_folder.state_dict()
     assert state.keys() == expected.keys()
     assert all((state[k] == expected[k]).all() for k in expected)
+
+
+def test_a_downloaded_hub_controlnet_resolves_and_loads_its_fp16_weights(tiny_controlnets, studio_home):
+    from safetensors.torch import load_file, save_file
+
+    from studio.engine.download import controlnet_files
+    from studio.engine.model_ref import downloaded_folder
+
+    repo_files = [
+        ".gitattributes",
+        "README.md",
+        "config.json",
+        "diffusion_pytorch_model.bin",
+        "diffusion_pytorch_model.fp16.bin",
+        "diffusion_pytorch_model.fp16.safetensors",
+        "diffusion_pytorch_model.safetensors",
+        "diffusion_pytorch_model_V2.safetensors",
+        "images/input.png",
+    ]
+    assert controlnet_files(repo_files) == ["config.json", "diffusion_pytorch_model.fp16.safetensors"]
+    repo_id = "lllyasviel/control_v11p_sd15_scribble"
+    folder = downloaded_folder(repo_id)
+    folder.mkdir(parents=True)
+    source = tiny_controlnets / "controlnet-sd15"
+    shutil.copy(source / "config.json", folder / "config.json")
+    state = load_file(source / "diffusion_pytorch_model.safetensors")
+    save_file({k: v.half() for k, v in state.items()}, folder / "diffusion_pytorch_model.fp16.safetensors")
+    ref = resolve_controlnet(repo_id)
+    assert (ref.path, ref.family, ref.name) == (folder, "sd15", "control_v11p_sd15_scribble")
+    model = controlnet_module.load_controlnet(ref, device="cpu", dtype=None)
+    assert sum(p.numel() for p in model.parameters()) == sum(t.numel() for t in state.values())
 
 
 def test_reference_configs_are_of_their_family():
@@ -212,6 +243,17 @@ def test_img2img_with_controlnet(engine, tiny_models, tiny_controlnets, sketch, 
     assert [p.total for p in previews] == [2, 2]  # strength 0.5 of 4 steps
     assert guided.images[0].size == (64, 64)
     assert guided.images[0].tobytes() != unguided.images[0].tobytes()
+
+
+def test_the_refine_pass_is_guided_too(engine, tiny_models, tiny_controlnets, sketch):
+    control = ControlInput("scribble", str(sketch), _net(tiny_controlnets, "sd15"))
+    hires = HiresSettings(scale=1.5, strength=0.5, steps=4)
+    previews = []
+    result = engine.generate(_request(tiny_models, hires=hires, controls=(control,)), on_step=previews.append)
+    assert result.images[0].size == (96, 96)
+    assert [(p.pass_name, p.total) for p in previews] == [("base", 4)] * 2 + [("refine", 4)] * 2
+    kinds = {type(pipe).__name__ for pipe in engine._variants._pipes.values()}
+    assert "StableDiffusionControlNetImg2ImgPipeline" in kinds
 
 
 def test_cancel_stops_a_controlnet_run(engine, tiny_models, tiny_controlnets, sketch):

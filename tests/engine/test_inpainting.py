@@ -178,3 +178,16 @@ def test_inpainting_model_inpaints_and_refuses_plain_generation(engine, tiny_con
     assert engine._variants.get("inpaint", []).unet.config.in_channels == 9
     with pytest.raises(RequestError, match="inpainting model"):
         engine.generate(_request(model, init, mask).with_changes(mask=None, init_image=None))
+
+
+@pytest.mark.slow
+def test_an_inpainting_single_file_loads_and_inpaints(engine, tmp_path, picture):
+    from studio.engine.model_family import family_of_single_file
+    from studio.engine.tiny_models import write_tiny_sd15_inpaint_single_file
+
+    path = write_tiny_sd15_inpaint_single_file(tmp_path / "tiny-inpainting.safetensors")
+    assert family_of_single_file(path) == "sd15-inpaint"
+    init, mask = picture
+    result = engine.generate(_request(path, init, mask, strength=1.0))
+    assert result.model.family == "sd15-inpaint" and result.images[0].size == (64, 64)
+    assert engine._loaded.pipe.unet.config.in_channels == 9

@@ -116,14 +116,15 @@ def test_folder_family_ignores_the_name(tmp_path, tiny_models):
     assert family_of_folder(misleading) == "sd15"
 
 
-def test_inpainting_unet_gives_inpaint_family(tmp_path, tiny_models):
+def test_inpainting_unet_gives_inpaint_family_and_loads(tmp_path, tiny_models, tiny_controlnets):
     folder = tmp_path / "inpaint"
     shutil.copytree(tiny_models / "sd15", folder)
     config = json.loads((folder / "unet" / "config.json").read_text())
     (folder / "unet" / "config.json").write_text(json.dumps({**config, "in_channels": 9}))
     assert family_of_folder(folder) == "sd15-inpaint"
-    with pytest.raises(ModelError, match="inpainting model"):
-        load_model(str(folder))
+    # A real inpainting folder loads as its base pipeline; the engine derives the inpaint pipeline from it.
+    loaded = load_model(str(tiny_controlnets / "sd15-inpaint"))
+    assert loaded.info.family == "sd15-inpaint" and loaded.pipe.unet.config.in_channels == 9
 
 
 def test_other_pipelines_say_what_is_supported(tmp_path):

@@ -9,16 +9,8 @@ import struct
 
 import pytest
 
-from studio.engine.lora_library import (
-    LoraLibrary,
-    addnet_hash,
-    detect_family,
-    inspect_lora,
-    lora_folders,
-    own_lora_dir,
-    scan_loras,
-    trigger_words,
-)
+from studio.engine.lora_file import addnet_hash, detect_family, trigger_words
+from studio.engine.lora_library import LoraLibrary, inspect_lora, lora_folders, own_lora_dir, scan_loras
 from studio.engine.tiny_models import write_tiny_lora
 from studio.errors import RequestError
 
@@ -131,7 +123,9 @@ def test_scan_finds_own_a1111_and_comfyui_folders_with_previews(tmp_path, tiny_l
 
 def test_an_unknown_name_names_the_closest_ones(tiny_loras):
     library = LoraLibrary([inspect_lora(p) for p in tiny_loras.values()])
-    with pytest.raises(RequestError, match=r"'sd15-kohja' is not in the LoRA library\. Did you mean 'sd15-kohya'"):
+    with pytest.raises(
+        RequestError, match=r"'sd15-kohja' is not in the LoRA library\. Did you mean 'sd15-kohya'"
+    ):
         library.find("sd15-kohja")
     with pytest.raises(RequestError, match="library is empty"):
         LoraLibrary([]).find("anything")

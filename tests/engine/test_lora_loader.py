@@ -137,8 +137,8 @@ def test_interop_files_load_or_are_refused_clearly(interop_dir, tiny_models):
     assert (disney.family, disney.format) == ("sd15", "cloneofsimo")
     with pytest.raises(RequestError, match="cloneofsimo"):
         state.apply(pipe, [ActiveLora(disney, 1.0)], "sd15")
-    # The LoKr's layers are SD 1.5-sized, so on the tiny model it must fail with a sentence, not a traceback.
-    with pytest.raises(RequestError, match="could not be loaded"):
+    # diffusers converts only plain kohya layers (lora_down/lora_up): a LoKr is refused with a sentence.
+    with pytest.raises(RequestError, match="LyCORIS file .* cannot load"):
         state.apply(pipe, [ActiveLora(lokr, 1.0)], "sd15")
     assert state.loaded == {}
 
@@ -169,3 +169,23 @@ def test_metadata_keeps_the_tags_writes_hashes_and_reactivates_the_loras(tiny_mo
     )
     assert missing.request.loras == ()
     assert any("LoRA 'gone', hash 0123456789ab" in item for item in missing.unmapped)
+
+
+def test_fuse_unfuse_rounds_leave_the_base_weights_bit_exact(tiny_models, lora_files):
+    import torch
+
+    from studio.engine import loading
+
+    pipe = loading.load_model(str(tiny_models / "sd15")).pipe
+    before = {k: v.clone() for k, v in pipe.unet.state_dict().items()}
+    entry = inspect_lora(lora_files["sd15", "kohya"])
+    state = LoraState()
+    fused = []
+    for weight in (0.8, 0.8, 0.3, 0.3, -1.0, -1.0):
+        state.apply(pipe, [ActiveLora(entry, weight)], "sd15")
+        fused.append(state.fused)
+    assert fused == [False, True] * 3
+    state.clear(pipe)
+    after = pipe.unet.state_dict()
+    assert after.keys() == before.keys()  # the peft wrapper layers are gone too
+    assert all(torch.equal(before[k], after[k]) for k in before)

@@ -91,3 +91,40 @@ def test_previews_cost_under_three_percent_of_generation(tiny_models, monkeypatc
     result = engine.generate(request, on_step=lambda preview: None)
     assert len(spent) == 10
     assert sum(spent) / result.elapsed_s < 0.03
+
+
+def test_gpu_previews_are_queued_then_sent_in_order_once_landed(monkeypatch):
+    """The asynchronous path, with a stand-in for the CUDA copy and event (no GPU here)."""
+    import threading
+
+    from studio.engine.previews import LatentPreviewer, StepReporter
+
+    landed = {"ready": False}
+
+    class FakeEvent:
+        def query(self):
+            return landed["ready"]
+
+        def synchronize(self):
+            landed["ready"] = True
+
+    sent = []
+    previewer = LatentPreviewer("sd15")
+    monkeypatch.setattr(previewer, "asynchronous", lambda latents: True)
+    reporter = StepReporter(3, 0, sent.append, previewer, threading.Event())
+
+    def fake_copy(latents):
+        reporter._in_flight.append((reporter.step, reporter.pass_name, latents[0], FakeEvent()))
+
+    monkeypatch.setattr(reporter, "_queue_copy", fake_copy)
+
+    import torch
+
+    latents = torch.zeros(1, 4, 8, 8)
+    reporter(None, 0, None, {"latents": latents})
+    reporter(None, 1, None, {"latents": latents + 1})
+    assert sent == []  # nothing waits for the GPU while it is still busy
+    reporter.flush()
+    assert [p.step for p in sent] == [1, 2]
+    assert sent[0].image.shape == (8, 8, 3)
+    assert not (sent[0].image == sent[1].image).all()  # each preview shows its own step's latent

@@ -17,7 +17,11 @@ def pipe(request, tiny_models):
 
 def _diffusers(pipe, prompt, negative):
     return pipe.encode_prompt(
-        prompt, device="cpu", num_images_per_prompt=1, do_classifier_free_guidance=True, negative_prompt=negative
+        prompt,
+        device="cpu",
+        num_images_per_prompt=1,
+        do_classifier_free_guidance=True,
+        negative_prompt=negative,
     )
 
 
@@ -37,7 +41,11 @@ def test_chunks_are_bos_75_eos_padded_with_eos(pipe):
     assert chunks[0].tokens[:3] == [bos, *tokenizer("ab", add_special_tokens=False).input_ids]
     assert chunks[0].tokens[3:] == [eos] * 74
     # The tiny tokenizer makes one token per character: 75 fit, 76 need a second chunk, 151 a third.
-    assert chunk_count(pipe, "a" * 75) == 1 and chunk_count(pipe, "a" * 76) == 2 and chunk_count(pipe, "a" * 151) == 3
+    assert (
+        chunk_count(pipe, "a" * 75) == 1
+        and chunk_count(pipe, "a" * 76) == 2
+        and chunk_count(pipe, "a" * 151) == 3
+    )
 
 
 def test_a_full_chunk_moves_the_words_after_the_last_comma(pipe):

@@ -42,8 +42,14 @@ def test_demo_models_are_the_three_kinds(tmp_path):
         "sd15_single_file": tmp_path / "demo" / "sd15.safetensors",
         "lora_sd15": tmp_path / "demo" / "loras" / "tiny-sd15-lora.safetensors",
         "lora_sdxl": tmp_path / "demo" / "loras" / "tiny-sdxl-lora.safetensors",
+        "controlnet_sd15": tmp_path / "demo" / "controlnet-sd15",
+        "controlnet_sdxl": tmp_path / "demo" / "controlnet-sdxl",
     }
-    kinds = {key: resolve_reference(str(path)) for key, path in written.items() if not key.startswith("lora")}
+    from studio.engine.controlnet import resolve_controlnet
+
+    assert [resolve_controlnet(str(written[f"controlnet_{f}"])).family for f in ("sd15", "sdxl")] == ["sd15", "sdxl"]
+    models = ("sd15", "sdxl", "sd15_single_file")
+    kinds = {key: resolve_reference(str(path)) for key, path in written.items() if key in models}
     assert {key: (ref.kind, detect_family(ref)) for key, ref in kinds.items()} == {
         "sd15": ("folder", "sd15"),
         "sdxl": ("folder", "sdxl"),

@@ -102,7 +102,9 @@ def test_parse_multiline_prompt_and_negative_crlf_and_unknown_keys():
     assert parsed["ADetailer model"] == "face_yolov8n.pt"
     request, unmapped = infotext_to_request(parsed)
     assert (request.width, request.height, request.cfg_scale, request.sampler) == (640, 832, 6.5, "Euler a")
-    assert "Lora hashes: a: 1, b: 2" in unmapped and "ADetailer model: face_yolov8n.pt" in unmapped
+    # Lora hashes become request.loras here; metadata_read matches them to the LoRA library (or reports them).
+    assert [(r.name, r.hash10) for r in request.loras] == [("a", "1"), ("b", "2")]
+    assert "ADetailer model: face_yolov8n.pt" in unmapped
     assert request.extras["ADetailer model"] == "face_yolov8n.pt"
 
 
