@@ -25,24 +25,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from studio.engine.tiny_models import bytes_to_unicode  # noqa: E402 - after the checkout is importable
+
 OUT = ROOT / "resources" / "model_configs" / "clip_tokenizer"
 # OpenAI's SimpleTokenizer keeps the first 49152 - 256 - 2 merges of the file (its first line is a header).
 MERGE_COUNT = 49152 - 256 - 2
 VOCAB_SIZE = 49408
-
-
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2/CLIP's reversible byte -> printable character table."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-    printable += list(range(ord("®"), ord("ÿ") + 1))
-    chars = printable[:]
-    n = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            chars.append(256 + n)
-            n += 1
-    return dict(zip(printable, (chr(c) for c in chars), strict=True))
 
 
 def build(bpe_gz: Path) -> tuple[dict[str, int], list[str]]:

@@ -20,7 +20,7 @@ TINY_SEED = 0
 DEMO_LABEL = "random weights — shows the workflow, not a picture"
 
 
-def _bytes_to_unicode() -> dict[int, str]:
+def bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP's reversible byte → printable character table."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
     printable += list(range(ord("®"), ord("ÿ") + 1))
@@ -37,7 +37,7 @@ def _bytes_to_unicode() -> dict[int, str]:
 def write_tiny_tokenizer(folder: Path, pad_token: str = "<|endoftext|>") -> None:
     """Write a byte-level CLIP tokenizer (vocab.json, empty merges.txt, configs) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    symbols = list(_bytes_to_unicode().values())
+    symbols = list(bytes_to_unicode().values())
     vocab_list = symbols + [s + "</w>" for s in symbols] + ["<|startoftext|>", "<|endoftext|>"]
     vocab = {token: i for i, token in enumerate(vocab_list)}
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")

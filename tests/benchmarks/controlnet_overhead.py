@@ -11,11 +11,10 @@ alternating, and prints the medians and their ratio.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
+from alternating import print_medians, time_alternating
 from PIL import Image, ImageDraw
 
 from studio.engine import Engine
@@ -85,30 +84,15 @@ def main() -> None:
             engine.generate(request, on_step=previews.append)
 
         plain()
-        names = ("plain diffusers", "Engine.generate")
-        wall: dict[str, list[float]] = {name: [] for name in names}
-        cpu: dict[str, list[float]] = {name: [] for name in names}
         runs = max(5, args.runs)
-        for round_index in range(runs):
-            order = list(zip(names, (plain, studio), strict=True))
-            for name, run in order if round_index % 2 == 0 else order[::-1]:
-                start, start_cpu = time.perf_counter(), time.process_time()
-                run()
-                wall[name].append(time.perf_counter() - start)
-                cpu[name].append(time.process_time() - start_cpu)
+        wall, cpu = time_alternating({"plain diffusers": plain, "Engine.generate": studio}, runs)
 
         print(
             f"tiny SD1.x + tiny scribble ControlNet on cpu, {size}x{size}, {steps} steps, {request.sampler}, "
             f"{runs} alternating runs each, preview at every step ({len(previews)} previews), "
             f"{torch.get_num_threads()} torch threads"
         )
-        for label, table in (("wall", wall), ("process CPU", cpu)):
-            medians = {name: statistics.median(values) for name, values in table.items()}
-            for name, median in medians.items():
-                print(
-                    f"  {label:11s} {name:16s} median {median * 1000:9.1f} ms  (min {min(table[name]) * 1000:.1f})"
-                )
-            print(f"  {label:11s} ratio engine/plain: {medians[names[1]] / medians[names[0]]:.3f}")
+        print_medians(wall, cpu, steps=steps)
 
 
 if __name__ == "__main__":

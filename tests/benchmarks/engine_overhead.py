@@ -10,10 +10,10 @@ through ``Engine.generate`` with a preview at every step, alternating, and print
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
+
+from alternating import print_medians, time_alternating
 
 from studio.engine import Engine
 from studio.engine.lazy import torch_modules
@@ -114,20 +114,8 @@ def main() -> None:
             engine.generate(request, on_step=previews.append)
 
         plain()  # warm-up of the plain path too
-        names = ("plain diffusers", "Engine.generate")
-        wall: dict[str, list[float]] = {name: [] for name in names}
-        cpu: dict[str, list[float]] = {name: [] for name in names}
         runs = max(5, args.runs)
-        for round_index in range(runs):
-            # Swap the order every round so neither side always runs on a warmer cache.
-            order = list(zip(names, (plain, studio), strict=True))
-            for name, run in order if round_index % 2 == 0 else order[::-1]:
-                sync()
-                start, start_cpu = time.perf_counter(), time.process_time()
-                run()
-                sync()
-                wall[name].append(time.perf_counter() - start)
-                cpu[name].append(time.process_time() - start_cpu)
+        wall, cpu = time_alternating({"plain diffusers": plain, "Engine.generate": studio}, runs, sync=sync)
 
         print(
             f"{'SD1.5-shaped' if args.full else 'tiny SD1.x'} on {engine._loaded.device}, {size}x{size}, {steps} "
@@ -136,17 +124,7 @@ def main() -> None:
         )
         # Process CPU time is the steadier figure on a shared CPU (it ignores time spent waiting for a core);
         # on a GPU only the wall time means anything.
-        for label, table in (("wall", wall), ("process CPU", cpu)):
-            medians = {name: statistics.median(values) for name, values in table.items()}
-            for name, median in medians.items():
-                print(
-                    f"  {label:11s} {name:16s} median {median * 1000:9.1f} ms  (min {min(table[name]) * 1000:.1f})"
-                )
-            print(f"  {label:11s} ratio engine/plain: {medians[names[1]] / medians[names[0]]:.3f}")
-            if label == "wall":
-                # Whole-run iterations per second: text encoding and the VAE decode are included.
-                rates = ", ".join(f"{name} {steps / median:.1f} it/s" for name, median in medians.items())
-                print(f"  {label:11s} {rates}")
+        print_medians(wall, cpu, steps=steps)
 
 
 if __name__ == "__main__":
