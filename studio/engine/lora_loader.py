@@ -77,10 +77,20 @@ class LoraState:
     saved: list[tuple[Any, Any]] = field(default_factory=list)  # (weight, CPU copy) while fused
 
     def apply(self, pipe: Any, loras: Sequence[ActiveLora], family: str, *, fuse: bool = True) -> None:
-        """Make ``pipe`` run with exactly ``loras`` (enabled ones at their weights)."""
+        """Make ``pipe`` run with exactly ``loras`` (enabled ones at their weights).
+
+        A switched-off LoRA is kept loaded (switching it back on is then a ``set_adapters`` call), unless it
+        cannot run on this model: then it is left out instead of stopping the run (the LoRA panel says why).
+        """
+        wanted: dict[str, ActiveLora] = {}
         for lora in loras:
-            check_lora(lora, family)
-        wanted = {adapter_name(lora.entry): lora for lora in loras}
+            try:
+                check_lora(lora, family)
+            except RequestError:
+                if lora.enabled:
+                    raise
+                continue
+            wanted[adapter_name(lora.entry)] = lora
         active = tuple(sorted((name, float(lora.weight)) for name, lora in wanted.items() if lora.enabled))
         if active == self.active and self.loaded.keys() == wanted.keys():
             self.uses += 1
@@ -98,9 +108,15 @@ class LoraState:
             pipe.delete_adapters(gone)
             for name in gone:
                 del self.loaded[name]
-        for name, lora in wanted.items():
+        for name, lora in list(wanted.items()):
             if name not in self.loaded:
-                _load(pipe, lora.entry, name)
+                try:
+                    _load(pipe, lora.entry, name)
+                except RequestError:
+                    if lora.enabled:
+                        raise
+                    del wanted[name]  # switched off and unloadable (a LyCORIS file, say): left out
+                    continue
                 self.loaded[name] = str(lora.entry.path)
         if active:
             pipe.set_adapters([name for name, _ in active], adapter_weights=[w for _, w in active])
@@ -185,11 +201,18 @@ def requested_loras(
 
     A tag wins over a request entry for the same file (it is what the artist typed last, and what A1111 would
     apply); of several tags for one file the last wins. A tag whose weight is not a number is skipped (the
-    prompt's diagnostics already say so). An unknown name raises ``RequestError`` naming the closest ones.
+    prompt's diagnostics already say so). An unknown name raises ``RequestError`` naming the closest ones, except
+    for a switched-off ``LoraRef``, which is then simply left out.
     """
     chosen: dict[Path, ActiveLora] = {}
     for ref in refs:
-        entry = library.find(ref.name)
+        if not ref.enabled:
+            # A switched-off LoRA that is not (or no longer) in the library must not stop the run.
+            entry = library.get(ref.name)
+            if entry is None:
+                continue
+        else:
+            entry = library.find(ref.name)
         chosen[entry.path.resolve()] = ActiveLora(entry, float(ref.weight), bool(ref.enabled))
     for tag in tags:
         if tag.weight is None or not tag.name.strip():
