@@ -46,7 +46,8 @@ class ControlInput:
     ready control map) or "pose" (an OpenPose JSON file). ``preprocessor`` "auto" converts the source the way
     ``type`` needs (invert a black-on-white sketch, run the canny detector...), "none" uses it as it is.
     ``params`` holds the pre-processor's settings (e.g. canny thresholds). ``start``/``end`` are the fractions of
-    the denoising steps during which the ControlNet acts.
+    the denoising steps during which the ControlNet acts. ``enabled`` False keeps a control the artist switched
+    off in the request (so it survives restarts) without using it: the engine and the metadata skip it.
     """
 
     type: str
@@ -58,6 +59,7 @@ class ControlInput:
     end: float = 1.0
     preprocessor: str = "auto"
     params: Mapping[str, Any] = field(default_factory=dict)
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,11 @@ class GenerationRequest:
     @property
     def is_img2img(self) -> bool:
         return self.init_image is not None
+
+    @property
+    def active_controls(self) -> tuple[ControlInput, ...]:
+        """The controls switched on: the only ones the engine uses and the metadata records."""
+        return tuple(c for c in self.controls if c.enabled)
 
     @property
     def images_total(self) -> int:

@@ -54,7 +54,7 @@ def tiny_single_file(tmp_path_factory) -> Path:
 def tiny_controlnets(tmp_path_factory) -> Path:
     """Tiny ControlNets for the tiny models (``DIR/controlnet-sd15``, ``DIR/controlnet-sdxl``) and a tiny
     9-channel inpainting model (``DIR/sd15-inpaint``)."""
-    from studio.engine.tiny_models import write_tiny_controlnet, write_tiny_sd15_inpaint
+    from studio.engine.tiny_addons import write_tiny_controlnet, write_tiny_sd15_inpaint
 
     folder = tmp_path_factory.mktemp("tiny-controlnets")
     for family in ("sd15", "sdxl"):

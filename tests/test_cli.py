@@ -138,7 +138,7 @@ def test_demo_models_and_models_listing(tmp_path, capsys, monkeypatch, studio_ho
 
 
 def test_lora_flags_apply_loras_and_write_their_hashes(tiny_models, tmp_path, capsys):
-    from studio.engine.tiny_models import write_tiny_lora
+    from studio.engine.tiny_addons import write_tiny_lora
     from studio.prompt.metadata_read import read_image_settings, settings_from_chunks
 
     root = tmp_path / "ComfyUI"

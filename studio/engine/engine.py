@@ -134,6 +134,8 @@ class Engine:
         if not request.model:
             raise RequestError("No model is chosen. Pick a model in the model list, then generate again.")
         set_threads(self.torch_threads)
+        # Switched-off controls play no part in the run, so the result (and the metadata) leaves them out.
+        request = request.with_changes(controls=request.active_controls)
         control_refs = self._controlnet_refs(request)
         loaded = self._ensure_model(request.model, on_stage)
         request, notices = validate(request, loaded.info.family)

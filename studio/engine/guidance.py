@@ -45,7 +45,7 @@ def resolve_controls(request: GenerationRequest, model_family: str | None) -> li
     ``model_family`` None (the model is not known yet) still checks that the ControlNets agree with each other.
     """
     refs = []
-    for index, control in enumerate(request.controls, start=1):
+    for index, control in enumerate(request.active_controls, start=1):
         if not control.model:
             raise RequestError(
                 f"Control input {index} ({control.type}) has no ControlNet model. Pick a {control.type} "
@@ -115,7 +115,8 @@ def prepare_guidance(
         guidance.inpaint = plan_inpaint(request, notices)
     crop = guidance.inpaint.crop if guidance.inpaint is not None else None
     size = (request.width, request.height)
-    for control, ref in zip(request.controls, refs, strict=True):
+    controls = request.active_controls  # a switched-off control loads no ControlNet
+    for control, ref in zip(controls, refs, strict=True):
         if crop is None:
             image, said = preprocess_control(control, *size, annotators=annotators)
         else:
@@ -128,10 +129,10 @@ def prepare_guidance(
         guidance.scales.append(float(control.scale))
         guidance.starts.append(float(control.start))
         guidance.ends.append(float(control.end))
-    if request.hires is not None and request.controls:
+    if request.hires is not None and controls:
         # As A1111's ControlNet does, the refine pass is guided too, by control images made at its size.
         size = request.hires.output_size(request.width, request.height)
-        images = [preprocess_control(c, *size, annotators=annotators)[0] for c in request.controls]
+        images = [preprocess_control(c, *size, annotators=annotators)[0] for c in controls]
         guidance.refine = dataclasses.replace(guidance, images=images, refine=None)
     return guidance
 

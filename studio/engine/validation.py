@@ -67,7 +67,7 @@ def validate(request: GenerationRequest, family: str) -> tuple[GenerationRequest
 
 
 def _check_controls(request: GenerationRequest) -> None:
-    for index, control in enumerate(request.controls, start=1):
+    for index, control in enumerate(request.active_controls, start=1):
         name = f"control {index} ({control.type})"
         if not control.image:
             raise RequestError(

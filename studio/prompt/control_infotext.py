@@ -51,7 +51,7 @@ def _model_name(reference: str) -> str:
 def control_params(request: GenerationRequest) -> dict[str, Any]:
     """The infotext keys of ``request``'s ControlNets and inpainting, in A1111's order and spelling."""
     params: dict[str, Any] = {}
-    for index, control in enumerate(request.controls):
+    for index, control in enumerate(request.active_controls):
         fields = {
             "Module": _module(control),
             "Model": _model_name(control.model),

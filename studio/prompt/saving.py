@@ -99,7 +99,7 @@ def embedded_pose_json(request: GenerationRequest) -> str | None:
     which means nothing on another machine); None when there is none or it cannot be read any more."""
     from studio.pose.pose_json import load_pose, pose_to_json
 
-    control = next((c for c in request.controls if c.source == "pose"), None)
+    control = next((c for c in request.active_controls if c.source == "pose"), None)
     if control is None:
         return None
     try:

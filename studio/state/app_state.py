@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.request import GenerationRequest
+from studio.state.input_snapshot import snapshot_inputs
 from studio.state.jobs import Job, JobQueue
 from studio.state.lora_list import LoraList
 from studio.state.model_list import ModelList, usable
@@ -137,7 +138,7 @@ class AppState(QObject):
         self.info("Building the offline demo model (random weights — shows the workflow, not a picture)…")
 
         def build() -> dict:
-            from studio.engine.tiny_models import write_demo_models
+            from studio.engine.demo_models import write_demo_models
 
             return write_demo_models(folder)
 
@@ -262,10 +263,23 @@ class AppState(QObject):
             return None
         if self.pose.pending():  # the engine reads the pose file: the last drag must be in it
             self.pose.flush()
+        try:
+            # A queued job must not see later strokes: it gets frozen copies of the session's files.
+            request = snapshot_inputs(request, self.session_folder())
+        except OSError as exc:
+            self.error(
+                f"The sketch, mask or pose of this generation could not be kept for the queue ({exc}). Free some "
+                "disk space or check the data folder's permissions, then generate again."
+            )
+            return None
         job = self.queue.add(request)
         self.queue.set_paused(False)
         self._pump()
         return job
+
+    def session_folder(self) -> Path:
+        """Where the session's drawn layers, pose and frozen job inputs live (beside ``session.json``)."""
+        return self.autosave.path.parent / "session"
 
     def resume_queue(self) -> None:
         self.queue.set_paused(False)
@@ -369,6 +383,10 @@ class AppState(QObject):
         self.autosave.flush()
         self.pose.flush()
         self.save_settings()
+        # Scans report through signals of objects about to be deleted: stop them first (briefly: a scan stuck
+        # on a network share is a daemon thread and cannot hold the process).
+        self.models.shutdown(0.3)
+        self.loras.shutdown(0.3)
         return self.worker.shutdown(timeout)
 
 

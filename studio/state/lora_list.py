@@ -7,13 +7,14 @@ Works like ``model_list.ModelList``: ``refresh(roots)`` starts a thread, ``chang
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+
+from studio.state.scan_threads import ScanThreads
 
 log = logging.getLogger("studio.loras")
 
@@ -65,6 +66,7 @@ class LoraList(QObject):
         self._entries: list[Any] = []
         self._generation = 0
         self.loaded = False
+        self._threads = ScanThreads("studio-lora-scan")
         self._scanned.connect(self._deliver)
 
     def entries(self) -> list[Any]:
@@ -94,24 +96,24 @@ class LoraList(QObject):
     def refresh(self, roots: Sequence[str | Path] = ()) -> None:
         self._generation += 1
         self.refreshing.emit(True)
-        threading.Thread(
-            target=self._scan,
-            args=(self._generation, tuple(str(r) for r in roots)),
-            name="studio-lora-scan",
-            daemon=True,
-        ).start()
+        self._threads.start(self._scan, self._generation, tuple(str(r) for r in roots))
+
+    def shutdown(self, timeout: float = 0.5) -> bool:
+        """Before the window goes: no more reports, and up to ``timeout`` s for a running scan to end."""
+        return self._threads.close(timeout)
 
     def _scan(self, generation: int, roots: tuple[str, ...]) -> None:
         try:
             entries = list(self._scan_function(roots))
         except Exception as exc:  # noqa: BLE001 - a broken folder must not stop the studio
             log.exception("LoRA scan failed")
-            self.failed.emit(
+            self._threads.emit(
+                self.failed,
                 f"Looking for LoRAs failed ({exc}). Check the LoRA folders in the LoRA tab.",
                 traceback.format_exc(),
             )
             entries = None
-        self._scanned.emit(generation, entries)
+        self._threads.emit(self._scanned, generation, entries)
 
     def _deliver(self, generation: int, entries: list[Any] | None) -> None:
         if generation != self._generation:  # a newer refresh supersedes this one

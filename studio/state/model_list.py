@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
+
+from studio.state.scan_threads import ScanThreads
 
 log = logging.getLogger("studio.models")
 
@@ -50,6 +51,7 @@ class ModelList(QObject):
         self._entries: list[Any] = []
         self._generation = 0
         self.loaded = False
+        self._threads = ScanThreads("studio-discovery")
         self._scanned.connect(self._deliver)
 
     def entries(self) -> list[Any]:
@@ -74,21 +76,24 @@ class ModelList(QObject):
         self._generation += 1
         generation = self._generation
         self.refreshing.emit(True)
-        threading.Thread(
-            target=self._scan, args=(generation, tuple(extra_dirs)), name="studio-discovery", daemon=True
-        ).start()
+        self._threads.start(self._scan, generation, tuple(extra_dirs))
+
+    def shutdown(self, timeout: float = 0.5) -> bool:
+        """Before the window goes: no more reports, and up to ``timeout`` s for a running scan to end."""
+        return self._threads.close(timeout)
 
     def _scan(self, generation: int, extra_dirs: tuple[Path, ...]) -> None:
         try:
             entries = list(self._discover(extra_dirs))
         except Exception as exc:  # noqa: BLE001 - a broken folder must not stop the studio
             log.exception("model discovery failed")
-            self.failed.emit(
+            self._threads.emit(
+                self.failed,
                 f"Looking for models failed ({exc}). Check the model folders in the settings.",
                 traceback.format_exc(),
             )
             entries = None
-        self._scanned.emit(generation, entries)
+        self._threads.emit(self._scanned, generation, entries)
 
     def _deliver(self, generation: int, entries: list[Any] | None) -> None:
         # A newer refresh supersedes an older one still scanning.

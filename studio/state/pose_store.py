@@ -7,6 +7,7 @@ pose embedded in an image's metadata back into the session when the artist reuse
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -37,25 +38,31 @@ def pose_control(request: GenerationRequest) -> ControlInput | None:
     return next((c for c in request.controls if c.source == POSE_SOURCE), None)
 
 
-def with_pose_control(request: GenerationRequest, path: Path, model: str) -> GenerationRequest:
+def with_pose_control(
+    request: GenerationRequest, path: Path, model: str, enabled: bool | None = None
+) -> GenerationRequest:
     """``request`` with an openpose control reading ``path`` through ControlNet ``model``.
 
-    An existing pose control keeps its place and its strength and timing; only its file and model change.
+    An existing pose control keeps its place and its strength and timing; only its file and model change, and
+    its on/off state when ``enabled`` is given (None keeps it; a new control is on).
     """
     existing = pose_control(request)
     if existing is None:
-        control = ControlInput(type=POSE_CONTROL_TYPE, image=str(path), model=model, source=POSE_SOURCE)
+        control = ControlInput(
+            type=POSE_CONTROL_TYPE,
+            image=str(path),
+            model=model,
+            source=POSE_SOURCE,
+            enabled=True if enabled is None else enabled,
+        )
         return request.with_changes(controls=(*request.controls, control))
-    updated = ControlInput(
+    updated = dataclasses.replace(
+        existing,
         type=POSE_CONTROL_TYPE,
         image=str(path),
         model=model,
         source=POSE_SOURCE,
-        scale=existing.scale,
-        start=existing.start,
-        end=existing.end,
-        preprocessor=existing.preprocessor,
-        params=existing.params,
+        enabled=existing.enabled if enabled is None else enabled,
     )
     controls = tuple(updated if c is existing else c for c in request.controls)
     return request.with_changes(controls=controls)

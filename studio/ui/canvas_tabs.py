@@ -134,7 +134,7 @@ class CanvasTabs(QObject):
         self._show_control_count(request)
 
     def _show_control_count(self, request: GenerationRequest) -> None:
-        count = len(request.controls)
+        count = len(request.active_controls)
         index = self.window.side_tabs.indexOf(self.control_panel)
         self.window.side_tabs.setTabText(index, f"Control ({count})" if count else "Control")
 

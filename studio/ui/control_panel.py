@@ -1,7 +1,7 @@
 """The control inputs panel: a list of ControlNet inputs (sketch, image files, poses) and their previews.
 
-The panel owns the rows; ``controls()`` is what goes into ``GenerationRequest.controls`` (the enabled rows, a
-"canvas" row pointing at the saved sketch PNG). Previews are the pre-processed control images, computed on a
+The panel owns the rows; ``controls()`` is what goes into ``GenerationRequest.controls`` (every row, a switched-off
+one with ``enabled=False`` so it survives restarts; a "canvas" row pointing at the saved sketch PNG). Previews are the pre-processed control images, computed on a
 background thread ``PREVIEW_DELAY_MS`` after the last change, so typing a threshold or drawing never waits
 for them; a result that a newer change made stale is dropped.
 """
@@ -93,7 +93,7 @@ class ControlPanel(QWidget):
             source=source,
             model=recommended.repo_id if recommended else "",
         )
-        row = self._add_row(control, True)
+        row = self._add_row(control)
         self._edited()
         return row
 
@@ -103,8 +103,8 @@ class ControlPanel(QWidget):
         row.deleteLater()
         self._edited()
 
-    def _add_row(self, control: ControlInput, enabled: bool) -> ControlRow:
-        row = ControlRow(control, enabled)
+    def _add_row(self, control: ControlInput) -> ControlRow:
+        row = ControlRow(control)
         row.canvas_path = self.canvas_path if control.source == "canvas" else row.canvas_path
         row.changed.connect(self._edited)
         row.remove_requested.connect(self.remove_row)
@@ -114,7 +114,7 @@ class ControlPanel(QWidget):
         return row
 
     def controls(self) -> tuple[ControlInput, ...]:
-        return tuple(row.control() for row in self.rows if row.is_enabled())
+        return tuple(row.control() for row in self.rows)
 
     def uses_canvas(self) -> bool:
         return any(row.is_enabled() and row.control().source == "canvas" for row in self.rows)
@@ -127,18 +127,12 @@ class ControlPanel(QWidget):
         self._shown = shown
         self._size = (request.width, request.height)
         if request.controls != self.controls():
-            disabled = [row for row in self.rows if not row.is_enabled()]
-            for row in [row for row in self.rows if row.is_enabled()]:
-                self.rows.remove(row)
+            for row in self.rows:
                 row.deleteLater()
+            self.rows = []
+            self._said.clear()
             for control in request.controls:
-                self._add_row(control, True)
-            # Rows switched off are not in the request; they stay listed after the new ones.
-            for row in disabled:
-                self.rows.remove(row)
-                self.rows.append(row)
-                self._list_layout.removeWidget(row)
-                self._list_layout.insertWidget(self._list_layout.count() - 1, row)
+                self._add_row(control)
         self.refresh_previews()
 
     def set_canvas_path(self, path: str) -> None:

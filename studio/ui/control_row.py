@@ -69,7 +69,7 @@ class ControlRow(QFrame):
     remove_requested = Signal(object)  # this row
     download_requested = Signal(str)  # a recommended repo id
 
-    def __init__(self, control: ControlInput, enabled: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(self, control: ControlInput, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName("controlRow")
@@ -133,7 +133,7 @@ class ControlRow(QFrame):
             spin.setAccessibleName(name)
             spin.setToolTip(f"{name}: lower finds more edges")
         self._layout()
-        self.set_control(control, enabled)
+        self.set_control(control)
         self.enabled.toggled.connect(self._edited)
         self.type.currentIndexChanged.connect(self._type_changed)
         self.source.currentIndexChanged.connect(self._edited)
@@ -193,10 +193,10 @@ class ControlRow(QFrame):
 
     # --- in and out -----------------------------------------------------------------------------------
 
-    def set_control(self, control: ControlInput, enabled: bool = True) -> None:
+    def set_control(self, control: ControlInput) -> None:
         self._loading = True
         try:
-            self.enabled.setChecked(enabled)
+            self.enabled.setChecked(control.enabled)
             if self.type.findText(control.type) < 0:  # a type from another tool: kept, the engine judges it
                 self.type.addItem(control.type)
             self.type.setCurrentText(control.type)
@@ -241,6 +241,7 @@ class ControlRow(QFrame):
             end=round(self.end.value(), 2),
             preprocessor=self.preprocessor.currentData(),
             params=params,
+            enabled=self.is_enabled(),
         )
 
     def set_preview(self, pixmap: QPixmap | None, text: str = "") -> None:

@@ -47,7 +47,6 @@ class MaskPainter(QWidget):
         self.canvas.setAccessibleName("Inpainting mask")
         self.canvas.brush_size = 32
         self.toolbar = SketchToolbar(self.canvas, sketch_tools=False)
-        self.toolbar.clear.setText("Clear mask")
         self.toolbar.clear.setToolTip("Remove the whole mask: inpainting turns off")
         self.use_current = QPushButton("Use current image")
         self.use_current.setToolTip("Paint the mask over the picture shown in the Image tab")
@@ -83,7 +82,7 @@ class MaskPainter(QWidget):
         options.addWidget(self.padding)
         options.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(6, 4, 6, 4)  # off the tab frame, like the Pose tab
         layout.addWidget(self.toolbar)
         layout.addLayout(picture)
         layout.addLayout(options)

@@ -57,7 +57,7 @@ class PoseControlSwitch(QWidget):
         request = self.state.request
         if on:
             self.store.flush()  # the engine reads the file: it must exist before the first generation
-            request = with_pose_control(request, self.store.path, self.model())
+            request = with_pose_control(request, self.store.path, self.model(), enabled=True)
         else:
             request = without_pose_control(request)
         self.state.set_request(request)
@@ -69,7 +69,7 @@ class PoseControlSwitch(QWidget):
     def show_request(self, request: GenerationRequest) -> None:
         control = pose_control(request)
         self.use_as_control.blockSignals(True)
-        self.use_as_control.setChecked(control is not None)
+        self.use_as_control.setChecked(control is not None and control.enabled)
         self.use_as_control.blockSignals(False)
         if control is None:
             self._suggest_model(request)

@@ -146,7 +146,8 @@ class SettingsPanel(QWidget):
         self.strength.setSingleStep(0.05)
         form.addRow("Source", self.init_image)
         form.addRow("", self._row(self.browse_init, self.clear_init))
-        form.addRow("Strength", self.strength)
+        self.strength_label = QLabel("Strength", self)  # greyed with the field: it too is unavailable
+        form.addRow(self.strength_label, self.strength)
 
         self.hires = HiresBox(self)
         form.addRow(self.hires)
@@ -261,6 +262,7 @@ class SettingsPanel(QWidget):
         # Strength only means something with a source picture; greyed out it cannot confuse.
         has_source = bool(self.init_image.text())
         self.strength.setEnabled(has_source)
+        self.strength_label.setEnabled(has_source)
         self.clear_init.setEnabled(has_source)
 
     # --- request <-> widgets ----------------------------------------------------------------------------

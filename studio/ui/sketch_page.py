@@ -32,7 +32,7 @@ class SketchPage(QWidget):
         hint.setObjectName("muted")
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(6, 4, 6, 4)  # off the tab frame, like the Pose tab
         layout.addWidget(self.toolbar)
         layout.addWidget(self.toolbar.extras)
         layout.addWidget(self.canvas, 1)

@@ -56,11 +56,11 @@ class SketchToolbar(QToolBar):
         self.size.setToolTip("Brush size in image pixels ([ and ] change it). A tablet's pressure scales it.")
         self.size.setMaximumWidth(80)
         self.size.valueChanged.connect(self._size_changed)
-        self.addWidget(QLabel(" Size "))
+        self.addWidget(QLabel("Size"))
         self.addWidget(self.size)
         self.opacity = _slider(5, 100, round(canvas.brush_opacity * 100), "Brush opacity", "Brush opacity")
         self.opacity.valueChanged.connect(lambda value: setattr(self.canvas, "brush_opacity", value / 100))
-        self.addWidget(QLabel(" Opacity "))
+        self.addWidget(QLabel("Opacity"))
         self.addWidget(self.opacity)
         self.addSeparator()
         # Our own actions, not createUndoAction: its text grows with each command's name and crowds the bar.

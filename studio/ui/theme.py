@@ -3,12 +3,18 @@
 Colours live in ``PALETTES`` only: the QPalette, the style sheet (``resources/theme/studio.qss``, whose
 ``@name`` tokens are filled from the palette) and the icon tint all read them, so a theme is one dict.
 Neutral greys, one accent, never pure black or white: artists judge colour in the image, not the chrome.
+The sheet's small glyphs (spin box and combo arrows, check marks) come from ``resources/theme/glyphs``,
+tinted per theme into a temporary folder (``@glyphs``), because a style sheet can only draw images from files.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import re
+import shutil
+import tempfile
+from pathlib import Path
 
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -62,6 +68,8 @@ PALETTES: dict[str, dict[str, str]] = {
 }
 
 _current = DEFAULT_THEME
+GLYPH_COLOURS = ("icon", "disabled", "accent_text")  # a glyph file per colour: ``chevron-up-icon.svg``…
+_glyph_root: Path | None = None
 
 
 def current_theme() -> str:
@@ -104,13 +112,30 @@ def build_palette(name: str) -> QPalette:
     return pal
 
 
+def glyph_folder(name: str) -> Path:
+    """The folder of ``name``'s tinted glyphs, written on first use and removed when the studio exits."""
+    global _glyph_root
+    if _glyph_root is None:
+        _glyph_root = Path(tempfile.mkdtemp(prefix="diffusion-studio-theme-"))
+        atexit.register(shutil.rmtree, _glyph_root, True)
+    folder = _glyph_root / name
+    if not folder.is_dir():
+        folder.mkdir()
+        for source in sorted((paths.resources_dir() / "theme" / "glyphs").glob("*.svg")):
+            svg = source.read_text(encoding="utf-8")
+            for role in GLYPH_COLOURS:
+                tinted = svg.replace("currentColor", PALETTES[name][role])
+                (folder / f"{source.stem}-{role}.svg").write_text(tinted, encoding="utf-8")
+    return folder
+
+
 def style_sheet(name: str) -> str:
-    """The style sheet template with the theme's colours filled in."""
+    """The style sheet template with the theme's colours (and its glyph folder, ``@glyphs``) filled in."""
     template = (paths.resources_dir() / "theme" / "studio.qss").read_text(encoding="utf-8")
-    colours = PALETTES[name]
+    values = {**PALETTES[name], "glyphs": glyph_folder(name).as_posix()}
 
     def fill(match: re.Match[str]) -> str:
-        return colours[match.group(1)]
+        return values[match.group(1)]
 
     return re.sub(r"@([a-z_]+)", fill, template)
 

@@ -21,7 +21,8 @@ from studio.engine import Engine
 from studio.engine.control_images import invert_if_light
 from studio.engine.lazy import torch_modules
 from studio.engine.samplers import make_scheduler
-from studio.engine.tiny_models import write_tiny_controlnet, write_tiny_sd15
+from studio.engine.tiny_addons import write_tiny_controlnet
+from studio.engine.tiny_models import write_tiny_sd15
 from studio.request import ControlInput, GenerationRequest
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from studio.engine.lora_file import addnet_hash, detect_family, trigger_words
 from studio.engine.lora_library import LoraLibrary, inspect_lora, lora_folders, own_lora_dir, scan_loras
-from studio.engine.tiny_models import write_tiny_lora
+from studio.engine.tiny_addons import write_tiny_lora
 from studio.errors import RequestError
 
 

@@ -10,7 +10,7 @@ import pytest
 from studio.engine.engine import Engine
 from studio.engine.lora_library import LoraLibrary, inspect_lora
 from studio.engine.lora_loader import ActiveLora, LoraState
-from studio.engine.tiny_models import write_tiny_lora
+from studio.engine.tiny_addons import write_tiny_lora
 from studio.errors import RequestError
 from studio.request import GenerationRequest, LoraRef
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from safetensors import safe_open
 
+from studio.engine.demo_models import write_demo_models
 from studio.engine.ldm_export import TEXT_PREFIX, UNET_PREFIX, VAE_PREFIX
 from studio.engine.model_family import detect_family
 from studio.engine.model_ref import resolve_reference
-from studio.engine.tiny_models import write_demo_models
 
 
 def test_single_file_uses_the_original_checkpoint_layout(tiny_single_file):

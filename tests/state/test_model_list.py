@@ -37,3 +37,50 @@ def test_a_failing_discovery_is_reported(qtbot):
         models.refresh()
     assert "no access" in blocker.args[0]
     assert models.entries() == []
+
+
+def _blocked_scan(gate, started):
+    def discover(dirs):
+        started.set()
+        gate.wait(5)
+        return [e("Late", "sd15")]
+
+    return discover
+
+
+def test_closing_during_a_scan_is_quiet_and_waits_for_it(qtbot, monkeypatch):
+    import threading
+
+    import shiboken6
+
+    from studio.state.lora_list import LoraList
+
+    errors = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    for make in (ModelList, LoraList):
+        gate, started = threading.Event(), threading.Event()
+        owner = make(_blocked_scan(gate, started))
+        owner.refresh()
+        assert started.wait(5)
+        assert owner.shutdown(0.05) is False  # still reading: not waited for forever
+        shiboken6.delete(owner)  # the window is gone, the scan is not
+        gate.set()
+        threads = [t for t in threading.enumerate() if t.name in ("studio-discovery", "studio-lora-scan")]
+        for thread in threads:
+            thread.join(5)
+        assert errors == []
+
+
+def test_shutdown_waits_for_a_scan_that_ends_in_time(qtbot):
+    import threading
+
+    gate, started = threading.Event(), threading.Event()
+    models = ModelList(_blocked_scan(gate, started))
+    changed = []
+    models.changed.connect(changed.append)
+    models.refresh()
+    assert started.wait(5)
+    threading.Timer(0.05, gate.set).start()
+    assert models.shutdown(5.0) is True
+    qtbot.wait(50)
+    assert changed == []  # closed: the late result is not delivered to a closing window

@@ -54,10 +54,11 @@ def test_add_edit_and_remove_controls(qtbot, panel):
     second.high.setValue(150)
     assert dict(panel.controls()[1].params) == {"low_threshold": 50, "high_threshold": 150}
     row.enabled.setChecked(False)
-    assert [c.type for c in panel.controls()] == ["canny"]  # switched off: listed, not used
+    # Switched off: still in the request (so it survives a restart), marked off so nothing uses it.
+    assert [(c.type, c.enabled) for c in panel.controls()] == [("scribble", False), ("canny", True)]
     with qtbot.waitSignal(panel.changed):
         second.remove.click()
-    assert panel.controls() == () and len(panel.rows) == 1
+    assert [c.type for c in panel.controls()] == ["scribble"] and len(panel.rows) == 1
 
 
 def test_changing_the_type_offers_the_matching_recommended_model(panel):

@@ -365,7 +365,7 @@ def test_first_run_without_models_then_the_demo_model(qtbot, make_studio, monkey
         built.append(folder)
         return demo
 
-    monkeypatch.setattr("studio.engine.tiny_models.write_demo_models", write_demo_models)
+    monkeypatch.setattr("studio.engine.demo_models.write_demo_models", write_demo_models)
     found: list = []
     studio = make_studio(models=found)  # the list object is read at each discovery
     window, state = studio.window, studio.state

@@ -1,0 +1,107 @@
+"""The small sub-commands: ``models``, ``info``, ``demo-models`` and ``pose render``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from studio.cli.generate_args import parse_size
+from studio.cli.parser import EXIT_OK, CliError
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from studio.engine.discovery import discover_models
+
+    entries = discover_models([Path(d) for d in args.dir])
+    rows = []
+    for entry in entries:
+        hash10 = entry.hash10 if not args.hash else entry.hash()
+        rows.append(
+            {
+                "name": entry.name,
+                "family": entry.family,
+                "kind": entry.kind,
+                "size_bytes": entry.size_bytes,
+                "hash10": hash10,
+                "reference": entry.reference,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not rows:
+        print(
+            "No models found. Try: diffusion-studio demo-models DIR, or --dir with an A1111/ComfyUI folder."
+        )
+        return EXIT_OK
+    for row in rows:
+        print(
+            f"{row['name']:<40} {row['family'] or '?':<6} {_human_size(row['size_bytes']):>9} "
+            f"{row['hash10'] or '-':<10} {row['reference']}"
+        )
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from studio.prompt.metadata_read import read_image_settings
+
+    settings = read_image_settings(Path(args.image))
+    print(
+        json.dumps(
+            {"source": settings.source, "request": settings.request.to_dict(), "unmapped": settings.unmapped},
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_demo_models(args: argparse.Namespace) -> int:
+    from studio.engine.demo_models import write_demo_models
+    from studio.engine.tiny_models import DEMO_LABEL
+
+    written = write_demo_models(Path(args.dir))
+    for name, path in written.items():
+        print(f"{name}: {path}")
+    print(f"These are tiny models with {DEMO_LABEL}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_pose_render(args: argparse.Namespace) -> int:
+    """``pose render POSE.json OUT.png [--size WxH]``: the control image the engine would make of the pose."""
+    from studio.atomic import atomic_write_bytes
+    from studio.pose.pose_json import load_pose
+    from studio.pose.render import render_pose
+
+    pose = load_pose(Path(args.pose_file))
+    width, height = parse_size(args.size) if args.size else pose.size
+    if not (0 < width <= 16384 and 0 < height <= 16384):
+        raise CliError(f"--size must be between 1x1 and 16384x16384, not {width}x{height}.")
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise CliError(
+            f"The control image is written as PNG; name it '{out.stem}.png' instead of '{out.name}'."
+        )
+    import io
+
+    buffer = io.BytesIO()
+    render_pose(pose, width, height).save(buffer, format="PNG")
+    try:
+        atomic_write_bytes(out, buffer.getvalue())
+    except OSError as exc:
+        raise CliError(f"Could not write '{out}': {exc.strerror or exc}. Choose another folder.") from exc
+    print(f"{out} ({width}x{height}, {len(pose.people)} {'person' if len(pose.people) == 1 else 'people'})")
+    return EXIT_OK
