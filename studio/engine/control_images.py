@@ -52,9 +52,10 @@ _AUTO = {
 PREPROCESSORS = ("auto", "none", "invert", "canny", "pose", *ANNOTATORS)
 
 
-def annotators_dir() -> Path | None:
-    """The folder of annotator weights from ``DIFFUSION_STUDIO_ANNOTATORS``, or None when unset."""
-    value = os.environ.get(ANNOTATORS_ENV, "").strip()
+def annotators_dir(chosen: str | os.PathLike[str] | None = None) -> Path | None:
+    """The folder of annotator weights: ``DIFFUSION_STUDIO_ANNOTATORS`` when set (it overrides the setting, so a
+    shared install can point every user at one folder), else ``chosen`` (the studio's setting), else None."""
+    value = os.environ.get(ANNOTATORS_ENV, "").strip() or str(chosen or "").strip()
     return Path(value).expanduser() if value else None
 
 
@@ -161,7 +162,7 @@ def run_annotator(method: str, image: Image.Image, folder: Path | None) -> Image
         where = (
             f"the folder '{folder}'"
             if folder
-            else f"a folder and set {ANNOTATORS_ENV} (or the setting) to it"
+            else f"a folder and choose it in File > Annotators folder… (or set {ANNOTATORS_ENV} to it)"
         )
         urls = ", ".join(f"https://huggingface.co/{ANNOTATORS_REPO}/resolve/main/{name}" for name in missing)
         raise ModelError(

@@ -12,12 +12,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from studio.engine import loading
+from studio.engine.control_images import annotators_dir
 from studio.engine.controlnet import ControlNetCache, ControlNetRef, check_family
 from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
 from studio.engine.events import GenerationResult, StepPreview
@@ -93,7 +93,7 @@ class Engine:
         self._loaded: loading.LoadedModel | None = None
         self._variants: PipelineVariants | None = None  # img2img/inpaint/ControlNet pipelines, shared weights
         self._controlnets = ControlNetCache()
-        # controlnet-aux weights (depth, softedge...); None falls back to DIFFUSION_STUDIO_ANNOTATORS.
+        # controlnet-aux weights (depth, softedge...); DIFFUSION_STUDIO_ANNOTATORS overrides it when set.
         self.annotators_dir = annotators_dir
         self._scheduler_config: dict[str, Any] = {}
         self._callback_counts: dict[tuple[str, int, float | None], int] = {}
@@ -151,7 +151,7 @@ class Engine:
             device=loaded.device,
             dtype=loaded.dtype,
             notices=notices,
-            annotators=Path(self.annotators_dir) if self.annotators_dir else None,
+            annotators=annotators_dir(self.annotators_dir),  # DIFFUSION_STUDIO_ANNOTATORS still wins
         )
         prompt, negative = compose(request)  # tags stay in these (and in the metadata), as in A1111
         parsed, parsed_negative = parse_prompt(prompt), parse_prompt(negative)

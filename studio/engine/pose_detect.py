@@ -1,8 +1,8 @@
 """Detect pose from photo: controlnet-aux's OpenPose detector, from a LOCAL annotators folder, turned into a ``Pose``.
 
 The weights (lllyasviel/Annotators ``body_pose_model.pth``, ``hand_pose_model.pth``, ``facenet.pth``) are never
-downloaded here: they must be in the annotators folder (``DIFFUSION_STUDIO_ANNOTATORS``, see
-``control_images.annotators_dir``); without them a ``ModelError`` says which files to get and where to put them.
+downloaded here: they must be in the annotators folder (the studio's setting or ``DIFFUSION_STUDIO_ANNOTATORS``,
+see ``control_images.annotators_dir``); without them a ``ModelError`` says which files to get and where to put them.
 Runs for seconds on a CPU, so the window calls it through the worker's ``run_task``, never on the GUI thread.
 """
 
@@ -86,7 +86,10 @@ def load_detector(folder: Path | None) -> Any:
         where = (
             f"the annotators folder '{folder}'"
             if folder
-            else f"a folder of your choice and set the environment variable {ANNOTATORS_ENV} to that folder"
+            else (
+                "a folder of your choice and choose it in File > Annotators folder… (or set the environment "
+                f"variable {ANNOTATORS_ENV} to that folder)"
+            )
         )
         urls = ", ".join(f"https://huggingface.co/{ANNOTATORS_REPO}/resolve/main/{name}" for name in missing)
         raise ModelError(

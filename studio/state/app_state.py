@@ -42,6 +42,7 @@ class AppState(QObject):
     job_failed = Signal(str)  # the message (also sent through ``message``)
     message = Signal(str, str, str)  # kind (error/notice/info), sentence, detail
     last_seed_changed = Signal(object)  # int; seeds go up to 2**32 - 1, past a C++ int
+    annotators_changed = Signal(object)  # the annotators folder in effect (Path or None)
 
     def __init__(
         self,
@@ -86,6 +87,7 @@ class AppState(QObject):
         self.loras = loras or LoraList(parent=self)
         self.loras.failed.connect(self.error)
         self._select_after_refresh: str | None = None
+        self.worker.configure_engine(annotators_dir=settings.annotators_folder)
 
     # --- models ---------------------------------------------------------------------------------------------
 
@@ -118,6 +120,20 @@ class AppState(QObject):
             self.settings.lora_dirs.append(str(path))
             self.save_settings()
         self.refresh_loras()
+
+    def annotators_folder(self) -> Path | None:
+        """Where the annotator weights are looked for: ``DIFFUSION_STUDIO_ANNOTATORS`` if set, else the setting."""
+        from studio.engine.control_images import annotators_dir
+
+        return annotators_dir(self.settings.annotators_folder)
+
+    def set_annotators_folder(self, folder: str | None) -> None:
+        """Remember the artist's annotators folder (None: none) and hand it to the engine for the next jobs."""
+        self.settings.annotators_folder = folder or None
+        self.save_settings()
+        # The setting as it is: the engine applies DIFFUSION_STUDIO_ANNOTATORS over it.
+        self.worker.configure_engine(annotators_dir=self.settings.annotators_folder)
+        self.annotators_changed.emit(self.annotators_folder())
 
     def add_model_path(self, path: Path, folder_of_models: bool = False) -> None:
         """A model file or folder (or, with ``folder_of_models``, an A1111/ComfyUI folder) chosen by the artist."""

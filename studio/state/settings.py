@@ -33,6 +33,10 @@ class AppSettings:
     window_state: str = ""  # QMainWindow.saveState() as base64
     torch_threads: int | None = None  # None: all cores but one, so the window stays responsive
     allow_pickle: bool = False
+    # controlnet-aux weights (lllyasviel/Annotators files) for depth, soft edge, pose detection...; the
+    # environment variable DIFFUSION_STUDIO_ANNOTATORS overrides it. Added without a version bump: an older
+    # file simply lacks the key (the default), and an older studio ignores it.
+    annotators_folder: str | None = None
 
     def outputs(self) -> Path:
         return Path(self.output_folder) if self.output_folder else paths.outputs_dir()
@@ -64,6 +68,8 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
         settings = AppSettings(**{k: v for k, v in data.items() if k in known})
         if settings.theme not in THEMES:
             raise ValueError(f"unknown theme {settings.theme!r}")
+        if not isinstance(settings.annotators_folder, str | None):
+            raise ValueError(f"unusable annotators folder {settings.annotators_folder!r}")
         return settings, None
     except (OSError, ValueError, TypeError) as exc:
         log.warning("unreadable settings %s: %s", path, exc)

@@ -65,6 +65,11 @@ class CanvasTabs(QObject):
         self.mask_painter.use_current_requested.connect(self.inpaint_current)
         self.mask_painter.open_requested.connect(self._choose_inpaint_file)
         state.request_changed.connect(self._show_request)
+        # The pose control's preview renders the pose file: redraw it when the pose moves, file saved first.
+        state.pose.changed.connect(self._pose_changed)
+        panel.before_previews = self._save_pose
+        panel.annotators_folder = state.annotators_folder()
+        state.annotators_changed.connect(self._annotators_changed)
         if hasattr(window.gallery, "inpaint_requested"):
             window.gallery.inpaint_requested.connect(self.inpaint_path)
 
@@ -137,6 +142,18 @@ class CanvasTabs(QObject):
         count = len(request.active_controls)
         index = self.window.side_tabs.indexOf(self.control_panel)
         self.window.side_tabs.setTabText(index, f"Control ({count})" if count else "Control")
+
+    def _pose_changed(self, _pose) -> None:
+        if any(c.source == "pose" for c in self.window.state.request.active_controls):
+            self.control_panel.refresh_previews()
+
+    def _annotators_changed(self, folder: Path | None) -> None:
+        self.control_panel.annotators_folder = folder
+        self.control_panel.refresh_previews()
+
+    def _save_pose(self) -> None:
+        if self.window.state.pose.pending():
+            self.window.state.pose.flush()
 
     def _layer_saved(self, layer: str, _path: str) -> None:
         if layer == "sketch" and self.control_panel.uses_canvas():

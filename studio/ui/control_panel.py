@@ -8,7 +8,9 @@ for them; a result that a newer change made stale is dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -38,6 +40,9 @@ class ControlPanel(QWidget):
         self.canvas_path = ""
         self._size = (512, 512)
         self._shown: tuple | None = None  # (controls, size) last shown by ``set_request``
+        # Called on the GUI thread before previews are computed: puts files still held in memory (the pose) on disk.
+        self.before_previews: Callable[[], None] | None = None
+        self.annotators_folder: Path | None = None  # annotator weights for depth, soft edge... previews
         self._generation = 0
         self._said: dict[int, str] = {}  # row id -> the last message sent, so a refresh does not repeat it
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="control-preview")
@@ -151,14 +156,19 @@ class ControlPanel(QWidget):
         self.refresh_previews()
 
     def _compute_previews(self) -> None:
+        if self.before_previews is not None:
+            self.before_previews()
         self._generation += 1
         for row in self.rows:
             if row.is_enabled():
-                self._pool.submit(self._preview_job, self._generation, row, row.control(), self._size)
+                job = (self._generation, row, row.control(), self._size, self.annotators_folder)
+                self._pool.submit(self._preview_job, *job)
             else:
                 row.set_preview(None, "Off")
 
-    def _preview_job(self, generation: int, row: ControlRow, control: ControlInput, size: tuple) -> None:
+    def _preview_job(
+        self, generation: int, row: ControlRow, control: ControlInput, size: tuple, annotators: Path | None
+    ) -> None:
         from studio.engine.control_images import preprocess_control
 
         if generation != self._generation:
@@ -167,7 +177,7 @@ class ControlPanel(QWidget):
             self._relay.ready.emit(generation, row, None, "", "")
             return
         try:
-            image, notices = preprocess_control(control, *size)
+            image, notices = preprocess_control(control, *size, annotators=annotators)
         except StudioError as exc:
             self._relay.ready.emit(generation, row, None, "", str(exc))
             return

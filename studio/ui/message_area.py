@@ -59,7 +59,7 @@ class MessageRow(QFrame):
             self.details_button.setCheckable(True)
             self.details_button.setToolTip("Show or hide the technical details (useful for a bug report)")
             self.details_button.setAccessibleName("Show details")
-            row.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
+            row.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignVCenter)  # level with the text
             self.detail_view = QPlainTextEdit(detail, self)
             self.detail_view.setReadOnly(True)
             self.detail_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -75,7 +75,7 @@ class MessageRow(QFrame):
         self.close_button.setToolTip("Dismiss this message")
         self.close_button.setAccessibleName("Dismiss message")
         self.close_button.clicked.connect(self.dismissed)
-        row.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignVCenter)
 
     @property
     def message(self) -> str:

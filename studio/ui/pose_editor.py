@@ -310,11 +310,12 @@ class PoseEditor(QWidget):
             self.state.error("Choose a reference photo first: the pose is detected in it.")
             return
         path, size = self.reference_path, self.store.pose.size
+        folder = self.state.annotators_folder()
 
         def run() -> Pose:
             from studio.engine.pose_detect import detect_pose
 
-            return detect_pose(path, *size)
+            return detect_pose(path, *size, folder=folder)
 
         self.detect_button.setEnabled(False)
         self.state.info("Detecting the pose in the photo…")

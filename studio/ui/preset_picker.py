@@ -31,7 +31,7 @@ class PresetPicker(QComboBox):
         self.kind = kind
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.lineEdit().setPlaceholderText(f"No {kind} — type to search")
+        self.lineEdit().setPlaceholderText("None — type to search")  # the row label names the kind; room is short
         self.lineEdit().setClearButtonEnabled(True)
         self.setAccessibleName(f"{kind.capitalize()} preset")
         self.setMinimumContentsLength(14)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from studio.ui.icons import icon
@@ -54,15 +54,14 @@ class ProgressPanel(QWidget):
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         layout.addWidget(self.bar)
-        status = QHBoxLayout()
         self.status = QLabel("Ready", self)
         self.status.setAccessibleName("Status")
         self.timing = QLabel("", self)
         self.timing.setAccessibleName("Elapsed and time left")
-        self.timing.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        status.addWidget(self.status, 1)
-        status.addWidget(self.timing)
-        layout.addLayout(status)
+        self.timing.setProperty("role", "muted")
+        # Two lines, not one row: side by side they overlap in a 300 px wide panel.
+        layout.addWidget(self.status)
+        layout.addWidget(self.timing)
         self.generate.clicked.connect(self.generate_clicked)
         self.cancel.clicked.connect(self.cancel_clicked)
         self._started: float | None = None

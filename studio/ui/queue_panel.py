@@ -42,6 +42,9 @@ class QueuePanel(QWidget):
         layout.addLayout(header)
         self.list = QListWidget(self)
         self.list.setAccessibleName("Queued generations")
+        # Long labels end in "…" (the tooltip has the prompt) instead of a sideways scroll bar.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setToolTip(
             "Generations waiting their turn. Generate while a picture is being made adds here."
         )

@@ -36,6 +36,7 @@ class WindowMenus(QObject):
         self._action(file, "Add model file…", self.add_model_file, "add_model", "add-model")
         self._action(file, "Add model folder (A1111 / ComfyUI)…", self.add_model_folder, None, "folder")
         self._action(file, "Download model…", self.download_model, None, "download")
+        self._action(file, "Annotators folder…", self.choose_annotators_folder, None, "folder")
         file.addSeparator()
         self._action(file, "Choose output folder…", self.choose_output_folder)
         self._action(file, "Open output folder", self.open_output_folder, None, "folder")
@@ -135,6 +136,15 @@ class WindowMenus(QObject):
             state.settings.output_folder = path
             state.save_settings()
             self.window.gallery.set_folder(Path(path))
+
+    def choose_annotators_folder(self) -> None:
+        from studio.ui.annotators_dialog import AnnotatorsDialog
+
+        state = self.window.state
+        dialog = AnnotatorsDialog(state.settings.annotators_folder, self.window)
+        dialog.accepted.connect(lambda: state.set_annotators_folder(dialog.folder()))
+        dialog.open()
+        self.annotators_dialog = dialog  # for tests and screenshots
 
     def open_output_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.window.state.settings.outputs())))

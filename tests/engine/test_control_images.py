@@ -189,3 +189,13 @@ def test_sketches_canny_and_poses_need_no_torch(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "False"
+
+
+def test_the_environment_overrides_the_chosen_annotators_folder(monkeypatch, tmp_path):
+    from studio.engine.control_images import annotators_dir
+
+    monkeypatch.delenv(ANNOTATORS_ENV, raising=False)
+    assert annotators_dir() is None and annotators_dir("") is None
+    assert annotators_dir(tmp_path / "chosen") == tmp_path / "chosen"
+    monkeypatch.setenv(ANNOTATORS_ENV, str(tmp_path / "shared"))
+    assert annotators_dir(tmp_path / "chosen") == tmp_path / "shared"

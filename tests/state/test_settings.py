@@ -40,3 +40,16 @@ def test_engine_threads_leave_a_core_for_the_window(monkeypatch):
     assert AppSettings().engine_threads() == 7
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert AppSettings().engine_threads() == 1
+
+
+def test_annotators_folder_round_trips_and_older_files_have_none(studio_home):
+    settings_file().parent.mkdir(parents=True)
+    # Written before the field existed.
+    settings_file().write_text('{"version": 1, "theme": "light"}', encoding="utf-8")
+    old, problem = load_settings()
+    assert old.annotators_folder is None and old.theme == "light" and problem is None
+    save_settings(AppSettings(annotators_folder="/models/annotators"))
+    assert load_settings()[0].annotators_folder == "/models/annotators"
+    settings_file().write_text('{"version": 1, "annotators_folder": 7}', encoding="utf-8")
+    broken, problem = load_settings()
+    assert broken.annotators_folder is None and "annotators folder" in problem

@@ -166,3 +166,54 @@ def test_a_pose_added_here_is_pointed_at_the_pose_editor_pose(qtbot, studio):
     control = state.request.controls[0]
     assert control.source == "pose" and control.image.endswith(".json")
     assert panel.controls() == (control,) and panel.rows[0].image.text() == control.image
+
+
+def test_the_pose_preview_follows_the_pose(qtbot, studio):
+    from studio.pose.pose import Pose
+    from studio.pose.skeleton import Point
+
+    panel, state = studio.window.canvases.control_panel, studio.state
+    panel.add_control("openpose", "pose")
+
+    def shown():
+        # The row is rebuilt once the pose editor points the new control at its pose file.
+        pixmap = panel.rows[0].preview.pixmap() if panel.rows else None
+        return None if pixmap is None or pixmap.isNull() else pixmap.toImage()
+
+    qtbot.waitUntil(
+        lambda: shown() is not None and panel.rows[0].control().image.endswith(".json"), timeout=5000
+    )
+    qtbot.wait(400)  # any refresh still pending has landed
+    before = shown()
+    pose = state.pose.pose
+    shift = pose.canvas_width / 4
+    moved = Pose(
+        pose.canvas_width,
+        pose.canvas_height,
+        tuple(person.map_points(lambda p: Point(p.x + shift, p.y)) for person in pose.people),
+    )
+    state.pose.set_pose(moved)  # a drag in the pose editor; the file is saved only later
+    qtbot.waitUntil(lambda: shown() != before, timeout=5000)
+
+
+def test_a_switched_off_control_survives_a_restart(qtbot, qapp):
+    first = studio_on_fake_engine(qtbot, qapp)
+    studio = next(first)
+    panel = studio.window.canvases.control_panel
+    panel.add_control("lineart", "canvas")
+    panel.add_control("canny", "image")
+    panel.rows[0].enabled.setChecked(False)
+    controls = studio.state.request.controls
+    assert [c.enabled for c in controls] == [False, True]
+    tabs = studio.window.side_tabs
+    assert tabs.tabText(tabs.indexOf(panel)) == "Control (1)"  # the count says what will be used
+    studio.window.close()
+    next(first, None)
+
+    second = studio_on_fake_engine(qtbot, qapp)
+    again = next(second)
+    panel = again.window.canvases.control_panel
+    assert again.state.request.controls == controls
+    assert [row.is_enabled() for row in panel.rows] == [False, True]
+    assert panel.controls() == controls
+    next(second, None)

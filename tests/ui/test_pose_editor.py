@@ -217,7 +217,7 @@ def test_detect_pose_runs_on_the_worker_and_replaces_the_people_undoably(
     found = Pose(512, 512, (default_person(512, 512), default_person(256, 256)))
     calls = []
 
-    def fake_detect(path, width, height):
+    def fake_detect(path, width, height, *, folder=None):
         calls.append((Path(path), width, height))
         return found
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from studio import paths
 from studio.ui import icons, theme
@@ -65,10 +65,75 @@ def test_theme_colours_are_readable_and_never_pure_black_or_white(name):
 
 def test_both_themes_fill_the_same_tokens():
     template = (paths.resources_dir() / "theme" / "studio.qss").read_text(encoding="utf-8")
-    tokens = set(re.findall(r"@([a-z_]+)", template))
+    tokens = set(re.findall(r"@([a-z_]+)", template)) - {"glyphs"}
     for name in theme.THEMES:
         assert tokens <= set(theme.PALETTES[name])
     assert set(theme.PALETTES["dark"]) == set(theme.PALETTES["light"])
+
+
+@pytest.mark.parametrize("name", theme.THEMES)
+def test_glyphs_are_tinted_with_the_theme_colours(name):
+    folder = theme.glyph_folder(name)
+    for glyph in ("chevron-up", "chevron-down", "check"):
+        for role in theme.GLYPH_COLOURS:
+            svg = (folder / f"{glyph}-{role}.svg").read_text(encoding="utf-8")
+            assert theme.PALETTES[name][role] in svg and "currentColor" not in svg
+    assert folder.as_posix() in theme.style_sheet(name)
+
+
+def _grab(qtbot, widget, width=160):
+    qtbot.addWidget(widget)
+    widget.resize(width, widget.sizeHint().height())
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget.grab().toImage()
+
+
+def _near(a: QColor, b: QColor, tolerance: int = 12) -> bool:
+    return max(abs(a.red() - b.red()), abs(a.green() - b.green()), abs(a.blue() - b.blue())) <= tolerance
+
+
+@pytest.mark.parametrize("name", theme.THEMES)
+@pytest.mark.parametrize("kind", [QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox])
+def test_disabled_fields_look_disabled(qtbot, app, name, kind):
+    """A disabled field loses its field colour (it takes the window's) and its text dims."""
+    theme.apply_theme(app, name)
+    palette = theme.PALETTES[name]
+    for enabled, fill in ((True, palette["base"]), (False, palette["window"])):
+        field = kind()
+        field.setEnabled(enabled)
+        image = _grab(qtbot, field)
+        inside = image.pixelColor(image.width() // 2, 3)  # below the frame, above the text
+        assert _near(inside, QColor(fill)), f"{kind.__name__} enabled={enabled}: {inside.name()}"
+
+
+@pytest.mark.parametrize("name", theme.THEMES)
+def test_spin_box_buttons_draw_both_arrows(qtbot, app, name):
+    theme.apply_theme(app, name)
+    spin = QSpinBox()
+    spin.setValue(5)  # at a limit that arrow is drawn dimmed, as it does nothing
+    image = _grab(qtbot, spin)
+    glyph = QColor(theme.PALETTES[name]["icon"])
+    half = image.height() // 2
+
+    def arrow_pixels(top: int, bottom: int) -> int:
+        return sum(
+            1
+            for x in range(image.width() - 18, image.width())
+            for y in range(top, bottom)
+            if _near(image.pixelColor(x, y), glyph, 60)
+        )
+
+    assert arrow_pixels(0, half) >= 6 and arrow_pixels(half, image.height()) >= 6
+
+
+def test_style_sheet_styles_disabled_controls():
+    sheet = (paths.resources_dir() / "theme" / "studio.qss").read_text(encoding="utf-8")
+    disabled = " ".join(re.findall(r"[^{}]*:disabled[^{}]*\{", sheet))
+    for selector in ("QLineEdit", "QPlainTextEdit", "QSpinBox", "QDoubleSpinBox", "QComboBox", "QPushButton"):
+        assert f"{selector}:disabled" in disabled, selector
+    for subcontrol in ("up-arrow", "down-arrow", "indicator"):
+        assert f"::{subcontrol}" in sheet and re.search(rf"::{subcontrol}[^{{]*:disabled", sheet), subcontrol
 
 
 def test_unknown_theme_is_refused(app):
