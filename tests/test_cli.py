@@ -244,6 +244,31 @@ def test_generate_with_controlnet_and_mask_records_them(tiny_models, tiny_contro
     assert 'ControlNet 0: "Module: invert, Model: controlnet-sd15, Weight: 0.7' in text and "Mask blur: 4" in text
 
 
+def test_generate_from_a_pose_file_with_a_tiny_openpose_controlnet(tiny_models, tiny_controlnets, tmp_path, capsys):
+    """The pose is rendered at the generation size, steers the image, and travels inside the PNG."""
+    import numpy as np
+
+    from studio.pose.pose_json import load_pose
+    from studio.pose.presets import presets_dir
+    from studio.prompt.metadata_read import read_image_settings
+    from studio.prompt.png_chunks import POSE_KEY
+
+    pose_file = presets_dir() / "arms_raised.json"
+    common = ["generate", "--model", str(tiny_models / "sd15"), "--prompt", "a dancer", "--steps", "2",
+              "--size", "64x64", "--seed", "5"]
+    assert main([*common, "--out", str(tmp_path / "plain")]) == 0
+    plain = Path(capsys.readouterr().out.split()[0])
+    assert main([*common, "--control", f"openpose:{pose_file}",
+                 "--control-model", str(tiny_controlnets / "controlnet-sd15"), "--out", str(tmp_path / "posed")]) == 0
+    posed = Path(capsys.readouterr().out.split()[0])
+
+    assert not np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(posed)))
+    settings = read_image_settings(posed)
+    (control,) = settings.request.controls
+    assert (control.type, control.source) == ("openpose", "pose")
+    assert load_pose(settings.raw[POSE_KEY]) == load_pose(str(pose_file))
+
+
 # --- pose render ----------------------------------------------------------------------------------------------
 
 

@@ -7,14 +7,12 @@ Works like ``model_list.ModelList``: ``refresh(roots)`` starts a thread, ``chang
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
-from studio.state.scan_threads import ScanThreads
+from studio.state.scan_threads import ScannedList
 
 log = logging.getLogger("studio.loras")
 
@@ -52,25 +50,16 @@ def unusable_reason(entry: Any, model_family: str | None) -> str | None:
     return None
 
 
-class LoraList(QObject):
+class LoraList(ScannedList):
     """The scanned LoRAs. ``changed`` carries the entry list; ``failed`` a sentence and a traceback."""
 
-    refreshing = Signal(bool)
-    changed = Signal(object)  # list of LoraEntry (object: PySide must not convert the list)
-    failed = Signal(str, str)
-    _scanned = Signal(int, object)  # from the scanning thread to the GUI thread
-
     def __init__(self, scan: Scan = default_scan, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._scan_function = scan
-        self._entries: list[Any] = []
-        self._generation = 0
-        self.loaded = False
-        self._threads = ScanThreads("studio-lora-scan")
-        self._scanned.connect(self._deliver)
-
-    def entries(self) -> list[Any]:
-        return list(self._entries)
+        super().__init__(
+            lambda roots=(): scan(tuple(str(r) for r in roots)),
+            thread_name="studio-lora-scan",
+            failure="Looking for LoRAs failed ({error}). Check the LoRA folders in the LoRA tab.",
+            parent=parent,
+        )
 
     def names(self) -> set[str]:
         """Lower-case names a ``<lora:name>`` tag can match (file stems and titles, as the engine matches)."""
@@ -92,37 +81,6 @@ class LoraList(QObject):
         from studio.engine.lora_library import LoraLibrary
 
         return LoraLibrary(self._entries).search(text)
-
-    def refresh(self, roots: Sequence[str | Path] = ()) -> None:
-        self._generation += 1
-        self.refreshing.emit(True)
-        self._threads.start(self._scan, self._generation, tuple(str(r) for r in roots))
-
-    def shutdown(self, timeout: float = 0.5) -> bool:
-        """Before the window goes: no more reports, and up to ``timeout`` s for a running scan to end."""
-        return self._threads.close(timeout)
-
-    def _scan(self, generation: int, roots: tuple[str, ...]) -> None:
-        try:
-            entries = list(self._scan_function(roots))
-        except Exception as exc:  # noqa: BLE001 - a broken folder must not stop the studio
-            log.exception("LoRA scan failed")
-            self._threads.emit(
-                self.failed,
-                f"Looking for LoRAs failed ({exc}). Check the LoRA folders in the LoRA tab.",
-                traceback.format_exc(),
-            )
-            entries = None
-        self._threads.emit(self._scanned, generation, entries)
-
-    def _deliver(self, generation: int, entries: list[Any] | None) -> None:
-        if generation != self._generation:  # a newer refresh supersedes this one
-            return
-        if entries is not None:
-            self._entries = entries
-            self.loaded = True
-            self.changed.emit(self.entries())
-        self.refreshing.emit(False)
 
 
 def lora_tag_diagnostics(tags: Sequence[Any], loras: LoraList, model_family: str | None) -> list[Any]:

@@ -82,6 +82,8 @@ def test_bundle_leaves_the_desktop_libraries_to_the_system(build):
     proves the declared libraries are the ones Qt's xcb plugin needs."""
     internal = Path(build["app_dir"]) / "_internal"
     assert (internal / "PySide6" / "Qt" / "plugins" / "platforms" / "libqxcb.so").is_file()
+    # The theme draws its spin-box arrows and check marks from SVG files: without this plugin they vanish.
+    assert (internal / "PySide6" / "Qt" / "plugins" / "imageformats" / "libqsvg.so").is_file()
     for name in ("libxcb-cursor.so.0", "libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxkbcommon.so.0"):
         assert not (internal / name).exists(), name
 
