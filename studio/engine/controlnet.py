@@ -10,11 +10,13 @@ the cross-attention keys is the text encoder's).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from studio.engine.model_family import base_family
+from studio.engine.model_folders import model_folders
 from studio.engine.model_ref import (
     PICKLE_SUFFIXES,
     SAFETENSORS_SUFFIXES,
@@ -74,8 +76,12 @@ class ControlNetRef:
         return self.path.stem if self.path.is_file() else self.path.name
 
 
-def resolve_controlnet(reference: str) -> ControlNetRef:
-    """Find ``reference`` on disk and read its family, loading no weights. Raises ``ModelError``."""
+def resolve_controlnet(reference: str, folders: Sequence[Path | str] = ()) -> ControlNetRef:
+    """Find ``reference`` on disk and read its family, loading no weights. Raises ``ModelError``.
+
+    A repo id is looked for as ``download_controlnet`` saves it: in each of ``folders`` (the ControlNet folders
+    of the artist's models folder), the studio's own ControlNet folder, then the Hugging Face cache.
+    """
     reference = (reference or "").strip()
     if not reference:
         raise ModelError(
@@ -87,7 +93,7 @@ def resolve_controlnet(reference: str) -> ControlNetRef:
     if path.is_file():
         return ControlNetRef(reference, path, _family_of_file(path))
     if looks_like_repo_id(reference) and not path.parent.is_dir():
-        folder = _downloaded(reference)
+        folder = _downloaded(reference, folders)
         if folder is not None:
             return ControlNetRef(reference, folder, _family_of_folder(folder))
         raise ModelError(
@@ -99,10 +105,13 @@ def resolve_controlnet(reference: str) -> ControlNetRef:
     )
 
 
-def _downloaded(repo_id: str) -> Path | None:
-    folder = downloaded_folder(repo_id)
-    if (folder / "config.json").is_file():
-        return folder
+def _downloaded(repo_id: str, folders: Sequence[Path | str] = ()) -> Path | None:
+    name = repo_id.replace("/", "--")
+    # The models folder root too: ControlNets downloaded before they had their own folder went there.
+    searched = [Path(f) for f in folders] + [model_folders().controlnets, downloaded_folder(repo_id).parent]
+    for folder in searched:
+        if (folder / name / "config.json").is_file():
+            return folder / name
     try:
         from huggingface_hub import try_to_load_from_cache
 

@@ -30,6 +30,7 @@ EntryKind = Literal["folder", "single_file", "hub_cache"]
 # Where the other tools keep checkpoints, relative to their install folder.
 TOOL_SUBFOLDERS = (Path("models") / "Stable-diffusion", Path("models") / "checkpoints")
 LORA_FOLDER_NAMES = ("loras", "lora", "lycoris")
+CONTROLNET_FOLDER_NAMES = ("controlnet",)
 _MAX_DEPTH = 3  # A1111 and ComfyUI allow subfolders of checkpoints; deeper trees are not model libraries
 
 
@@ -73,7 +74,9 @@ class ModelEntry:
 
 
 def model_roots(extra_dirs: Iterable[Path] = ()) -> list[Path]:
-    """The folders to scan: the studio's models folder, then each extra folder (or its tools' subfolder)."""
+    """The folders to scan: the studio's models folder, then each extra folder (or its tools' subfolder).
+
+    The artist's chosen models folder is one of ``extra_dirs`` (see ``AppState.model_search_dirs``)."""
     roots = [models_dir()]
     for folder in extra_dirs:
         folder = Path(folder).expanduser()
@@ -112,8 +115,10 @@ def _scan_folder(folder: Path, depth: int) -> Iterator[ModelEntry]:
             if child.name.startswith(".") or child.name.endswith((".partial", ".config")):
                 continue  # hidden files, downloads in progress, single-file sidecar configs
             if child.is_dir():
-                if child.name.lower() in LORA_FOLDER_NAMES:
-                    continue  # LoRAs are listed by the LoRA library, not as checkpoints
+                if child.name.lower() in LORA_FOLDER_NAMES + CONTROLNET_FOLDER_NAMES:
+                    continue  # LoRAs and ControlNets are listed where they are used, not as checkpoints
+                if (child / "config.json").is_file() and not (child / "model_index.json").is_file():
+                    continue  # one diffusers part (a downloaded ControlNet, a lone UNet): not a checkpoint
                 if (child / "model_index.json").is_file():
                     yield _folder_entry(child)
                 elif depth < _MAX_DEPTH:

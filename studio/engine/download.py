@@ -6,8 +6,9 @@ each component's weights: the fp16 variant .safetensors where the repo has one, 
 (.bin only where there is no .safetensors at all), for the components the pipeline loads (no safety checker:
 the studio does not run it).
 
-Files go into ``models_dir()/<org>--<name>.partial`` and the folder is renamed to ``<org>--<name>`` only when
-everything has arrived, so a cancelled or failed download never leaves a half model where discovery and
+Files go into ``<folder>/<org>--<name>.partial`` and the folder is renamed to ``<org>--<name>`` only when
+everything has arrived (``<folder>``: the models folder's checkpoints or ControlNet folder, see
+``model_folders``), so a cancelled or failed download never leaves a half model where discovery and
 loading would find it.
 """
 
@@ -19,7 +20,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from studio.engine.model_ref import downloaded_folder, hub_offline
+from studio.engine.model_folders import model_folders
+from studio.engine.model_ref import hub_offline
 from studio.errors import ModelError
 
 ProgressCallback = Callable[[int, int], None]
@@ -128,16 +130,19 @@ def _progress_bar_class(report: Callable[[int], None], cancel: threading.Event |
 def download_model(
     repo_id: str,
     *,
+    folder: Path | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
-    """Download the pipeline ``repo_id`` into the models folder and return its folder.
+    """Download the pipeline ``repo_id`` into the checkpoints folder of the models folder ``folder`` (None:
+    ``models_dir()``; an A1111/ComfyUI install: its checkpoints folder) and return its folder.
 
     ``on_progress(done_bytes, total_bytes)`` is called as data arrives. Setting ``cancel`` stops the download
     and raises ``DownloadCancelled``; the partial files are removed. Raises ``ModelError`` when offline or when
     the repo is not a diffusers pipeline.
     """
-    return _download(repo_id, pipeline_files, "model_index.json", on_progress, cancel)
+    target = model_folders(folder).checkpoints
+    return _download(repo_id, target, pipeline_files, "model_index.json", on_progress, cancel)
 
 
 def controlnet_files(repo_files: Iterable[str]) -> list[str]:
@@ -152,11 +157,28 @@ def controlnet_files(repo_files: Iterable[str]) -> list[str]:
 def download_controlnet(
     repo_id: str,
     *,
+    folder: Path | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
-    """Download the ControlNet ``repo_id`` into the models folder (``<org>--<name>``), as ``download_model``."""
-    return _download(repo_id, controlnet_files, "config.json", on_progress, cancel)
+    """Download the ControlNet ``repo_id`` into the ControlNet folder of the models folder ``folder``
+    (``<root>/controlnet/<org>--<name>``, or an A1111/ComfyUI install's), as ``download_model``."""
+    target = model_folders(folder).controlnets
+    return _download(repo_id, target, controlnet_files, "config.json", on_progress, cancel)
+
+
+def _not_a_pipeline(repo_id: str, repo_files: Iterable[str]) -> str:
+    """Why ``repo_id`` cannot be downloaded as an image model, with what to do instead."""
+    if len(controlnet_files(repo_files)) > 1:  # a root config.json beside diffusion_pytorch_model weights
+        return (
+            f"'{repo_id}' is a ControlNet (or another single part of a model), not a full image model: it has no "
+            "model_index.json. To use it as a ControlNet, download it with File ▸ Download ControlNet… or the "
+            "Download button of a control input."
+        )
+    return (
+        f"'{repo_id}' is not a diffusers pipeline (it has no model_index.json). Look for the model's diffusers "
+        "version, or download its .safetensors file and open that file."
+    )
 
 
 # Room to spare beyond the files: the drive keeps working, and the hub's listing can round sizes down.
@@ -183,13 +205,14 @@ def _check_free_space(repo_id: str, folder: Path, needed: int) -> None:
 
 def _download(
     repo_id: str,
+    parent: Path,
     choose: Callable[[Iterable[str]], list[str]],
     marker: str,
     on_progress: ProgressCallback | None,
     cancel: threading.Event | None,
 ) -> Path:
     """Fetch the files ``choose`` picks; ``marker`` (the file that makes the folder a model) comes last."""
-    final = downloaded_folder(repo_id)
+    final = parent / repo_id.replace("/", "--")
     if (final / marker).is_file():
         return final
     if hub_offline():
@@ -206,10 +229,16 @@ def _download(
         ) from exc
     files = choose(sizes)
     if marker not in files:
-        kind = "pipeline" if marker == "model_index.json" else "ControlNet"
+        if marker == "model_index.json":
+            raise ModelError(_not_a_pipeline(repo_id, sizes))
+        if "model_index.json" in sizes:
+            raise ModelError(
+                f"'{repo_id}' is a full image model, not a ControlNet. Download it with File ▸ Download model… "
+                "and choose a ControlNet for the control input."
+            )
         raise ModelError(
-            f"'{repo_id}' is not a diffusers {kind} (it has no {marker}). Look for the model's diffusers "
-            "version, or download its .safetensors file and open that file."
+            f"'{repo_id}' is not a diffusers ControlNet (it has no config.json). Look for the ControlNet's "
+            "diffusers version, or download its .safetensors file and choose that file in the control input."
         )
     total = sum(sizes[f] for f in files)
     _check_free_space(repo_id, final.parent, total)

@@ -81,6 +81,7 @@ class Engine:
         torch_threads: int | None = None,
         lora_dirs: tuple[str, ...] = (),
         annotators_dir: str | None = None,
+        controlnet_dirs: tuple[str, ...] = (),
     ) -> None:
         self.device = device
         self.precision = precision
@@ -88,6 +89,7 @@ class Engine:
         self.taesd_path = taesd_path
         self.torch_threads = torch_threads
         self.lora_dirs = tuple(lora_dirs)  # A1111/ComfyUI roots or LoRA folders, beside the studio's own
+        self.controlnet_dirs = tuple(controlnet_dirs)  # the models folder's ControlNet folder, when not our own
         self._loras = LoraState()
         self._lock = threading.Lock()
         self._loaded: loading.LoadedModel | None = None
@@ -267,8 +269,8 @@ class Engine:
         if not request.controls:
             return []
         if self._loaded is not None and self._loaded.reference == request.model:
-            return resolve_controls(request, self._loaded.info.family)
-        return resolve_controls(request, peek_model_family(request.model))
+            return resolve_controls(request, self._loaded.info.family, self.controlnet_dirs)
+        return resolve_controls(request, peek_model_family(request.model), self.controlnet_dirs)
 
     def _img2img_pass(
         self,

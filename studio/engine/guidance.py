@@ -39,8 +39,11 @@ _CLASSES = {
 }
 
 
-def resolve_controls(request: GenerationRequest, model_family: str | None) -> list[ControlNetRef]:
-    """Find every ControlNet and check its family, loading no weights.
+def resolve_controls(
+    request: GenerationRequest, model_family: str | None, folders: tuple[str, ...] = ()
+) -> list[ControlNetRef]:
+    """Find every ControlNet (repo ids also in ``folders``, see ``resolve_controlnet``) and check its family,
+    loading no weights.
 
     ``model_family`` None (the model is not known yet) still checks that the ControlNets agree with each other.
     """
@@ -51,7 +54,7 @@ def resolve_controls(request: GenerationRequest, model_family: str | None) -> li
                 f"Control input {index} ({control.type}) has no ControlNet model. Pick a {control.type} "
                 "ControlNet for it, or remove the control."
             )
-        refs.append(resolve_controlnet(control.model))
+        refs.append(resolve_controlnet(control.model, folders))
     family = model_family or (refs[0].family if refs else None)
     for ref in refs:
         check_family(ref, family)

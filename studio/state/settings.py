@@ -37,9 +37,16 @@ class AppSettings:
     # environment variable DIFFUSION_STUDIO_ANNOTATORS overrides it. Added without a version bump: an older
     # file simply lacks the key (the default), and an older studio ignores it.
     annotators_folder: str | None = None
+    # Where downloads go and models are looked for first: None is paths.models_dir(); an A1111/ComfyUI install
+    # is followed in its own layout (see ``studio.engine.model_folders``). Added without a version bump too.
+    models_folder: str | None = None
 
     def outputs(self) -> Path:
         return Path(self.output_folder) if self.output_folder else paths.outputs_dir()
+
+    def models(self) -> Path:
+        """The models folder the artist chose, or the studio's own."""
+        return Path(self.models_folder) if self.models_folder else paths.models_dir()
 
     def engine_threads(self) -> int:
         if self.torch_threads:
@@ -70,6 +77,8 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
             raise ValueError(f"unknown theme {settings.theme!r}")
         if not isinstance(settings.annotators_folder, str | None):
             raise ValueError(f"unusable annotators folder {settings.annotators_folder!r}")
+        if not isinstance(settings.models_folder, str | None):
+            raise ValueError(f"unusable models folder {settings.models_folder!r}")
         return settings, None
     except (OSError, ValueError, TypeError) as exc:
         log.warning("unreadable settings %s: %s", path, exc)
