@@ -105,13 +105,19 @@ def resolve_controlnet(reference: str, folders: Sequence[Path | str] = ()) -> Co
     )
 
 
-def _downloaded(repo_id: str, folders: Sequence[Path | str] = ()) -> Path | None:
+def local_download(repo_id: str, folders: Sequence[Path | str] = ()) -> Path | None:
+    """Where ``download_controlnet`` saved ``repo_id``: in one of ``folders`` or the studio's own ControlNet
+    folder; None when it is not there (the Hugging Face cache is not looked at)."""
     name = repo_id.replace("/", "--")
     # The models folder root too: ControlNets downloaded before they had their own folder went there.
     searched = [Path(f) for f in folders] + [model_folders().controlnets, downloaded_folder(repo_id).parent]
-    for folder in searched:
-        if (folder / name / "config.json").is_file():
-            return folder / name
+    return next((f / name for f in searched if (f / name / "config.json").is_file()), None)
+
+
+def _downloaded(repo_id: str, folders: Sequence[Path | str] = ()) -> Path | None:
+    local = local_download(repo_id, folders)
+    if local is not None:
+        return local
     try:
         from huggingface_hub import try_to_load_from_cache
 

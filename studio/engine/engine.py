@@ -89,7 +89,7 @@ class Engine:
         self.taesd_path = taesd_path
         self.torch_threads = torch_threads
         self.lora_dirs = tuple(lora_dirs)  # A1111/ComfyUI roots or LoRA folders, beside the studio's own
-        self.controlnet_dirs = tuple(controlnet_dirs)  # the models folder's ControlNet folder, when not our own
+        self.controlnet_dirs = tuple(controlnet_dirs)  # the models folder's ControlNet folders
         self._loras = LoraState()
         self._lock = threading.Lock()
         self._loaded: loading.LoadedModel | None = None

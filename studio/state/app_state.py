@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -22,6 +22,9 @@ from studio.state.pose_store import PoseStore
 from studio.state.session import Session, SessionAutosave
 from studio.state.settings import AppSettings, save_settings
 from studio.state.worker import GenerationWorker
+
+if TYPE_CHECKING:
+    from studio.engine.model_folders import ModelFolders
 
 log = logging.getLogger("studio.state")
 
@@ -43,6 +46,7 @@ class AppState(QObject):
     message = Signal(str, str, str)  # kind (error/notice/info), sentence, detail
     last_seed_changed = Signal(object)  # int; seeds go up to 2**32 - 1, past a C++ int
     annotators_changed = Signal(object)  # the annotators folder in effect (Path or None)
+    models_folder_changed = Signal(object)  # the models folder now in effect (Path)
 
     def __init__(
         self,
@@ -87,13 +91,44 @@ class AppState(QObject):
         self.loras = loras or LoraList(parent=self)
         self.loras.failed.connect(self.error)
         self._select_after_refresh: str | None = None
-        self.worker.configure_engine(annotators_dir=settings.annotators_folder)
+        self.worker.configure_engine(
+            annotators_dir=settings.annotators_folder, controlnet_dirs=self._controlnet_dirs()
+        )
 
     # --- models ---------------------------------------------------------------------------------------------
 
     def model_search_dirs(self) -> list[Path]:
         extra = [Path(p) if Path(p).is_dir() else Path(p).parent for p in self.settings.extra_models]
-        return [Path(p) for p in self.settings.model_dirs] + extra
+        chosen = [self.model_folders().checkpoints] if self.settings.models_folder else []
+        return chosen + [Path(p) for p in self.settings.model_dirs] + extra
+
+    def model_folders(self) -> ModelFolders:
+        """Where checkpoints, ControlNets and LoRAs of the artist's models folder live."""
+        from studio.engine.model_folders import model_folders
+
+        return model_folders(self.settings.models_folder)
+
+    def controlnet_folders(self) -> list[Path]:
+        """The folders ControlNets are listed from: the models folder's, then the studio's own."""
+        from studio.engine.model_folders import model_folders
+
+        folders = [self.model_folders().controlnets, model_folders().controlnets]
+        return list(dict.fromkeys(folders))
+
+    def _controlnet_dirs(self) -> tuple[str, ...]:
+        return tuple(str(folder) for folder in self.controlnet_folders())
+
+    def set_models_folder(self, folder: Path | str | None) -> None:
+        """Keep models in ``folder`` from now on (None: the studio's own): downloads go there, it is scanned."""
+        from studio import paths
+
+        chosen = str(folder) if folder and Path(folder) != paths.models_dir() else None
+        if chosen != self.settings.models_folder:
+            self.settings.models_folder = chosen
+            self.save_settings()
+        self.worker.configure_engine(controlnet_dirs=self._controlnet_dirs())
+        self.models_folder_changed.emit(self.settings.models())
+        self.refresh_models()
 
     def refresh_models(self) -> None:
         self.models.refresh(self.model_search_dirs())
@@ -103,6 +138,8 @@ class AppState(QObject):
         """LoRA folders beside the studio's own: those added in the LoRA tab, and model folders of A1111 or
         ComfyUI installs (their models/Lora or models/loras)."""
         roots = list(self.settings.lora_dirs)
+        if self.settings.models_folder:
+            roots.insert(0, str(self.model_folders().loras))
         for folder in self.settings.model_dirs:
             has_loras = any((Path(folder) / "models" / leaf).is_dir() for leaf in ("Lora", "loras"))
             if has_loras and folder not in roots:

@@ -1,7 +1,8 @@
 """Downloading a model in the background, reported to the GUI thread through signals. QtCore only.
 
-The download itself is ``studio.engine.download.download_model`` (it imports huggingface_hub, not torch), run
-in a Python thread; every public signal is emitted on the thread that owns the task (the GUI thread).
+The download itself is ``studio.engine.download.download_model`` (a ControlNet: ``download_controlnet``; both
+import huggingface_hub, not torch), run in a Python thread; every public signal is emitted on the thread that
+owns the task (the GUI thread).
 """
 
 from __future__ import annotations
@@ -19,15 +20,25 @@ from studio.errors import StudioError
 log = logging.getLogger(__name__)
 
 DownloadFunction = Callable[..., Path]
-"""``download(repo_id, *, on_progress, cancel) -> Path``, as ``studio.engine.download.download_model``."""
+"""``download(repo_id, *, on_progress, cancel[, folder]) -> Path``, as ``studio.engine.download.download_model``
+(``folder`` is passed only when the task has one)."""
+KINDS = ("model", "controlnet")
 
 PROGRESS_INTERVAL_S = 0.1  # the hub reports every chunk; ten updates a second is smooth enough for a bar
 
 
-def _default_download(repo_id: str, **kwargs) -> Path:
-    from studio.engine.download import download_model
+def engine_download(kind: str) -> DownloadFunction:
+    """The engine's download function for ``kind`` ("model" or "controlnet"), imported when it runs."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown download kind {kind!r}")
 
-    return download_model(repo_id, **kwargs)
+    def download(repo_id: str, **kwargs) -> Path:
+        from studio.engine import download as engine
+
+        function = engine.download_controlnet if kind == "controlnet" else engine.download_model
+        return function(repo_id, **kwargs)
+
+    return download
 
 
 class DownloadTask(QObject):
@@ -44,9 +55,18 @@ class DownloadTask(QObject):
     _failed = Signal(str)
     _cancelled = Signal()
 
-    def __init__(self, parent: QObject | None = None, download: DownloadFunction | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        download: DownloadFunction | None = None,
+        *,
+        kind: str = "model",
+        folder: Path | None = None,
+    ) -> None:
         super().__init__(parent)
-        self._download = download or _default_download
+        self.kind = kind
+        self._download = download or engine_download(kind)
+        self.folder = folder  # the models folder handed to the download (None: the engine's default)
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self.repo_id: str | None = None
@@ -63,7 +83,10 @@ class DownloadTask(QObject):
         self.repo_id = repo_id
         self._cancel = threading.Event()
         self._thread = threading.Thread(
-            target=self._run, args=(repo_id, self._cancel), name=f"download {repo_id}", daemon=True
+            target=self._run,
+            args=(repo_id, self._cancel, self.folder),
+            name=f"download {repo_id}",
+            daemon=True,
         )
         self._thread.start()
 
@@ -81,7 +104,7 @@ class DownloadTask(QObject):
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def _run(self, repo_id: str, cancel: threading.Event) -> None:
+    def _run(self, repo_id: str, cancel: threading.Event, folder: Path | None) -> None:
         last = 0.0
 
         def on_progress(done: int, total: int) -> None:
@@ -91,8 +114,9 @@ class DownloadTask(QObject):
                 last = now
                 self._emit(self._progress, int(done), int(total))
 
+        where = {"folder": folder} if folder is not None else {}
         try:
-            folder = self._download(repo_id, on_progress=on_progress, cancel=cancel)
+            saved = self._download(repo_id, on_progress=on_progress, cancel=cancel, **where)
         except Exception as exc:
             if cancel.is_set():
                 self._emit(self._cancelled)
@@ -109,7 +133,7 @@ class DownloadTask(QObject):
         if cancel.is_set():
             self._emit(self._cancelled)
         else:
-            self._emit(self._finished, Path(folder))
+            self._emit(self._finished, Path(saved))
 
     @staticmethod
     def _emit(signal, *args) -> None:

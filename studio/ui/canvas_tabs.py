@@ -56,7 +56,7 @@ class CanvasTabs(QObject):
         panel = self.control_panel
         panel.changed.connect(self._controls_edited)
         panel.message.connect(self._panel_message)
-        panel.download_requested.connect(self._download_controlnet)
+        panel.download_requested.connect(self.download_controlnet)
         # Bound methods: the store signals from its save thread, and Qt queues them onto this (GUI) thread.
         self.store.saved.connect(self._layer_saved)
         self.store.failed.connect(state.notice)
@@ -70,6 +70,10 @@ class CanvasTabs(QObject):
         panel.before_previews = self._save_pose
         panel.annotators_folder = state.annotators_folder()
         state.annotators_changed.connect(self._annotators_changed)
+        panel.set_controlnet_folders(state.controlnet_folders())
+        state.models_folder_changed.connect(
+            lambda _folder: panel.set_controlnet_folders(state.controlnet_folders())
+        )
         if hasattr(window.gallery, "inpaint_requested"):
             window.gallery.inpaint_requested.connect(self.inpaint_path)
 
@@ -165,15 +169,15 @@ class CanvasTabs(QObject):
         else:
             self.window.state.notice(text)
 
-    def _download_controlnet(self, repo_id: str) -> None:
+    def download_controlnet(self, repo_id: str = "") -> None:
+        """Open the download dialog for ControlNets (``repo_id`` filled in), saving into the models folder."""
         from studio.ui.download_dialog import DownloadDialog
 
-        dialog = DownloadDialog(self.window, repo_id=repo_id)
-        dialog.setWindowTitle("Download a ControlNet")
+        models = self.window.state.settings.models()
+        dialog = DownloadDialog(self.window, repo_id=repo_id, kind="controlnet", models_folder=models)
         dialog.model_downloaded.connect(self._controlnet_downloaded)
         dialog.open()
 
     def _controlnet_downloaded(self, path: Path) -> None:
-        for row in self.control_panel.rows:
-            row.refresh()
-        self.window.state.info(f"ControlNet downloaded to {path}.")
+        self.control_panel.refresh_models()
+        self.window.state.info(f"ControlNet downloaded to {path}; it is in the control inputs' model list.")

@@ -43,6 +43,7 @@ class ControlPanel(QWidget):
         # Called on the GUI thread before previews are computed: puts files still held in memory (the pose) on disk.
         self.before_previews: Callable[[], None] | None = None
         self.annotators_folder: Path | None = None  # annotator weights for depth, soft edge... previews
+        self.controlnet_folders: list[Path] | None = None  # where ControlNets are listed from (None: our own)
         self._generation = 0
         self._said: dict[int, str] = {}  # row id -> the last message sent, so a refresh does not repeat it
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="control-preview")
@@ -109,7 +110,7 @@ class ControlPanel(QWidget):
         self._edited()
 
     def _add_row(self, control: ControlInput) -> ControlRow:
-        row = ControlRow(control)
+        row = ControlRow(control, controlnet_folders=self.controlnet_folders)
         row.canvas_path = self.canvas_path if control.source == "canvas" else row.canvas_path
         row.changed.connect(self._edited)
         row.remove_requested.connect(self.remove_row)
@@ -117,6 +118,17 @@ class ControlPanel(QWidget):
         self.rows.append(row)
         self._list_layout.insertWidget(self._list_layout.count() - 1, row)
         return row
+
+    def set_controlnet_folders(self, folders: list[Path]) -> None:
+        """List ControlNets from ``folders`` in every row (the models folder changed)."""
+        self.controlnet_folders = list(folders)
+        for row in self.rows:
+            row.set_controlnet_folders(folders)
+
+    def refresh_models(self) -> None:
+        """List the ControlNets on disk again in every row (one was just downloaded)."""
+        for row in self.rows:
+            row.refresh_models()
 
     def controls(self) -> tuple[ControlInput, ...]:
         return tuple(row.control() for row in self.rows)

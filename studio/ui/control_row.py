@@ -3,6 +3,7 @@ with a small preview of the pre-processed image the model will see."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -24,10 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio import paths
 from studio.engine.control_images import CANNY_DEFAULTS
-from studio.engine.controlnet import RECOMMENDED_CONTROLNETS
-from studio.engine.model_ref import downloaded_folder
+from studio.engine.controlnet import RECOMMENDED_CONTROLNETS, local_download
+from studio.engine.model_folders import model_folders
 from studio.request import ControlInput
 from studio.ui.icons import icon
 
@@ -40,16 +40,18 @@ _IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.webp);;All files (*)"
 _MODEL_FILES = "ControlNet (*.safetensors *.pth *.bin);;All files (*)"
 
 
-def local_controlnets() -> list[Path]:
-    """ControlNet files and folders the artist keeps in ``models/controlnet``."""
-    folder = paths.models_dir() / "controlnet"
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix in (".safetensors", ".pth", ".bin") or (p / "config.json").is_file()
-    )
+def local_controlnets(folders: Sequence[Path] | None = None) -> list[Path]:
+    """ControlNet files and folders (downloaded ones included) in ``folders``: the models folder's ControlNet
+    folders (None: the studio's own ``models/controlnet``)."""
+    found: list[Path] = []
+    for folder in folders if folders is not None else [model_folders().controlnets]:
+        if folder.is_dir():
+            found += sorted(
+                p
+                for p in folder.iterdir()
+                if p.suffix.lower() in (".safetensors", ".pth", ".bin") or (p / "config.json").is_file()
+            )
+    return list(dict.fromkeys(found))
 
 
 def _spin(low: float, high: float, step: float, name: str, tip: str) -> QDoubleSpinBox:
@@ -69,8 +71,16 @@ class ControlRow(QFrame):
     remove_requested = Signal(object)  # this row
     download_requested = Signal(str)  # a recommended repo id
 
-    def __init__(self, control: ControlInput, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        control: ControlInput,
+        parent: QWidget | None = None,
+        *,
+        controlnet_folders: Sequence[Path] | None = None,
+    ) -> None:
         super().__init__(parent)
+        # Where ControlNets are listed from and downloads are looked for (None: the studio's own folder).
+        self.controlnet_folders = list(controlnet_folders) if controlnet_folders is not None else None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName("controlRow")
         self._loading = False
@@ -261,20 +271,39 @@ class ControlRow(QFrame):
 
     # --- edits ----------------------------------------------------------------------------------------
 
+    def set_controlnet_folders(self, folders: Sequence[Path]) -> None:
+        """List ControlNets from ``folders`` (after the models folder changed, or a download)."""
+        self.controlnet_folders = list(folders)
+        self.refresh_models()
+
+    def refresh_models(self) -> None:
+        """List the ControlNets on disk again (one was downloaded), keeping the chosen one."""
+        self._fill_models(self.type.currentText())
+        self.refresh()
+
+    def downloaded(self, repo_id: str) -> Path | None:
+        """Where the recommended ``repo_id`` was downloaded to, or None."""
+        return local_download(repo_id, self.controlnet_folders or ())
+
     def _fill_models(self, control_type: str) -> None:
         current = self.model.currentText()
         self.model.blockSignals(True)
         self.model.clear()
+        downloads = set()
         for item in RECOMMENDED_CONTROLNETS:
+            folder = self.downloaded(item.repo_id)
+            downloads.add(folder)
             if item.type == control_type:
                 self.model.addItem(item.repo_id)
+                family = _FAMILY_NAMES.get(item.family, item.family)
+                where = f" · downloaded to {folder}" if folder else " · not downloaded yet"
                 self.model.setItemData(
-                    self.model.count() - 1,
-                    f"Recommended for {_FAMILY_NAMES.get(item.family, item.family)}",
-                    Qt.ItemDataRole.ToolTipRole,
+                    self.model.count() - 1, f"Recommended for {family}{where}", Qt.ItemDataRole.ToolTipRole
                 )
-        for path in local_controlnets():
-            self.model.addItem(str(path))
+        # A downloaded recommended ControlNet is listed once, by its repo id (what metadata records).
+        for path in local_controlnets(self.controlnet_folders):
+            if path not in downloads:
+                self.model.addItem(str(path))
         self.model.setCurrentText(current)
         self.model.blockSignals(False)
 
@@ -309,7 +338,7 @@ class ControlRow(QFrame):
         self._form.labelForField(self.canny_row).setVisible(self.type.currentText() == "canny")
         model = self.model.currentText().strip()
         recommended = any(r.repo_id == model for r in RECOMMENDED_CONTROLNETS)
-        self.download.setVisible(recommended and not (downloaded_folder(model) / "config.json").is_file())
+        self.download.setVisible(recommended and self.downloaded(model) is None)
 
     def _edited(self, *_args) -> None:
         if self._loading:
@@ -324,7 +353,7 @@ class ControlRow(QFrame):
             self._edited()
 
     def _choose_model(self) -> None:
-        start = paths.models_dir() / "controlnet"
+        start = (self.controlnet_folders or [model_folders().controlnets])[0]
         path, _ = QFileDialog.getOpenFileName(self, "ControlNet model", str(start), _MODEL_FILES)
         if path:
             self.model.setCurrentText(path)

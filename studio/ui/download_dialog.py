@@ -1,4 +1,5 @@
-"""Downloading a model from Hugging Face, with progress in bytes, a cancel button and errors as sentences."""
+"""Downloading a model or a ControlNet from Hugging Face, with progress in bytes, a cancel button and errors as
+sentences. Downloads go into the artist's models folder (its checkpoints or ControlNet folder)."""
 
 from __future__ import annotations
 
@@ -19,24 +20,53 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.engine.controlnet import RECOMMENDED_CONTROLNETS
+from studio.engine.model_folders import model_folders
 from studio.state.download_task import DownloadTask
 from studio.ui.icons import icon
 from studio.ui.recommended_models import format_bytes, load_recommended_models
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _REPO_ROLE = Qt.ItemDataRole.UserRole + 1
+FAMILY_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL"}
+TYPE_NAMES = {"lineart": "Line art", "openpose": "OpenPose", "softedge": "Soft edge", "normal": "Normal map"}
+# Per kind: window title, what the repo id names, an example, the recommended list's title.
+_WORDS = {
+    "model": (
+        "Download a model",
+        "Hugging Face repo id:",
+        "stabilityai/stable-diffusion-xl-base-1.0",
+        "model",
+    ),
+    "controlnet": (
+        "Download a ControlNet",
+        "Hugging Face repo id of a ControlNet:",
+        "lllyasviel/control_v11p_sd15_canny",
+        "ControlNet",
+    ),
+}
 
 
 class DownloadDialog(QDialog):
     model_downloaded = Signal(Path)
 
     def __init__(
-        self, parent: QWidget | None = None, *, repo_id: str = "", task: DownloadTask | None = None
+        self,
+        parent: QWidget | None = None,
+        *,
+        repo_id: str = "",
+        task: DownloadTask | None = None,
+        kind: str = "model",
+        models_folder: Path | None = None,
     ) -> None:
+        """``kind`` "model" downloads a pipeline, "controlnet" a ControlNet, into ``models_folder`` (None: the
+        studio's own; a given ``task`` keeps its own folder)."""
         super().__init__(parent)
-        self.setWindowTitle("Download a model")
-        self.setAccessibleName("Download a model")
-        self.task = task or DownloadTask(self)
+        self.kind = kind
+        title, repo_label, example, noun = _WORDS[kind]
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        self.task = task or DownloadTask(self, kind=kind, folder=models_folder)
         if self.task.parent() is None:
             self.task.setParent(self)
         self.task.progress.connect(self._on_progress)
@@ -46,27 +76,40 @@ class DownloadDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.setSpacing(8)
-        layout.addWidget(QLabel("Hugging Face repo id:", self))
+        layout.addWidget(QLabel(repo_label, self))
         self.repo_edit = QLineEdit(repo_id, self)
-        self.repo_edit.setPlaceholderText("organisation/model, e.g. stabilityai/stable-diffusion-xl-base-1.0")
-        self.repo_edit.setToolTip("The model's name on huggingface.co, as organisation/model")
+        self.repo_edit.setPlaceholderText(f"organisation/name, e.g. {example}")
+        self.repo_edit.setToolTip(f"The {noun}'s name on huggingface.co, as organisation/name")
         self.repo_edit.setAccessibleName("Repo id")
         self.repo_edit.setClearButtonEnabled(True)
         self.repo_edit.returnPressed.connect(self.start_download)
         layout.addWidget(self.repo_edit)
 
-        layout.addWidget(QLabel("Or pick a recommended model:", self))
+        layout.addWidget(QLabel(f"Or pick a recommended {noun}:", self))
         self.recommended = QListWidget(self)
-        self.recommended.setAccessibleName("Recommended models")
-        self.recommended.setToolTip("Click a model to put its repo id above")
-        for model in load_recommended_models():
-            item = QListWidgetItem(f"{model.name} — {model.size_text} · {model.license}")
-            item.setData(_REPO_ROLE, model.repo_id)
-            item.setToolTip(f"{model.repo_id}\n{model.description}")
+        self.recommended.setAccessibleName(f"Recommended {noun}s")
+        self.recommended.setToolTip(f"Click a {noun} to put its repo id above")
+        for text, repo, tip in self._recommended_items():
+            item = QListWidgetItem(text)
+            item.setData(_REPO_ROLE, repo)
+            item.setToolTip(tip)
             self.recommended.addItem(item)
-        self.recommended.setMaximumHeight(self.recommended.sizeHintForRow(0) * 3 + 8)
+        rows = 3 if kind == "model" else 7
+        shown = min(rows, self.recommended.count())
+        self.recommended.setMaximumHeight(self.recommended.sizeHintForRow(0) * rows + 8)
+        self.recommended.setMinimumHeight(self.recommended.sizeHintForRow(0) * shown + 8)
         self.recommended.itemClicked.connect(lambda item: self.repo_edit.setText(item.data(_REPO_ROLE)))
         layout.addWidget(self.recommended)
+
+        folders = model_folders(self.task.folder)
+        self.target_folder = folders.controlnets if kind == "controlnet" else folders.checkpoints
+        self.folder_label = QLabel(f"Saved in {self.target_folder}", self)
+        self.folder_label.setWordWrap(True)
+        self.folder_label.setProperty("role", "muted")
+        self.folder_label.setToolTip("Change where models are kept with File ▸ Models folder…")
+        self.folder_label.setAccessibleName("Download folder")
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.folder_label)
 
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setAccessibleName("Download progress")
@@ -95,7 +138,7 @@ class DownloadDialog(QDialog):
         self.download_button = QPushButton(icon("download"), "Download", self)
         self.download_button.setProperty("primary", True)
         self.download_button.setDefault(True)
-        self.download_button.setToolTip("Download the model into the studio's models folder")
+        self.download_button.setToolTip(f"Download the {noun} into {self.target_folder}")
         self.download_button.setAccessibleName("Download")
         self.download_button.clicked.connect(self.start_download)
         self.cancel_button = QPushButton(icon("cancel"), "Cancel download", self)
@@ -127,6 +170,10 @@ class DownloadDialog(QDialog):
                 "stable-diffusion-v1-5/stable-diffusion-v1-5."
             )
             return False
+        wrong_kind = self._wrong_kind(repo_id)
+        if wrong_kind:
+            self._show_error(wrong_kind)
+            return False
         self.error_label.setVisible(False)
         self.progress_bar.setRange(0, 0)  # busy until the first byte count arrives
         self.progress_bar.setVisible(True)
@@ -134,6 +181,36 @@ class DownloadDialog(QDialog):
         self._set_running(True)
         self.task.start(repo_id)
         return True
+
+    def _recommended_items(self) -> list[tuple[str, str, str]]:
+        """(text, repo id, tooltip) of each recommended download of this dialog's kind."""
+        if self.kind == "controlnet":
+            return [
+                (
+                    f"{TYPE_NAMES.get(r.type, r.type.capitalize())} · {FAMILY_NAMES[r.family]} — {r.repo_id}",
+                    r.repo_id,
+                    f"A {r.type} ControlNet for {FAMILY_NAMES[r.family]} models",
+                )
+                for r in RECOMMENDED_CONTROLNETS
+            ]
+        return [
+            (f"{m.name} — {m.size_text} · {m.license}", m.repo_id, f"{m.repo_id}\n{m.description}")
+            for m in load_recommended_models()
+        ]
+
+    def _wrong_kind(self, repo_id: str) -> str:
+        """A sentence when ``repo_id`` is known to be of the other kind (checked before any network use)."""
+        if self.kind == "model" and any(r.repo_id == repo_id for r in RECOMMENDED_CONTROLNETS):
+            return (
+                f"'{repo_id}' is a ControlNet, not an image model. Download it with File ▸ Download ControlNet… "
+                "(or the Download button of a control input), then pick it in the Control tab."
+            )
+        if self.kind == "controlnet" and any(m.repo_id == repo_id for m in load_recommended_models()):
+            return (
+                f"'{repo_id}' is a full image model, not a ControlNet. Download it with File ▸ Download model…, "
+                "and pick a ControlNet from the list here."
+            )
+        return ""
 
     def cancel_download(self) -> None:
         if self.task.is_running():
@@ -189,3 +266,5 @@ class DownloadDialog(QDialog):
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.setVisible(True)
+        # Grow to fit the sentence rather than squeeze the list above it.
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))

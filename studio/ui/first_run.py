@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,15 +20,18 @@ from PySide6.QtWidgets import (
 )
 
 from studio import paths
+from studio.engine.model_folders import model_folders
 from studio.ui.icons import icon
 from studio.ui.recommended_models import RecommendedModel, format_bytes, free_space, load_recommended_models
 
 DEMO_LABEL = "Tiny demo model (random weights — shows the workflow, not a picture)"
+_TOOL_NAMES = {"a1111": "AUTOMATIC1111 / Forge", "comfyui": "ComfyUI"}
 
 
 class FirstRunWidget(QWidget):
     download_requested = Signal(str)
-    folder_chosen = Signal(Path)
+    folder_chosen = Signal(Path)  # a folder of models to use where they are
+    models_folder_chosen = Signal(Path)  # where models are kept from now on (downloads go there)
     demo_requested = Signal()
 
     def __init__(
@@ -116,9 +120,18 @@ class FirstRunWidget(QWidget):
             grid.setRowMinimumHeight(row + 4, 10)
             row += 5
         self.space_label = QLabel(box)
-        self.space_label.setProperty("role", "muted")
         self.space_label.setWordWrap(True)
-        grid.addWidget(self.space_label, row, 0, 1, 2)
+        self.space_label.setAccessibleName("Models folder")
+        self.space_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.change_folder_button = QPushButton(icon("folder"), "Change…", box)
+        self.change_folder_button.setToolTip(
+            "Keep models in another folder: any folder, or the folder of AUTOMATIC1111, Forge or ComfyUI "
+            "(downloads then go into its own models folders, and both programs share them)"
+        )
+        self.change_folder_button.setAccessibleName("Change the models folder")
+        self.change_folder_button.clicked.connect(self._choose_models_folder)
+        grid.addWidget(self.space_label, row, 0)
+        grid.addWidget(self.change_folder_button, row, 1, Qt.AlignmentFlag.AlignVCenter)
         grid.setColumnStretch(0, 1)
         return box
 
@@ -128,7 +141,8 @@ class FirstRunWidget(QWidget):
         layout = QVBoxLayout(box)
         text = QLabel(
             "If AUTOMATIC1111, Forge or ComfyUI is installed, the studio can use its models where they are, "
-            "without copying: choose its <i>models/Stable-diffusion</i> or <i>models/checkpoints</i> folder.",
+            "without copying: choose its <i>models/Stable-diffusion</i> or <i>models/checkpoints</i> folder. "
+            "To keep new downloads there too, use <i>Change…</i> above.",
             box,
         )
         text.setWordWrap(True)
@@ -160,16 +174,28 @@ class FirstRunWidget(QWidget):
 
     # --- behaviour ------------------------------------------------------------------------------------
 
+    @property
+    def models_folder(self) -> Path:
+        return self._models_folder
+
+    def set_models_folder(self, folder: Path) -> None:
+        """Show ``folder`` as where models are kept, with its free space."""
+        self._models_folder = Path(folder)
+        self.refresh_disk_space()
+
     def refresh_disk_space(self) -> int:
         """Show the free space of the models folder's drive and warn beside the models that do not fit."""
+        folders = model_folders(self._models_folder)
+        where = f"Models are kept in: <b>{html.escape(str(folders.root))}</b>"
+        if folders.layout in _TOOL_NAMES:
+            leaf = folders.checkpoints.relative_to(folders.root).as_posix()
+            where += f" ({_TOOL_NAMES[folders.layout]}: downloads go into {leaf})"
         try:
-            free = self._space_probe(self._models_folder)
+            free = self._space_probe(folders.checkpoints)
         except OSError:
-            self.space_label.setText(f"Models are saved in {self._models_folder}.")
+            self.space_label.setText(where + ".")
             return -1
-        self.space_label.setText(
-            f"Models are saved in {self._models_folder} — {format_bytes(free)} free there."
-        )
+        self.space_label.setText(f"{where} — {format_bytes(free)} free there.")
         for model in self.models:
             self._warn_space(model, free)
         return free
@@ -183,6 +209,11 @@ class FirstRunWidget(QWidget):
                 f"⚠ Not enough free space: {model.name} needs {model.size_text} and the drive has "
                 f"{format_bytes(free)} free. Free some space or choose a models folder on another drive."
             )
+
+    def _choose_models_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Where to keep models", str(self._models_folder))
+        if chosen:
+            self.models_folder_chosen.emit(Path(chosen))
 
     def _choose_folder(self) -> None:
         start = str(Path.home())

@@ -251,7 +251,9 @@ class MainWindow(QMainWindow):
 
     def _show_first_run(self) -> None:
         if self.first_run is None:
-            self.first_run = FirstRunWidget()
+            self.first_run = FirstRunWidget(models_folder=self.state.settings.models())
+            self.first_run.models_folder_chosen.connect(self.state.set_models_folder)
+            self.state.models_folder_changed.connect(self.first_run.set_models_folder)
             self.first_run.demo_requested.connect(self.state.create_demo_models)
             self.first_run.folder_chosen.connect(lambda path: self.state.add_model_path(Path(path), True))
             self.first_run.download_requested.connect(self.menus.download_model)

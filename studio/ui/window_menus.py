@@ -36,6 +36,8 @@ class WindowMenus(QObject):
         self._action(file, "Add model file…", self.add_model_file, "add_model", "add-model")
         self._action(file, "Add model folder (A1111 / ComfyUI)…", self.add_model_folder, None, "folder")
         self._action(file, "Download model…", self.download_model, None, "download")
+        self._action(file, "Download ControlNet…", lambda: window.canvases.download_controlnet(), None, "download")
+        self._action(file, "Models folder…", self.choose_models_folder, None, "folder")
         self._action(file, "Annotators folder…", self.choose_annotators_folder, None, "folder")
         file.addSeparator()
         self._action(file, "Choose output folder…", self.choose_output_folder)
@@ -123,9 +125,18 @@ class WindowMenus(QObject):
     def download_model(self, repo_id: str = "") -> None:
         from studio.ui.download_dialog import DownloadDialog
 
-        dialog = DownloadDialog(self.window, repo_id=repo_id)
+        dialog = DownloadDialog(self.window, repo_id=repo_id, models_folder=self.window.state.settings.models())
         dialog.model_downloaded.connect(lambda path: self.window.state.add_model_path(Path(path)))
         dialog.open()
+
+    def choose_models_folder(self) -> None:
+        from studio.ui.models_folder_dialog import ModelsFolderDialog
+
+        state = self.window.state
+        dialog = ModelsFolderDialog(state.settings.models(), self.window)
+        dialog.accepted.connect(lambda: state.set_models_folder(dialog.folder()))
+        dialog.open()
+        self.models_folder_dialog = dialog  # for tests and screenshots
 
     def choose_output_folder(self) -> None:
         state = self.window.state
