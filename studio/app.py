@@ -17,10 +17,10 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from studio.settings import load_settings
 from studio.state.app_state import AppState
 from studio.state.model_list import ModelList
 from studio.state.session import load_session
-from studio.state.settings import load_settings
 from studio.state.worker import GenerationWorker, default_engine_factory
 
 log = logging.getLogger("studio.app")

@@ -306,3 +306,22 @@ def test_pose_render_bad_input_exits_2_with_one_line(tmp_path, studio_home, text
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0]
     assert not (tmp_path / "out.png").exists()
+
+
+def test_the_cli_sees_the_models_folder_chosen_in_the_window(tiny_models, tmp_path, capsys):
+    """The preferences are shared: a model in the A1111 folder the artist chose is listed and found by name."""
+    import shutil
+
+    from studio.settings import AppSettings, save_settings
+
+    webui = tmp_path / "webui"
+    shutil.copytree(tiny_models / "sd15", webui / "models" / "Stable-diffusion" / "my-tiny-model")
+    save_settings(AppSettings(models_folder=str(webui)))
+
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert any(row["name"] == "my-tiny-model" and row["family"] == "sd15" for row in rows)
+
+    assert main(["generate", "--model", "my-tiny-model", "--prompt", "x", "--steps", "2", "--size", "64x64",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert Path(capsys.readouterr().out.split()[0]).is_file()

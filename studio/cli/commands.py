@@ -24,8 +24,10 @@ def _human_size(size: int | None) -> str:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from studio.engine.discovery import discover_models
+    from studio.settings import load_settings
 
-    entries = discover_models([Path(d) for d in args.dir])
+    settings, _ = load_settings()  # the window's folders too, so both list the same models
+    entries = discover_models([*settings.model_search_dirs(), *(Path(d) for d in args.dir)])
     rows = []
     for entry in entries:
         hash10 = entry.hash10 if not args.hash else entry.hash()

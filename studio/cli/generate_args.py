@@ -24,7 +24,7 @@ def request_from_args(args: argparse.Namespace) -> tuple[GenerationRequest, list
     if args.from_png:
         from studio.prompt.metadata_read import read_image_settings
 
-        settings = read_image_settings(Path(args.from_png), args.lora_dir)
+        settings = read_image_settings(Path(args.from_png), cli_lora_dirs(args))
         if settings.source == "none":
             raise CliError(f"'{args.from_png}' holds no generation settings this studio can read.")
         base = settings.request
@@ -162,8 +162,18 @@ def resolve_model_name(reference: str) -> str:
     if path.exists() or "/" in reference or "\\" in reference:
         return str(path) if path.exists() else reference
     from studio.engine.discovery import discover_models
+    from studio.settings import load_settings
 
-    for entry in discover_models():
+    settings, _ = load_settings()
+    for entry in discover_models(settings.model_search_dirs()):
         if reference in (entry.name, Path(entry.reference).stem):
             return entry.reference
     return reference
+
+
+def cli_lora_dirs(args: argparse.Namespace) -> list[str]:
+    """``--lora-dir`` folders first, then the LoRA folders the window knows (from the preferences)."""
+    from studio.settings import load_settings
+
+    settings, _ = load_settings()
+    return list(dict.fromkeys([*args.lora_dir, *settings.lora_roots()]))

@@ -9,8 +9,9 @@ import threading
 import time
 from pathlib import Path
 
-from studio.cli.generate_args import request_from_args
+from studio.cli.generate_args import cli_lora_dirs, request_from_args
 from studio.cli.parser import EXIT_CANCELLED, EXIT_OK, CliError
+from studio.settings import load_settings
 
 
 class _ProgressBar:
@@ -72,7 +73,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        engine = Engine(allow_pickle=args.allow_pickle, lora_dirs=tuple(args.lora_dir))
+        settings, _ = load_settings()  # the same folders and annotators as the window
+        engine = Engine(
+            allow_pickle=args.allow_pickle,
+            lora_dirs=tuple(cli_lora_dirs(args)),
+            annotators_dir=settings.annotators_folder,
+            controlnet_dirs=tuple(str(folder) for folder in settings.controlnet_folders()),
+        )
         result = engine.generate(
             request, on_step=on_step, cancel=cancel, on_stage=lambda text: print(text, file=sys.stderr)
         )

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.request import GenerationRequest
+from studio.settings import AppSettings, save_settings
 from studio.state.input_snapshot import snapshot_inputs
 from studio.state.jobs import Job, JobQueue
 from studio.state.lora_list import LoraList
 from studio.state.model_list import ModelList, usable
 from studio.state.pose_store import PoseStore
 from studio.state.session import Session, SessionAutosave
-from studio.state.settings import AppSettings, save_settings
 from studio.state.worker import GenerationWorker
 
 if TYPE_CHECKING:
@@ -98,22 +98,15 @@ class AppState(QObject):
     # --- models ---------------------------------------------------------------------------------------------
 
     def model_search_dirs(self) -> list[Path]:
-        extra = [Path(p) if Path(p).is_dir() else Path(p).parent for p in self.settings.extra_models]
-        chosen = [self.model_folders().checkpoints] if self.settings.models_folder else []
-        return chosen + [Path(p) for p in self.settings.model_dirs] + extra
+        return self.settings.model_search_dirs()
 
     def model_folders(self) -> ModelFolders:
         """Where checkpoints, ControlNets and LoRAs of the artist's models folder live."""
-        from studio.engine.model_folders import model_folders
-
-        return model_folders(self.settings.models_folder)
+        return self.settings.model_folders()
 
     def controlnet_folders(self) -> list[Path]:
         """The folders ControlNets are listed from: the models folder's, then the studio's own."""
-        from studio.engine.model_folders import model_folders
-
-        folders = [self.model_folders().controlnets, model_folders().controlnets]
-        return list(dict.fromkeys(folders))
+        return self.settings.controlnet_folders()
 
     def _controlnet_dirs(self) -> tuple[str, ...]:
         return tuple(str(folder) for folder in self.controlnet_folders())
@@ -135,16 +128,7 @@ class AppState(QObject):
         self.refresh_loras()
 
     def lora_roots(self) -> list[str]:
-        """LoRA folders beside the studio's own: those added in the LoRA tab, and model folders of A1111 or
-        ComfyUI installs (their models/Lora or models/loras)."""
-        roots = list(self.settings.lora_dirs)
-        if self.settings.models_folder:
-            roots.insert(0, str(self.model_folders().loras))
-        for folder in self.settings.model_dirs:
-            has_loras = any((Path(folder) / "models" / leaf).is_dir() for leaf in ("Lora", "loras"))
-            if has_loras and folder not in roots:
-                roots.append(folder)
-        return roots
+        return self.settings.lora_roots()
 
     def refresh_loras(self) -> None:
         roots = self.lora_roots()

@@ -10,7 +10,7 @@ from fake_engine import FakeEngine, Script
 from studio.request import GenerationRequest
 from studio.state.app_state import ERROR, INFO, NOTICE, AppState
 from studio.state.model_list import ModelList
-from studio.state.settings import AppSettings
+from studio.settings import AppSettings
 from studio.state.worker import GenerationWorker
 
 REQUEST = GenerationRequest(model="fake-model", prompt="a knight in armor", width=64, height=64, steps=2)

@@ -16,7 +16,7 @@ from studio.request import ControlInput, GenerationRequest
 from studio.state.app_state import AppState
 from studio.state.input_snapshot import snapshot_inputs
 from studio.state.model_list import ModelList
-from studio.state.settings import AppSettings
+from studio.settings import AppSettings
 from studio.state.worker import GenerationWorker
 
 

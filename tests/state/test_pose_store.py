@@ -26,7 +26,7 @@ from studio.state.pose_store import (
     with_pose_control,
     without_pose_control,
 )
-from studio.state.settings import AppSettings
+from studio.settings import AppSettings
 from studio.state.worker import GenerationWorker
 
 

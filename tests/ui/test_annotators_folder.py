@@ -6,7 +6,7 @@ import pytest
 from window_fixture import studio_on_fake_engine
 
 from studio.engine.control_images import ANNOTATORS_ENV
-from studio.state.settings import load_settings
+from studio.settings import load_settings
 
 
 @pytest.fixture

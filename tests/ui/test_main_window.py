@@ -190,7 +190,7 @@ def test_closing_exits_the_process_within_2_s_even_if_the_engine_ignores_cancel(
 
 
 def test_theme_switch_is_remembered(qtbot, make_studio):
-    from studio.state.settings import load_settings
+    from studio.settings import load_settings
     from studio.ui import theme
 
     studio = make_studio()

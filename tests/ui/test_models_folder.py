@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from studio import paths
 from studio.engine import download
 from studio.engine.model_folders import model_folders, tool_root
-from studio.state.settings import load_settings
+from studio.settings import load_settings
 from studio.ui.download_dialog import DownloadDialog
 from studio.ui.models_folder_dialog import ModelsFolderDialog
 

@@ -20,7 +20,7 @@ from studio.pose.skeleton import NOSE, R_WRIST, Point
 from studio.request import ControlInput
 from studio.state.app_state import ERROR, AppState
 from studio.state.pose_store import fit_pose, pose_control
-from studio.state.settings import AppSettings
+from studio.settings import AppSettings
 from studio.state.worker import GenerationWorker
 from studio.ui.pose_control_switch import OPENPOSE_CONTROLNETS
 from studio.ui.pose_editor import PoseEditor, preset_label

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio.state.settings import AppSettings, load_settings, save_settings, settings_file
+from studio.settings import AppSettings, load_settings, save_settings, settings_file
 
 
 def test_defaults_when_missing():

@@ -1,4 +1,4 @@
-"""The studio's preferences: a small versioned JSON file in the data folder (Qt-free data, QtCore-free too).
+"""The studio's preferences: a small versioned JSON file in the data folder. Qt-free: the CLI reads it too.
 
 Window geometry, folders, theme and engine preferences. The session (prompt, settings, queue) lives apart in
 ``session.py`` because it changes on every keystroke while these change rarely.
@@ -11,8 +11,12 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio import paths
+
+if TYPE_CHECKING:
+    from studio.engine.model_folders import ModelFolders
 
 log = logging.getLogger("studio.settings")
 
@@ -47,6 +51,37 @@ class AppSettings:
     def models(self) -> Path:
         """The models folder the artist chose, or the studio's own."""
         return Path(self.models_folder) if self.models_folder else paths.models_dir()
+
+    def model_folders(self) -> ModelFolders:
+        """Where checkpoints, ControlNets and LoRAs of the artist's models folder live."""
+        from studio.engine.model_folders import model_folders
+
+        return model_folders(self.models_folder)
+
+    def model_search_dirs(self) -> list[Path]:
+        """Folders model discovery looks in besides the studio's own: the models folder, A1111/ComfyUI
+        installs, and the folders of models added one by one."""
+        extra = [Path(p) if Path(p).is_dir() else Path(p).parent for p in self.extra_models]
+        chosen = [self.model_folders().checkpoints] if self.models_folder else []
+        return chosen + [Path(p) for p in self.model_dirs] + extra
+
+    def controlnet_folders(self) -> list[Path]:
+        """The folders ControlNets are listed from: the models folder's, then the studio's own."""
+        from studio.engine.model_folders import model_folders
+
+        return list(dict.fromkeys([self.model_folders().controlnets, model_folders().controlnets]))
+
+    def lora_roots(self) -> list[str]:
+        """LoRA folders beside the studio's own: those added in the LoRA tab, and model folders of A1111 or
+        ComfyUI installs (their models/Lora or models/loras)."""
+        roots = list(self.lora_dirs)
+        if self.models_folder:
+            roots.insert(0, str(self.model_folders().loras))
+        for folder in self.model_dirs:
+            has_loras = any((Path(folder) / "models" / leaf).is_dir() for leaf in ("Lora", "loras"))
+            if has_loras and folder not in roots:
+                roots.append(folder)
+        return roots
 
     def engine_threads(self) -> int:
         if self.torch_threads:
