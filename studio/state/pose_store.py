@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from studio import paths
 from studio.errors import StudioError
@@ -21,7 +21,7 @@ from studio.pose.pose import Pose, default_pose
 from studio.pose.pose_json import load_pose, save_pose
 from studio.pose.skeleton import Point
 from studio.request import ControlInput, GenerationRequest
-from studio.state.session import DEBOUNCE_MS
+from studio.state.debounced_writer import DebouncedWriter
 
 log = logging.getLogger("studio.pose")
 
@@ -104,14 +104,16 @@ class PoseStore(QObject):
         super().__init__(parent)
         self.path = path or pose_file()
         self._on_error = on_error
-        self._last_error: str | None = None
         self.load_problem: str | None = None
         self._pose = self._load()
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self.flush)
-        self.saves = 0
+        self._writer = DebouncedWriter(
+            lambda: save_pose(self._pose, self.path),
+            self.path,
+            "The pose could not be saved to '{path}' ({error}). It is still open in the editor; free some disk "
+            "space or check the folder's permissions.",
+            on_error,
+            parent=self,
+        )
 
     @property
     def pose(self) -> Pose:
@@ -122,32 +124,22 @@ class PoseStore(QObject):
             return
         self._pose = pose
         self.changed.emit(pose)
-        self._timer.start()  # restarting the timer is the debounce
+        self._writer.schedule()
 
     def fit_to(self, width: int, height: int) -> None:
         """Put the pose on a ``width``×``height`` canvas (the generation size), see ``fit_pose``."""
         self.set_pose(fit_pose(self._pose, width, height))
 
     def pending(self) -> bool:
-        return self._timer.isActive()
+        return self._writer.pending()
 
     def flush(self) -> None:
         """Write the pose now (a failure is reported once through ``on_error``, the pose stays in memory)."""
-        self._timer.stop()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            save_pose(self._pose, self.path)
-            self.saves += 1
-            self._last_error = None
-        except (OSError, StudioError) as exc:
-            message = (
-                f"The pose could not be saved to '{self.path}' ({exc}). It is still open in the editor; free some "
-                "disk space or check the folder's permissions."
-            )
-            log.warning(message)
-            if self._on_error and message != self._last_error:
-                self._on_error(message)
-            self._last_error = message
+        self._writer.flush()
+
+    @property
+    def saves(self) -> int:
+        return self._writer.saves
 
     def restore_from_metadata(self, raw: Mapping[str, str], request: GenerationRequest) -> GenerationRequest:
         """Reuse an image's pose: the embedded pose JSON becomes the session pose, and the request's pose

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 
 from studio import paths
 from studio.errors import StudioError
 from studio.request import GenerationRequest
+from studio.state.debounced_writer import DebouncedWriter
 
 log = logging.getLogger("studio.session")
 
 SESSION_VERSION = 1
-DEBOUNCE_MS = 300
 
 
 @dataclass
@@ -75,7 +75,7 @@ def load_session(path: Path | None = None) -> tuple[Session, str | None]:
         )
 
 
-class SessionAutosave(QObject):
+class SessionAutosave(DebouncedWriter):
     """Calls ``snapshot`` and writes it ``DEBOUNCE_MS`` after the last ``schedule()``; ``flush()`` writes now."""
 
     def __init__(
@@ -85,43 +85,14 @@ class SessionAutosave(QObject):
         on_error: Callable[[str], None] | None = None,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._snapshot = snapshot
-        self._path = path or session_file()
-        self._on_error = on_error
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self.flush)
-        self._last_error: str | None = None
-        self.saves = 0
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
-    def schedule(self) -> None:
-        self._timer.start()  # restarting the timer is the debounce
-
-    def pending(self) -> bool:
-        return self._timer.isActive()
-
-    def flush(self) -> None:
         from studio.atomic import atomic_write_text
 
-        self._timer.stop()
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self._path, self._snapshot().to_json())
-            self.saves += 1
-            self._last_error = None
-        except (OSError, StudioError) as exc:
-            message = (
-                f"The session could not be saved to '{self._path}' ({exc}). Your work is still open; free some "
-                "disk space or check the folder's permissions."
-            )
-            log.warning(message)
-            # Say it once, not on every keystroke.
-            if self._on_error and message != self._last_error:
-                self._on_error(message)
-            self._last_error = message
+        path = path or session_file()
+        super().__init__(
+            lambda: atomic_write_text(path, snapshot().to_json()),
+            path,
+            "The session could not be saved to '{path}' ({error}). Your work is still open; free some disk "
+            "space or check the folder's permissions.",
+            on_error,
+            parent=parent,
+        )

@@ -8,9 +8,9 @@ import pytest
 from fake_engine import FakeEngine, Script
 
 from studio.request import GenerationRequest
+from studio.settings import AppSettings
 from studio.state.app_state import ERROR, INFO, NOTICE, AppState
 from studio.state.model_list import ModelList
-from studio.settings import AppSettings
 from studio.state.worker import GenerationWorker
 
 REQUEST = GenerationRequest(model="fake-model", prompt="a knight in armor", width=64, height=64, steps=2)

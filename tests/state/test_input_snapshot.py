@@ -13,10 +13,10 @@ from studio.pose.pose_json import load_pose, save_pose
 from studio.pose.skeleton import Point
 from studio.prompt.saving import embedded_pose_json
 from studio.request import ControlInput, GenerationRequest
+from studio.settings import AppSettings
 from studio.state.app_state import AppState
 from studio.state.input_snapshot import snapshot_inputs
 from studio.state.model_list import ModelList
-from studio.settings import AppSettings
 from studio.state.worker import GenerationWorker
 
 

@@ -17,6 +17,7 @@ from studio.prompt.metadata_read import read_image_settings
 from studio.prompt.png_chunks import POSE_KEY, read_text_chunks
 from studio.prompt.saving import save_result
 from studio.request import ControlInput, GenerationRequest
+from studio.settings import AppSettings
 from studio.state.app_state import AppState
 from studio.state.pose_store import (
     PoseStore,
@@ -26,7 +27,6 @@ from studio.state.pose_store import (
     with_pose_control,
     without_pose_control,
 )
-from studio.settings import AppSettings
 from studio.state.worker import GenerationWorker
 
 

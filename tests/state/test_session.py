@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from studio.request import GenerationRequest, HiresSettings
-from studio.state.session import DEBOUNCE_MS, Session, SessionAutosave, load_session, session_file
+from studio.state.debounced_writer import DEBOUNCE_MS
+from studio.state.session import Session, SessionAutosave, load_session, session_file
 
 REQUEST = GenerationRequest(
     model="m", prompt="a knight in armor", style="digital-art", seed=42, hires=HiresSettings(scale=2.0)

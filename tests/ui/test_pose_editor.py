@@ -18,9 +18,9 @@ from studio.pose.pose_json import load_pose
 from studio.pose.presets import list_pose_presets, load_pose_preset
 from studio.pose.skeleton import NOSE, R_WRIST, Point
 from studio.request import ControlInput
+from studio.settings import AppSettings
 from studio.state.app_state import ERROR, AppState
 from studio.state.pose_store import fit_pose, pose_control
-from studio.settings import AppSettings
 from studio.state.worker import GenerationWorker
 from studio.ui.pose_control_switch import OPENPOSE_CONTROLNETS
 from studio.ui.pose_editor import PoseEditor, preset_label
