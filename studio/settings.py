@@ -66,10 +66,13 @@ class AppSettings:
         return chosen + [Path(p) for p in self.model_dirs] + extra
 
     def controlnet_folders(self) -> list[Path]:
-        """The folders ControlNets are listed from: the models folder's, then the studio's own."""
+        """The folders ControlNets are listed from: the models folder's, the studio's own, then added folders."""
         from studio.engine.model_folders import model_folders
 
-        return list(dict.fromkeys([self.model_folders().controlnets, model_folders().controlnets]))
+        # Model folders added by hand (the demo set among them) may hold ControlNets beside the checkpoints;
+        # only real ControlNets are listed from them (``controlnet.is_controlnet``).
+        added = [Path(folder) for folder in self.model_dirs]
+        return list(dict.fromkeys([self.model_folders().controlnets, model_folders().controlnets, *added]))
 
     def lora_roots(self) -> list[str]:
         """LoRA folders beside the studio's own: those added in the LoRA tab, and model folders of A1111 or

@@ -25,7 +25,7 @@ from studio.engine.model_ref import (
     read_safetensors_header,
 )
 from studio.engine.validation import FAMILY_NAMES
-from studio.errors import ModelError, RequestError
+from studio.errors import ModelError, RequestError, StudioError
 
 CONFIG_SIDECAR = ".config"  # NAME.config/config.json beside NAME.safetensors: the layout of a single file
 
@@ -206,6 +206,21 @@ def _family_of_file(path: Path) -> str:
             "this ControlNet (lllyasviel's and most others are published as .safetensors)."
         )
     raise ModelError(f"{name} is not a ControlNet weights file (expected .safetensors) or folder.")
+
+
+def is_controlnet(path: Path) -> bool:
+    """Whether ``path`` is a ControlNet: a folder whose config names a ``ControlNetModel``, or a .safetensors
+    file with ControlNet weights. Reads configs and headers only, so listing a big checkpoint folder is cheap."""
+    try:
+        if path.is_dir():
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+            return isinstance(config, dict) and config.get("_class_name") == "ControlNetModel"
+        if path.suffix.lower() in SAFETENSORS_SUFFIXES:
+            keys = (k.removeprefix("control_model.") for k in read_safetensors_header(path))
+            return any(key.startswith(_CONTROLNET_MARKERS) for key in keys)
+    except (OSError, ValueError, StudioError):
+        return False  # unreadable: not offered; choosing it by path still gives the full message
+    return False
 
 
 def check_family(ref: ControlNetRef, model_family: str) -> None:

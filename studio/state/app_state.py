@@ -119,11 +119,11 @@ class AppState(QObject):
         if chosen != self.settings.models_folder:
             self.settings.models_folder = chosen
             self.save_settings()
-        self.worker.configure_engine(controlnet_dirs=self._controlnet_dirs())
         self.models_folder_changed.emit(self.settings.models())
         self.refresh_models()
 
     def refresh_models(self) -> None:
+        self.worker.configure_engine(controlnet_dirs=self._controlnet_dirs())
         self.models.refresh(self.model_search_dirs())
         self.refresh_loras()
 

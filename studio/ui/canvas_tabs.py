@@ -74,6 +74,8 @@ class CanvasTabs(QObject):
         state.models_folder_changed.connect(
             lambda _folder: panel.set_controlnet_folders(state.controlnet_folders())
         )
+        # A new model folder (the demo set, an A1111 install) can bring ControlNets: list them after each scan.
+        state.models.changed.connect(lambda _entries: panel.set_controlnet_folders(state.controlnet_folders()))
         if hasattr(window.gallery, "inpaint_requested"):
             window.gallery.inpaint_requested.connect(self.inpaint_path)
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.control_images import CANNY_DEFAULTS
-from studio.engine.controlnet import RECOMMENDED_CONTROLNETS, local_download
+from studio.engine.controlnet import RECOMMENDED_CONTROLNETS, is_controlnet, local_download
 from studio.engine.model_folders import model_folders
 from studio.request import ControlInput
 from studio.ui.icons import icon
@@ -46,11 +46,7 @@ def local_controlnets(folders: Sequence[Path] | None = None) -> list[Path]:
     found: list[Path] = []
     for folder in folders if folders is not None else [model_folders().controlnets]:
         if folder.is_dir():
-            found += sorted(
-                p
-                for p in folder.iterdir()
-                if p.suffix.lower() in (".safetensors", ".pth", ".bin") or (p / "config.json").is_file()
-            )
+            found += sorted(p for p in folder.iterdir() if is_controlnet(p))
     return list(dict.fromkeys(found))
 
 

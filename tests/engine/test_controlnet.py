@@ -341,3 +341,17 @@ def test_a1111_controlnet_text_is_read(tmp_path):
         "",
     )
     assert any(item.startswith("ControlNet 0:") for item in unmapped)
+
+
+def test_only_real_controlnets_are_recognised(tiny_models, tiny_controlnets, tiny_single_file, tmp_path):
+    from studio.engine.controlnet import is_controlnet
+    from studio.engine.tiny_addons import write_tiny_lora
+
+    assert is_controlnet(tiny_controlnets / "controlnet-sd15")
+    assert is_controlnet(tiny_controlnets / "controlnet-sdxl")
+    assert not is_controlnet(tiny_models / "sd15")  # a pipeline folder
+    assert not is_controlnet(tiny_single_file)  # an A1111 checkpoint
+    assert not is_controlnet(write_tiny_lora(tmp_path / "style.safetensors", "sd15"))
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x10\x00")
+    assert not is_controlnet(broken)

@@ -149,3 +149,14 @@ def test_the_rows_download_button_downloads_the_controlnet_into_the_models_folde
     assert blocker.args[0].parent == tmp_path / "library" / "controlnet"
     assert not row.download.isVisible()
     assert resolve_controlnet(row.model.currentText(), state.controlnet_folders()).path == blocker.args[0]
+
+
+def test_controlnets_in_an_added_model_folder_are_offered(tiny_controlnets, tiny_models):
+    """The demo set (and any folder added with Add model…) holds ControlNets beside the checkpoints."""
+    from studio.settings import AppSettings
+    from studio.ui.control_row import local_controlnets
+
+    settings = AppSettings(model_dirs=[str(tiny_controlnets), str(tiny_models)])
+    offered = local_controlnets(settings.controlnet_folders())
+    assert tiny_controlnets / "controlnet-sd15" in offered and tiny_controlnets / "controlnet-sdxl" in offered
+    assert tiny_models / "sd15" not in offered and tiny_controlnets / "sd15-inpaint" not in offered
