@@ -77,3 +77,14 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def keep_aside(path: Path) -> Path:
+    """Move an unreadable ``NAME.json`` to ``NAME.json.bad`` so a fresh file can take its place and nothing the
+    artist had is thrown away. Returns where the old file now is (``path`` itself when it cannot be moved)."""
+    backup = path.with_suffix(path.suffix + ".bad")
+    try:
+        os.replace(path, backup)
+    except OSError:
+        return path
+    return backup

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio import paths
+from studio.atomic import keep_aside
 
 if TYPE_CHECKING:
     from studio.engine.model_folders import ModelFolders
@@ -120,11 +121,7 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
         return settings, None
     except (OSError, ValueError, TypeError) as exc:
         log.warning("unreadable settings %s: %s", path, exc)
-        backup = path.with_suffix(".json.bad")
-        try:
-            os.replace(path, backup)
-        except OSError:
-            backup = path
+        backup = keep_aside(path)
         return AppSettings(), (
             f"Your preferences could not be read ({exc}), so the defaults are used. The old file was kept as "
             f"'{backup}'."

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from studio import paths
+from studio.atomic import keep_aside
 from studio.errors import StudioError
 from studio.pose.pose import Pose, default_pose
 from studio.pose.pose_json import load_pose, save_pose
@@ -167,11 +167,7 @@ class PoseStore(QObject):
         try:
             return load_pose(self.path)
         except StudioError as exc:
-            backup = self.path.with_suffix(".json.bad")
-            try:
-                os.replace(self.path, backup)
-            except OSError:
-                backup = self.path
+            backup = keep_aside(self.path)
             self.load_problem = (
                 f"The last pose could not be restored ({exc}), so the pose editor starts with the default figure. "
                 f"The old file was kept as '{backup}'."

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 
 from studio import paths
+from studio.atomic import keep_aside
 from studio.errors import StudioError
 from studio.request import GenerationRequest
 from studio.state.debounced_writer import DebouncedWriter
@@ -64,11 +64,7 @@ def load_session(path: Path | None = None) -> tuple[Session, str | None]:
         return Session.from_json(path.read_text(encoding="utf-8")), None
     except (OSError, ValueError, StudioError) as exc:
         log.warning("unreadable session %s: %s", path, exc)
-        backup = path.with_suffix(".json.bad")
-        try:
-            os.replace(path, backup)
-        except OSError:
-            backup = path
+        backup = keep_aside(path)
         return Session(), (
             f"The last session could not be restored ({exc}), so the studio starts fresh. The old file was kept "
             f"as '{backup}'."
