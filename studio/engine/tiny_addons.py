@@ -11,11 +11,10 @@ from pathlib import Path
 from studio.engine.lazy import torch_modules
 from studio.engine.tiny_models import (
     TINY_SEED,
-    _load_tokenizer,
     _write_single_file,
     build_tiny_sd15_components,
     build_tiny_sdxl_components,
-    write_tiny_tokenizer,
+    write_tiny_pipeline,
 )
 
 
@@ -67,15 +66,12 @@ def build_tiny_sd15_inpaint_components() -> dict:
 
 def write_tiny_sd15_inpaint(folder: Path) -> Path:
     """Write a tiny SD1.x inpainting pipeline folder into ``folder`` and return it."""
-    diffusers = torch_modules().diffusers
-    folder = Path(folder)
-    write_tiny_tokenizer(folder / "tokenizer")
-    components = build_tiny_sd15_inpaint_components()
-    pipe = diffusers.StableDiffusionInpaintPipeline(
-        tokenizer=_load_tokenizer(folder / "tokenizer"), requires_safety_checker=False, **components
+    return write_tiny_pipeline(
+        folder,
+        "StableDiffusionInpaintPipeline",
+        build_tiny_sd15_inpaint_components(),
+        requires_safety_checker=False,
     )
-    pipe.save_pretrained(str(folder), safe_serialization=True)
-    return folder
 
 
 LORA_RANK = 4

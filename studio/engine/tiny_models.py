@@ -196,33 +196,33 @@ def _load_tokenizer(folder: Path):
     return torch_modules().transformers.CLIPTokenizer.from_pretrained(str(folder), model_max_length=77)
 
 
+def write_tiny_pipeline(folder: Path, pipeline_class: str, components: dict, **options: object) -> Path:
+    """Save ``components`` as a ``pipeline_class`` folder with its byte-level tokenizer(s); return the folder.
+
+    SDXL pipelines (``tokenizer_2`` among their components) get the second tokenizer, which pads with "!".
+    """
+    folder = Path(folder)
+    cls = getattr(torch_modules().diffusers, pipeline_class)
+    write_tiny_tokenizer(folder / "tokenizer")
+    tokenizers = {"tokenizer": _load_tokenizer(folder / "tokenizer")}
+    if "text_encoder_2" in components:
+        write_tiny_tokenizer(folder / "tokenizer_2", pad_token="!")
+        tokenizers["tokenizer_2"] = _load_tokenizer(folder / "tokenizer_2")
+    cls(**tokenizers, **components, **options).save_pretrained(str(folder), safe_serialization=True)
+    return folder
+
+
 def write_tiny_sd15(folder: Path) -> Path:
     """Write an SD1.x-shaped diffusers pipeline folder into ``folder`` and return it."""
-    diffusers = torch_modules().diffusers
-    folder = Path(folder)
-    write_tiny_tokenizer(folder / "tokenizer")
     components = build_tiny_sd15_components()
-    pipe = diffusers.StableDiffusionPipeline(
-        tokenizer=_load_tokenizer(folder / "tokenizer"), requires_safety_checker=False, **components
-    )
-    pipe.save_pretrained(str(folder), safe_serialization=True)
-    return folder
+    return write_tiny_pipeline(folder, "StableDiffusionPipeline", components, requires_safety_checker=False)
 
 
 def write_tiny_sdxl(folder: Path, *, text_encoder_2_width: int = 32) -> Path:
     """Write an SDXL-shaped diffusers pipeline folder into ``folder`` and return it."""
-    diffusers = torch_modules().diffusers
-    folder = Path(folder)
-    write_tiny_tokenizer(folder / "tokenizer")
-    write_tiny_tokenizer(folder / "tokenizer_2", pad_token="!")  # SDXL's second tokenizer pads with "!"
-    components = build_tiny_sdxl_components(text_encoder_2_width)
-    pipe = diffusers.StableDiffusionXLPipeline(
-        tokenizer=_load_tokenizer(folder / "tokenizer"),
-        tokenizer_2=_load_tokenizer(folder / "tokenizer_2"),
-        **components,
+    return write_tiny_pipeline(
+        folder, "StableDiffusionXLPipeline", build_tiny_sdxl_components(text_encoder_2_width)
     )
-    pipe.save_pretrained(str(folder), safe_serialization=True)
-    return folder
 
 
 def write_tiny_sd15_single_file(path: Path) -> Path:
