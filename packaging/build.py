@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE))
 
 import icons as icon_maker  # noqa: E402
 import linux_packages  # noqa: E402
+import locked_env  # noqa: E402
 import runtime_folder  # noqa: E402
 
 
@@ -56,7 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copy", action="store_true", help="copy the runtime files instead of hard-linking")
     parser.add_argument("--torch-inside", action="store_true", default=sys.platform == "darwin")
     parser.add_argument("--compression", default="xz", help="dpkg-deb compressor: xz, zstd, gzip, none")
+    parser.add_argument(
+        "--unlocked", action="store_true", help="build even when the environment differs from the lock"
+    )
     args = parser.parse_args(argv)
+    drift = locked_env.drift()
+    if drift and not args.unlocked:
+        # A release is made of the versions the tests passed with, or it may break on artists' machines.
+        parser.exit(
+            2,
+            "build.py: this environment is not the locked one (requirements-lock.txt):\n  "
+            + "\n  ".join(drift)
+            + "\nSet it up with: python3 dev.py test  (or pass --unlocked)\n",
+        )
 
     figures: dict[str, object] = {}
     started = time.perf_counter()

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 import bundle_plan
+import locked_env
 
 
 def from_environment(target: Path, *, link: bool = True) -> list[str]:
@@ -58,7 +59,9 @@ def from_pip(target: Path, requirements: list[str], index_url: str | None = None
     dependencies the frozen base already carries (pip's ``--no-deps`` would drop the NVIDIA wheels)."""
     if target.exists():
         shutil.rmtree(target)
-    command = [sys.executable, "-m", "pip", "install", "--target", str(target), *requirements]
+    # The lock holds torch at the tested release; a CPU index's "2.x.y+cpu" satisfies its "2.x.y".
+    command = [sys.executable, "-m", "pip", "install", "-c", str(locked_env.LOCK), "--target", str(target),
+               *requirements]  # fmt: skip
     if index_url:
         command += ["--index-url", index_url]
     subprocess.run(command, check=True)

@@ -3,6 +3,9 @@
 The data goes to a temporary file in the destination folder (same file system, so the final rename is
 atomic), is flushed to disk, and only then takes the final name. On any failure the temporary file is removed
 and the ``OSError`` is raised for the caller to turn into a message (the caller knows what was being saved).
+
+Files get the permissions any program's new file would (0644 under the usual umask): a temporary file is made
+private (0600), but pictures, poses and models are meant to be shared, opened by other tools and other users.
 """
 
 from __future__ import annotations
@@ -11,6 +14,28 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+
+# Read once at import: os.umask can only be read by setting it, which is not safe once threads run.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def shared_mode() -> int:
+    """The mode a new file gets from ``open()`` under this process's umask (0o644 for umask 022)."""
+    return 0o666 & ~_UMASK
+
+
+def make_shared(path: str | os.PathLike[str]) -> None:
+    """Give a file written through a private temporary file (mkstemp, safetensors) the usual permissions."""
+    if os.name != "nt":  # Windows has no mode bits beyond read-only
+        os.chmod(path, shared_mode())
+
+
+def make_tree_shared(folder: str | os.PathLike[str]) -> None:
+    """``make_shared`` for every file below ``folder`` (a model folder written by safetensors or diffusers)."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            make_shared(os.path.join(root, name))
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
@@ -27,6 +52,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: 
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            if os.name != "nt":
+                os.fchmod(handle.fileno(), shared_mode())
             os.fsync(handle.fileno())
         if overwrite:
             os.replace(temp, target)

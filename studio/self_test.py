@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ PROMPT = "a knight in armor"
 PRESETS = (("style", "digital art"), ("lighting", "moonlight"), ("composition", "low angle"))
 HEARTBEAT_MS = 10
 TIMEOUT_S = 300.0
+DETAIL_LINES = 40  # the end of a traceback: the failing frames and the message, enough to act on
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -44,12 +46,24 @@ def run_self_test(out_dir: Path, size: int = 512, steps: int = 20, theme: str = 
     os.environ[HOME_ENV] = str(home)  # never touch the artist's own settings, session or gallery
     try:
         return _run(out_dir, size, steps, theme, started)
+    except Exception as exc:  # noqa: BLE001 - the JSON line must say what broke, whatever it was
+        return {"ok": False, "crash": crash_detail(exc)}
     finally:
         if previous_home is None:
             os.environ.pop(HOME_ENV, None)
         else:
             os.environ[HOME_ENV] = previous_home
         shutil.rmtree(home, ignore_errors=True)
+
+
+def crash_detail(exc: BaseException) -> dict[str, Any]:
+    """The exception's type, message and last frames: what a frozen build's failure needs to be fixed."""
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return {"type": type(exc).__name__, "message": str(exc), "traceback": _tail("".join(frames))}
+
+
+def _tail(text: str) -> str:
+    return "\n".join(text.rstrip().splitlines()[-DETAIL_LINES:])
 
 
 def _run(out_dir: Path, size: int, steps: int, theme: str, started: float) -> dict[str, Any]:
@@ -109,8 +123,15 @@ async def _drive(studio, out_dir: Path, size: int, steps: int) -> dict[str, Any]
 
     state, window = studio.state, studio.window
     errors: list[str] = []
-    state.message.connect(lambda kind, text, _detail: kind == "error" and errors.append(text))
-    figures: dict[str, Any] = {"errors": errors}
+    details: list[str] = []  # the traceback behind each error, when the studio has one
+
+    def on_message(kind: str, text: str, detail: str) -> None:
+        if kind == "error":
+            errors.append(text)
+            details.append(_tail(detail))
+
+    state.message.connect(on_message)
+    figures: dict[str, Any] = {"errors": errors, "error_details": details}
 
     t0 = time.perf_counter()
     # A fresh data folder has no model: the welcome page offers the demo model, and the artist clicks it.

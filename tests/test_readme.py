@@ -18,8 +18,7 @@ def test_quick_start_is_two_one_line_commands():
     commands = quick_start_commands()
     assert len(commands) == 2
     assert all("\n" not in command for command in commands)
-    assert commands[0].endswith("diffusion-studio")  # the first one opens the studio
-    assert "pytest" in commands[1]
+    assert commands == ["python3 dev.py studio", "python3 dev.py test"]  # dev.py installs from the lock
 
 
 def test_ci_runs_the_readme_test_command():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from studio.atomic import make_shared, make_tree_shared
 from studio.engine.lazy import torch_modules
 from studio.engine.tiny_models import (
     TINY_SEED,
@@ -49,6 +50,7 @@ def write_tiny_controlnet(folder: Path, family: str) -> Path:
     """Write a tiny ControlNet folder (config.json + weights) for the tiny ``family`` model; return it."""
     folder = Path(folder)
     build_tiny_controlnet(family).save_pretrained(str(folder), safe_serialization=True)
+    make_tree_shared(folder)  # safetensors writes 0600
     return folder
 
 
@@ -139,4 +141,5 @@ def write_lora_for(
         "studio_tiny_lora": family,
     }
     save_file({k: v.contiguous() for k, v in state.items()}, str(path), metadata=metadata)
+    make_shared(path)  # safetensors writes 0600
     return path

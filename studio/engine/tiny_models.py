@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from studio.atomic import make_shared, make_tree_shared
 from studio.engine.lazy import torch_modules
 
 TINY_SEED = 0
@@ -209,6 +210,7 @@ def write_tiny_pipeline(folder: Path, pipeline_class: str, components: dict, **o
         write_tiny_tokenizer(folder / "tokenizer_2", pad_token="!")
         tokenizers["tokenizer_2"] = _load_tokenizer(folder / "tokenizer_2")
     cls(**tokenizers, **components, **options).save_pretrained(str(folder), safe_serialization=True)
+    make_tree_shared(folder)  # safetensors writes 0600; models are shared with other tools
     return folder
 
 
@@ -269,6 +271,7 @@ def _write_single_file(path: Path, state: dict, write_folder, family: str) -> Pa
 
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(path), metadata={"format": "pt", "studio_tiny_model": family})
+    make_shared(path)  # safetensors writes 0600
     sidecar = path.with_name(path.stem + SIDECAR_SUFFIX)
     if sidecar.exists():
         shutil.rmtree(sidecar)

@@ -49,15 +49,33 @@ def _self_test(build: dict, out: Path, env_extra: dict[str, str], wrapper: list[
         capture_output=True, text=True, env=env, timeout=SELF_TEST_TIMEOUT_S, cwd=out.parent,
     )  # fmt: skip
     elapsed = time.perf_counter() - started
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-8000:]
-    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    figures = _last_json_line(run.stdout)
+    # What broke inside the frozen app (type, message, last frames) leads the failure, not a bare exit code.
+    assert run.returncode == 0, _failure_report(figures) + run.stdout[-4000:] + run.stderr[-8000:]
     figures["wall_s"] = round(elapsed, 1)
     print(f"\nself-test ({env_extra}): {json.dumps(figures)}")
     return figures
 
 
+def _last_json_line(stdout: str) -> dict:
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return {}
+
+
+def _failure_report(figures: dict) -> str:
+    parts = []
+    if figures.get("crash"):
+        crash = figures["crash"]
+        parts.append(f"self-test crashed: {crash['type']}: {crash['message']}\n{crash['traceback']}")
+    for text, detail in zip(figures.get("errors", []), figures.get("error_details", []), strict=False):
+        parts.append(f"error shown in the window: {text}\n{detail}")
+    return "\n\n".join(parts) + "\n\n" if parts else ""
+
+
 def _check_self_test(figures: dict, out: Path) -> None:
-    assert figures["ok"] is True and figures["errors"] == []
+    assert figures["ok"] is True and figures["errors"] == [], _failure_report(figures)
     assert figures["previews_received"] > 0
     assert figures["torch_imported_before_window"] is False
     result = Path(figures["result_path"])
