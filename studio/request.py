@@ -135,7 +135,9 @@ class GenerationRequest:
             if dataclasses.is_dataclass(value):
                 value = dataclasses.asdict(value)
             elif isinstance(value, tuple):
-                value = [dataclasses.asdict(item) if dataclasses.is_dataclass(item) else item for item in value]
+                value = [
+                    dataclasses.asdict(item) if dataclasses.is_dataclass(item) else item for item in value
+                ]
             elif isinstance(value, Mapping):
                 value = dict(value)
             data[f.name] = value
@@ -168,11 +170,22 @@ class GenerationRequest:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise RequestError(f"The saved request is not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+            raise RequestError(
+                f"The saved request is not valid JSON ({exc.msg} at line {exc.lineno})."
+            ) from exc
         return cls.from_dict(data)
 
 
-_INT_FIELDS = {"seed", "steps", "width", "height", "batch_size", "batch_count", "mask_blur", "inpaint_padding"}
+_INT_FIELDS = {
+    "seed",
+    "steps",
+    "width",
+    "height",
+    "batch_size",
+    "batch_count",
+    "mask_blur",
+    "inpaint_padding",
+}
 _FLOAT_FIELDS = {"cfg_scale", "strength"}
 _STR_FIELDS = {"model", "prompt", "negative_prompt", "sampler", "inpaint_area"}
 _OPTIONAL_STR_FIELDS = {"style", "lighting", "composition", "init_image", "mask"}
@@ -211,7 +224,8 @@ def _coerce(key: str, value: Any) -> Any:
             if not isinstance(value, (list, tuple)) or not all(isinstance(item, Mapping) for item in value):
                 raise ValueError
             return tuple(item_type(**{k: v for k, v in item.items() if k in names}) for item in value)
-    except (TypeError, ValueError) as exc:
+    # OverflowError: JSON's Infinity read into an int field (int(float("inf"))).
+    except (TypeError, ValueError, OverflowError) as exc:
         raise RequestError(f"The request field '{key}' has an unusable value: {value!r}.") from exc
     return value
 
@@ -219,7 +233,6 @@ def _coerce(key: str, value: Any) -> Any:
 # --- migrations -------------------------------------------------------------------------------------------
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
-
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:

@@ -77,12 +77,16 @@ class AppSettings:
 
     def lora_roots(self) -> list[str]:
         """LoRA folders beside the studio's own: those added in the LoRA tab, and model folders of A1111 or
-        ComfyUI installs (their models/Lora or models/loras)."""
+        ComfyUI installs (their models/Lora or models/loras) or in the studio's layout (their loras/, as in the
+        demo set)."""
+        from studio.engine.model_folders import LORA_FOLDER
+
         roots = list(self.lora_dirs)
         if self.models_folder:
             roots.insert(0, str(self.model_folders().loras))
         for folder in self.model_dirs:
-            has_loras = any((Path(folder) / "models" / leaf).is_dir() for leaf in ("Lora", "loras"))
+            leaves = ("models/Lora", "models/loras", LORA_FOLDER)
+            has_loras = any((Path(folder) / leaf).is_dir() for leaf in leaves)
             if has_loras and folder not in roots:
                 roots.append(folder)
         return roots

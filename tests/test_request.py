@@ -32,7 +32,11 @@ def full_request() -> GenerationRequest:
         init_image="/tmp/source.png",
         strength=0.6,
         hires=HiresSettings(scale=1.5, strength=0.4, steps=12),
-        controls=(ControlInput("canny", "/tmp/photo.jpg", model="lllyasviel/sd-controlnet-canny", params={"low": 80}),),
+        controls=(
+            ControlInput(
+                "canny", "/tmp/photo.jpg", model="lllyasviel/sd-controlnet-canny", params={"low": 80}
+            ),
+        ),
         loras=(LoraRef("ink-style", 0.7), LoraRef("/loras/detail.safetensors", -0.5, enabled=False)),
         mask="/tmp/mask.png",
     )
@@ -52,9 +56,21 @@ def test_request_is_frozen():
 
 
 def test_version_1_migrates_to_current():
-    old = {"version": 1, "model": "m", "prompt": "cat", "seed": 3, "hires": {"scale": 2.0, "strength": 0.3, "steps": 9}}
+    old = {
+        "version": 1,
+        "model": "m",
+        "prompt": "cat",
+        "seed": 3,
+        "hires": {"scale": 2.0, "strength": 0.3, "steps": 9},
+    }
     request = GenerationRequest.from_dict(old)
-    assert (request.prompt, request.seed, request.controls, request.loras, request.mask) == ("cat", 3, (), (), None)
+    assert (request.prompt, request.seed, request.controls, request.loras, request.mask) == (
+        "cat",
+        3,
+        (),
+        (),
+        None,
+    )
     assert request.hires == HiresSettings(scale=2.0, strength=0.3, steps=9)
 
 
@@ -65,8 +81,16 @@ def test_newer_version_asks_for_an_update():
 
 @pytest.mark.parametrize(
     "data, field_name",
-    [({"steps": "many"}, "steps"), ({"seed": 1.5}, "seed"), ({"cfg_scale": True}, "cfg_scale"),
-     ({"prompt": 3}, "prompt"), ({"hires": "yes"}, "hires"), ({"controls": ["canny"]}, "controls")],
+    [
+        ({"steps": "many"}, "steps"),
+        ({"seed": 1.5}, "seed"),
+        ({"cfg_scale": True}, "cfg_scale"),
+        ({"prompt": 3}, "prompt"),
+        ({"hires": "yes"}, "hires"),
+        ({"controls": ["canny"]}, "controls"),
+        ({"steps": float("inf")}, "steps"),
+        ({"mask_blur": float("-inf")}, "mask_blur"),
+    ],
 )
 def test_bad_values_name_the_field(data, field_name):
     with pytest.raises(RequestError, match=f"'{field_name}'"):
@@ -84,7 +108,9 @@ def test_invalid_json_is_a_request_error():
         GenerationRequest.from_json("{nope")
 
 
-@given(st.text(), st.integers(min_value=-1, max_value=2**32), st.floats(allow_nan=False, allow_infinity=False))
+@given(
+    st.text(), st.integers(min_value=-1, max_value=2**32), st.floats(allow_nan=False, allow_infinity=False)
+)
 def test_any_prompt_seed_and_cfg_round_trip(prompt, seed, cfg):
     request = GenerationRequest(prompt=prompt, seed=seed, cfg_scale=cfg)
     assert GenerationRequest.from_json(request.to_json()) == request

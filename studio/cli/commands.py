@@ -7,8 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from studio.cli.folders import existing_folder, output_folder
 from studio.cli.generate_args import parse_size
 from studio.cli.parser import EXIT_OK, CliError
+from studio.errors import StudioError
 
 
 def _human_size(size: int | None) -> str:
@@ -23,14 +25,15 @@ def _human_size(size: int | None) -> str:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    given = [existing_folder(folder, "--dir") for folder in args.dir]  # a typo must not read as "no models"
     from studio.engine.discovery import discover_models
     from studio.settings import load_settings
 
     settings, _ = load_settings()  # the window's folders too, so both list the same models
-    entries = discover_models([*settings.model_search_dirs(), *(Path(d) for d in args.dir)])
+    entries = discover_models([*settings.model_search_dirs(), *given])
     rows = []
     for entry in entries:
-        hash10 = entry.hash10 if not args.hash else entry.hash()
+        hash10 = entry.hash() if args.hash else entry.hash10
         rows.append(
             {
                 "name": entry.name,
@@ -39,21 +42,27 @@ def cmd_models(args: argparse.Namespace) -> int:
                 "size_bytes": entry.size_bytes,
                 "hash10": hash10,
                 "reference": entry.reference,
+                "problem": entry.problem,
             }
         )
     if args.json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
     if not rows:
+        where = "".join(f"'{folder}' and " for folder in given)
         print(
-            "No models found. Try: diffusion-studio demo-models DIR, or --dir with an A1111/ComfyUI folder."
+            f"No models found in {where}the studio's model folders. "
+            "Try: diffusion-studio demo-models, or --dir with an A1111/ComfyUI folder."
         )
         return EXIT_OK
     for row in rows:
+        family = row["family"] or "-"
         print(
-            f"{row['name']:<40} {row['family'] or '?':<6} {_human_size(row['size_bytes']):>9} "
+            f"{row['name']:<40} {family:<12} {_human_size(row['size_bytes']):>9} "
             f"{row['hash10'] or '-':<10} {row['reference']}"
         )
+        if row["problem"]:
+            print(f"    cannot be used: {row['problem']}")
     return EXIT_OK
 
 
@@ -72,14 +81,41 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_models(args: argparse.Namespace) -> int:
-    from studio.engine.demo_models import write_demo_models
-    from studio.engine.tiny_models import DEMO_LABEL
+    from studio import paths
 
-    written = write_demo_models(Path(args.dir))
-    for name, path in written.items():
-        print(f"{name}: {path}")
-    print(f"These are tiny models with {DEMO_LABEL}.", file=sys.stderr)
+    # Without DIR, where the window's demo button puts them.
+    target = args.dir if args.dir is not None else str(paths.models_dir() / "demo")
+    folder = output_folder(target, "demo-models DIR").resolve()
+    from studio.engine.demo_models import demo_summary, write_demo_models
+
+    written = write_demo_models(folder)
+    for line in demo_summary(written):
+        print(line)
+    print(_remember_model_folder(folder))
     return EXIT_OK
+
+
+def _remember_model_folder(folder: Path) -> str:
+    """Add ``folder`` to the model folders in the preferences, as the window's demo button does, so ``models``
+    lists it and ``--model sd15`` finds it; returns a sentence saying so (or why not)."""
+    from studio.settings import load_settings, save_settings
+
+    settings, problem = load_settings()
+    if problem:
+        print(f"note: {problem}", file=sys.stderr)
+    if str(folder) not in settings.model_dirs:
+        settings.model_dirs.append(str(folder))
+        try:
+            save_settings(settings)
+        except (OSError, StudioError) as exc:
+            return (
+                f"The folder could not be added to the studio's model folders ({exc}); "
+                f"pass --dir {folder} to 'models', and give models by path."
+            )
+    return (
+        f"{folder} is one of the studio's model folders now: 'diffusion-studio models' lists these models "
+        "and '--model sd15' finds them (the window lists them too)."
+    )
 
 
 def cmd_pose_render(args: argparse.Namespace) -> int:

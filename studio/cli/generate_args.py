@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from studio.cli.folders import existing_folder
 from studio.cli.parser import CliError
 from studio.request import ControlInput, GenerationRequest, HiresSettings, LoraRef
 
@@ -78,6 +79,8 @@ def request_from_args(args: argparse.Namespace) -> tuple[GenerationRequest, list
         changes["hires"] = hires
     if args.lora:
         flags = [parse_lora_arg(text) for text in args.lora]
+        for ref in flags:
+            check_lora_file(ref.name)
         named = {ref.name.lower() for ref in flags}
         changes["loras"] = (*(r for r in base.loras if r.name.lower() not in named), *flags)
     request = base.with_changes(**changes)
@@ -102,15 +105,20 @@ def parse_controls(specs: list[str], models: list[str], canny: str | None = None
         if not (low.strip().isdigit() and high.strip().isdigit()):
             raise CliError(f"--canny-thresholds must look like 100:200, not '{canny}'.")
         params = {"low_threshold": int(low), "high_threshold": int(high)}
+    known = control_types()
     controls = []
     for spec, model in zip(specs, models, strict=True):
         kind, image, numbers = _split_control(spec)
-        model_path = Path(model).expanduser()
+        if kind not in known:
+            raise CliError(
+                f"Unknown control type '{kind}' in --control {spec}. Choose one of: {', '.join(known)}."
+            )
+        model_path = Path(resolve_controlnet_name(model)).expanduser()
         controls.append(
             ControlInput(
                 type=kind,
                 image=str(Path(image).expanduser().resolve()),
-                model=str(model_path.resolve()) if model_path.exists() else model,
+                model=str(model_path.resolve()) if model_path.exists() else str(model_path),
                 source="pose" if image.lower().endswith(".json") else "image",
                 scale=numbers[0] if numbers else 1.0,
                 start=numbers[1] if len(numbers) > 1 else 0.0,
@@ -119,6 +127,13 @@ def parse_controls(specs: list[str], models: list[str], canny: str | None = None
             )
         )
     return tuple(controls)
+
+
+def control_types() -> tuple[str, ...]:
+    """The control types the studio has ControlNets and pre-processors for (the download dialog's table)."""
+    from studio.engine.controlnet import RECOMMENDED_CONTROLNETS
+
+    return tuple(dict.fromkeys(r.type for r in RECOMMENDED_CONTROLNETS))
 
 
 def _split_control(spec: str) -> tuple[str, str, list[float]]:
@@ -156,6 +171,20 @@ def parse_lora_arg(text: str) -> LoraRef:
     return LoraRef(name, weight)
 
 
+def check_lora_file(reference: str) -> None:
+    """A ``--lora`` that names a file (a path, or a ``.safetensors`` name) must exist: the library is searched
+    by name only, so a mistyped path would otherwise read as an unknown library name."""
+    path = Path(reference).expanduser()
+    if not ("/" in reference or "\\" in reference or path.suffix.lower() == ".safetensors"):
+        return
+    if not path.exists():
+        raise CliError(f"The LoRA file '{reference}' does not exist. Check the path, or give a LoRA name.")
+    if not path.is_file():
+        raise CliError(
+            f"--lora '{reference}' is a folder; give a LoRA file in it, or the folder with --lora-dir."
+        )
+
+
 def resolve_model_name(reference: str) -> str:
     """A bare name or short hash (as stored in other tools' metadata) is looked up among the discovered models."""
     path = Path(reference).expanduser()
@@ -171,9 +200,25 @@ def resolve_model_name(reference: str) -> str:
     return reference
 
 
+def resolve_controlnet_name(reference: str) -> str:
+    """A bare ControlNet name (``controlnet-sd15``, a file's stem) is looked up in the ControlNet folders the
+    window lists from; paths and repo ids are kept as given."""
+    if Path(reference).expanduser().exists() or "/" in reference or "\\" in reference:
+        return reference
+    from studio.backend.catalogue import local_controlnets
+    from studio.settings import load_settings
+
+    settings, _ = load_settings()
+    for path in local_controlnets(settings.controlnet_folders()):
+        if reference in (path.name, path.stem):
+            return str(path)
+    return reference
+
+
 def cli_lora_dirs(args: argparse.Namespace) -> list[str]:
     """``--lora-dir`` folders first, then the LoRA folders the window knows (from the preferences)."""
     from studio.settings import load_settings
 
+    given = [str(existing_folder(folder, "--lora-dir")) for folder in args.lora_dir]
     settings, _ = load_settings()
-    return list(dict.fromkeys([*args.lora_dir, *settings.lora_roots()]))
+    return list(dict.fromkeys([*given, *settings.lora_roots()]))

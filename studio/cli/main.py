@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,35 @@ log = logging.getLogger("studio.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit status.
+
+    A reader that closes the pipe early (``info image.png | head``) has taken all it wanted: that is a normal
+    end, so it exits 0, not 1 with an error, and not 141 (128 + SIGPIPE) as a shell would report a killed
+    writer, which would fail scripts run with ``set -o pipefail`` for an ordinary ``| head``."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Output still buffered meets a closed pipe here, not at interpreter exit. A windowed build on
+            # Windows has no stdout at all (None).
+            if sys.stdout is not None:
+                sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_OK
+
+
+def _stdout_to_devnull() -> None:
+    """Python flushes stdout once more when it exits; pointing it at devnull keeps that flush from failing
+    with a second BrokenPipeError (the way the Python docs' note on SIGPIPE recommends)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a real file (an embedding host, a test's capture): nothing left to flush
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.self_test:
@@ -44,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("diffusion-studio: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
+    except BrokenPipeError:
+        raise  # the reader went away: a normal end, see main()
     except Exception as exc:  # a bug: keep the traceback for the log, show one line
         where = _log_exception(exc)
         print(

@@ -13,6 +13,16 @@ UPCAST_NOTICE = (
     "The half-precision VAE produced a broken (black or NaN) image, so it was decoded again in full precision "
     "(fp32). This model's VAE will now always decode in fp32, which is slower and uses more memory."
 )
+# NaN pixels save as a black PNG that looks like a picture; both are errors instead, naming the likely causes.
+BROKEN_LATENTS = (
+    "The model produced NaN values instead of a picture (it would have been saved as a black image), so it "
+    "was not saved. Likely causes: a model or LoRA file with broken weights, a CFG scale or LoRA weight far "
+    "too high, or half precision overflowing on this device (try full precision, fp32)."
+)
+BROKEN_VAE = (
+    "The VAE decoded the picture into NaN values even in full precision (fp32), so it was not saved. The "
+    "model's VAE weights are probably broken: download the model again or choose another VAE/model."
+)
 
 
 def pick_device(requested: str | None = None) -> str:
@@ -92,13 +102,21 @@ class SafeDecoder:
         self.needs_fp32 = False
 
     def decode(self, latents: Any, notices: list[str]) -> Any:
-        """Latents (pipeline scale) → image tensor in -1..1."""
+        """Latents (pipeline scale) → image tensor in -1..1.
+
+        Raises ``RequestError`` when the latents already hold NaN/inf (no decode can mend them, and the VAE
+        is not to blame, so it is not switched to fp32) or when even the fp32 decode does.
+        """
         torch = torch_modules().torch
         vae = self.vae
+        if not bool(torch.isfinite(latents).all()):
+            raise RequestError(BROKEN_LATENTS)
         if not self.needs_fp32 or vae.dtype == torch.float32:
             with torch.no_grad():
                 image = vae.decode(unscale_latents(vae, latents.to(vae.dtype)), return_dict=False)[0]
-            if vae.dtype == torch.float32 or not is_broken_decode(image):
+            if vae.dtype == torch.float32:
+                return _finite(image)
+            if not is_broken_decode(image):
                 return image
             self.needs_fp32 = True
             notices.append(UPCAST_NOTICE)
@@ -106,6 +124,14 @@ class SafeDecoder:
         vae.to(torch.float32)
         try:
             with torch.no_grad():
-                return vae.decode(unscale_latents(vae, latents.float()), return_dict=False)[0]
+                image = vae.decode(unscale_latents(vae, latents.float()), return_dict=False)[0]
         finally:
             vae.to(original)
+        return _finite(image)
+
+
+def _finite(image: Any) -> Any:
+    """``image`` itself; an fp32 decode that still holds NaN/inf is an error, never a black picture."""
+    if not bool(torch_modules().torch.isfinite(image).all()):
+        raise RequestError(BROKEN_VAE)
+    return image

@@ -6,7 +6,10 @@ or a folder of checkpoints directly. Only headers and small JSON files are read,
 checkpoints is listed in moments; hashes are computed only when asked (``ModelEntry.hash()``).
 
 One unreadable or foreign file never stops the scan: a checkpoint that cannot be used is listed with its
-``problem`` (so the artist sees why), anything else is skipped.
+``problem`` (so the artist sees why), anything else is skipped. Only what could be a checkpoint is listed: a
+LoRA or a ControlNet in a checkpoints folder is skipped (they are listed where they are used), and so is a
+``.bin``/``.pt``/``.pth`` file that is not a PyTorch file at all (those names also hold embeddings, annotator
+weights or plain data). A damaged ``.safetensors`` or ``.ckpt`` is listed with the reason.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from studio.engine.controlnet import is_controlnet
 from studio.engine.hashing import folder_hash10, model_hash10
-from studio.engine.model_family import family_of_folder, family_of_single_file
-from studio.engine.model_ref import CHECKPOINT_SUFFIXES, PICKLE_SUFFIXES
+from studio.engine.lora_file import lora_format
+from studio.engine.model_family import family_of_folder, family_of_header
+from studio.engine.model_ref import CHECKPOINT_SUFFIXES, PICKLE_SUFFIXES, read_safetensors_header
 from studio.errors import StudioError
 from studio.paths import models_dir
 
@@ -96,12 +101,15 @@ def discover_models(
 
     ``hub_cache_dir`` defaults to huggingface_hub's cache folder.
     """
-    entries: list[ModelEntry] = []
+    entries: dict[str, ModelEntry] = {}
     for root in model_roots(extra_dirs):
         if root.is_dir():
-            entries += _scan_folder(root, depth=0)
-    entries += _scan_hub_cache(hub_cache_dir)
-    return sorted(entries, key=lambda e: (e.name.lower(), e.reference))
+            # A folder inside another root (the demo set in the models folder) is met twice: list it once.
+            for entry in _scan_folder(root, depth=0):
+                entries.setdefault(os.path.realpath(entry.reference), entry)
+    for entry in _scan_hub_cache(hub_cache_dir):
+        entries.setdefault(entry.reference, entry)
+    return sorted(entries.values(), key=lambda e: (e.name.lower(), e.reference))
 
 
 def _scan_folder(folder: Path, depth: int) -> Iterator[ModelEntry]:
@@ -124,10 +132,10 @@ def _scan_folder(folder: Path, depth: int) -> Iterator[ModelEntry]:
                 elif depth < _MAX_DEPTH:
                     yield from _scan_folder(child, depth + 1)
             elif child.suffix.lower() in CHECKPOINT_SUFFIXES:
-                yield _file_entry(child)
-        except (
-            Exception
-        ) as exc:  # one odd file (permissions, a device node, a broken link) never ends the scan
+                entry = _file_entry(child)
+                if entry is not None:
+                    yield entry
+        except Exception as exc:  # one odd file (permissions, a broken link) never ends the scan
             log.warning("Skipped %s: %s", child, exc)
 
 
@@ -151,17 +159,47 @@ def _folder_entry(folder: Path) -> ModelEntry:
     return ModelEntry(folder.name, str(folder), family, "folder", _folder_size(folder), problem)
 
 
-def _file_entry(path: Path) -> ModelEntry:
+def _file_entry(path: Path) -> ModelEntry | None:
+    """The entry of a checkpoint file, None when the file is not a checkpoint at all."""
     family, problem = None, None
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        # Its family can only be read by unpickling, which waits until the artist allows pickles and picks it.
-        problem = "A pickle checkpoint: it opens only when pickle checkpoints are allowed in Settings."
+    suffix = path.suffix.lower()
+    if suffix in PICKLE_SUFFIXES:
+        if not _is_torch_file(path):
+            if suffix != ".ckpt":
+                return None
+            problem = (
+                f"'{path.name}' is not a PyTorch checkpoint: it is damaged or not a model. Download it again."
+            )
+        else:
+            # Its family can only be read by unpickling, which waits until pickles are allowed and it is picked.
+            problem = (
+                "A pickle checkpoint: it opens only when pickle checkpoints are allowed "
+                "(Settings, --allow-pickle)."
+            )
     else:
         try:
-            family = family_of_single_file(path)
+            header = read_safetensors_header(path)
         except StudioError as exc:
-            problem = str(exc)
+            problem = str(exc)  # damaged: it may well be the checkpoint the artist is looking for
+        else:
+            if lora_format(key for key in header if key != "__metadata__") != "unknown":
+                return None
+            try:
+                family = family_of_header(header, name=f"'{path.name}'")
+            except StudioError as exc:
+                if is_controlnet(path):
+                    return None
+                problem = str(exc)
     return ModelEntry(path.stem, str(path), family, "single_file", path.stat().st_size, problem)
+
+
+# How a file written by torch.save starts: a zip archive (PyTorch 1.6+) or a pickle (protocol 2 and later).
+_TORCH_MAGIC = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+
+
+def _is_torch_file(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4).startswith(_TORCH_MAGIC)
 
 
 def _scan_hub_cache(cache_dir: Path | None) -> list[ModelEntry]:

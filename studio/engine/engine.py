@@ -20,7 +20,7 @@ from studio.engine import loading
 from studio.engine.control_images import annotators_dir
 from studio.engine.controlnet import ControlNetCache, ControlNetRef, check_family
 from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
-from studio.engine.events import GenerationResult, StepPreview
+from studio.engine.events import GenerationResult, ModelInfo, StepPreview
 from studio.engine.guidance import (
     Guidance,
     PipelineVariants,
@@ -37,7 +37,7 @@ from studio.engine.pictures import INIT_IMAGE, fit_to_size, read_picture
 from studio.engine.previews import LatentPreviewer, StepReporter, load_taesd
 from studio.engine.prompt_embeds import prompt_embeds, prompt_notices
 from studio.engine.samplers import callbacks_for, make_scheduler
-from studio.engine.validation import validate
+from studio.engine.validation import check_request, validate
 from studio.errors import RequestError
 from studio.prompt.a1111_syntax import parse_prompt
 from studio.prompt.compose import compose
@@ -110,14 +110,24 @@ class Engine:
         on_step: Callable[[StepPreview], None] | None = None,
         cancel: threading.Event | None = None,
         on_stage: Callable[[str], None] | None = None,
+        on_batch: Callable[[GenerationResult], None] | None = None,
     ) -> GenerationResult:
         """Run ``request``. Raises ``RequestError``/``ModelError`` for unusable input.
 
         When ``cancel`` is set the run stops within one step, skips the decode and returns a result with
         ``cancelled=True`` holding the images of batch calls that had already finished.
+
+        ``on_batch`` is called as soon as each batch call is decoded (after its refine pass) with a result
+        holding only that batch's images and seeds, so a caller can save them before the next batch runs: a
+        crash or a kill then loses at most the batch in progress. The returned result still holds them all.
         """
+        cancel = cancel or threading.Event()
         with self._lock:
-            return self._generate(request, on_step, cancel or threading.Event(), on_stage or _ignore)
+            started = time.perf_counter()
+            try:
+                return self._generate(request, on_step, cancel, on_stage or _ignore, on_batch)
+            except _Cancelled:
+                return self._cancelled_early(request, started)
 
     def unload(self) -> None:
         """Drop the loaded model and return its memory."""
@@ -131,15 +141,18 @@ class Engine:
 
     # --- one request --------------------------------------------------------------------------------------
 
-    def _generate(self, request, on_step, cancel, on_stage) -> GenerationResult:
+    def _generate(self, request, on_step, cancel, on_stage, on_batch) -> GenerationResult:
         started = time.perf_counter()
         if not request.model:
             raise RequestError("No model is chosen. Pick a model in the model list, then generate again.")
+        check_request(request)  # before the model loads: a bad number or a 50 MB prompt fails at once
+        _stop_if_cancelled(cancel)
         set_threads(self.torch_threads)
         # Switched-off controls play no part in the run, so the result (and the metadata) leaves them out.
         request = request.with_changes(controls=request.active_controls)
         control_refs = self._controlnet_refs(request)
-        loaded = self._ensure_model(request.model, on_stage)
+        loaded = self._ensure_model(request.model, on_stage, cancel)
+        _stop_if_cancelled(cancel)
         request, notices = validate(request, loaded.info.family)
         check_inpaint_model(request, loaded.info.family)
         for ref in control_refs:
@@ -155,11 +168,14 @@ class Engine:
             notices=notices,
             annotators=annotators_dir(self.annotators_dir),  # DIFFUSION_STUDIO_ANNOTATORS still wins
         )
+        _stop_if_cancelled(cancel)
         prompt, negative = compose(request)  # tags stay in these (and in the metadata), as in A1111
         parsed, parsed_negative = parse_prompt(prompt), parse_prompt(negative)
         notices += prompt_notices("prompt", parsed) + prompt_notices("negative prompt", parsed_negative)
         applied = self._apply_loras(request, [*parsed.loras, *parsed_negative.loras], notices, on_stage)
+        _stop_if_cancelled(cancel)
         encoded = prompt_embeds(loaded.pipe, parsed, parsed_negative)
+        _stop_if_cancelled(cancel)
         if guidance.inpaint is not None:
             init_image = guidance.inpaint.image
         else:
@@ -181,13 +197,30 @@ class Engine:
             guidance,
         )
 
+        def result(
+            images: list[Any], seeds: list[int], notices: list[str], cancelled: bool
+        ) -> GenerationResult:
+            return GenerationResult(
+                request=request,
+                images=images,
+                seeds=seeds,
+                prompt=prompt,
+                negative_prompt=negative,
+                model=loaded.info,
+                cancelled=cancelled,
+                notices=notices,
+                loras=applied,
+                elapsed_s=time.perf_counter() - started,
+            )
+
         images: list[Any] = []
         cancelled = False
         size = request.batch_size
         torch = torch_modules().torch
         for call in range(request.batch_count):
+            batch_seeds = [request.seed + call * size + i for i in range(size)]
             try:
-                batch = self._run_batch(job, call, [request.seed + call * size + i for i in range(size)])
+                batch = self._run_batch(job, call, batch_seeds)
             except torch.OutOfMemoryError as exc:
                 free_memory(loaded.device)
                 raise RequestError(
@@ -198,19 +231,10 @@ class Engine:
                 cancelled = True
                 break
             images.extend(batch)
+            if on_batch is not None:
+                on_batch(result(batch, batch_seeds, list(notices), False))  # a copy: later batches add to it
         seeds = [request.seed + i for i in range(len(images) if cancelled else request.images_total)]
-        return GenerationResult(
-            request=request,
-            images=images,
-            seeds=seeds,
-            prompt=prompt,
-            negative_prompt=negative,
-            model=loaded.info,
-            cancelled=cancelled,
-            notices=notices,
-            loras=applied,
-            elapsed_s=time.perf_counter() - started,
-        )
+        return result(images, seeds, notices, cancelled)
 
     def _run_batch(self, job: _Job, call: int, seeds: list[int]) -> list[Any] | None:
         """One pipeline call of ``batch_size`` images (plus its refine pass). None when cancelled."""
@@ -263,6 +287,24 @@ class Engine:
             return None
         job.on_stage("Decoding…")
         return self._to_pil(self._decoder.decode(latents, job.notices))
+
+    def _cancelled_early(self, request: GenerationRequest, started: float) -> GenerationResult:
+        """The result of a run cancelled before its first step: no images, nothing to save."""
+        loaded = self._loaded
+        if loaded is not None and loaded.reference == request.model:
+            model = loaded.info
+        else:
+            model = ModelInfo(name=request.model, family="")  # the load was stopped before it said
+        return GenerationResult(
+            request=request,
+            images=[],
+            seeds=[],
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
+            model=model,
+            cancelled=True,
+            elapsed_s=time.perf_counter() - started,
+        )
 
     def _controlnet_refs(self, request: GenerationRequest) -> list[ControlNetRef]:
         """The request's ControlNets, found and family-checked before any weights load, the model's included."""
@@ -346,14 +388,22 @@ class Engine:
 
     # --- the model cache ----------------------------------------------------------------------------------
 
-    def _ensure_model(self, reference: str, on_stage: Callable[[str], None]) -> loading.LoadedModel:
+    def _ensure_model(
+        self, reference: str, on_stage: Callable[[str], None], cancel: threading.Event
+    ) -> loading.LoadedModel:
         if self._loaded is not None and self._loaded.reference == reference:
             return self._loaded
         self.unload()  # free the old weights before loading new ones: two models may not fit together
         on_stage("Loading model…")
         device = pick_device(self.device)
         dtype = pick_dtype(device, self.precision)
-        loaded = loading.load_model(reference, device=device, dtype=dtype, allow_pickle=self.allow_pickle)
+        loaded = loading.load_model(
+            reference,
+            device=device,
+            dtype=dtype,
+            allow_pickle=self.allow_pickle,
+            on_progress=lambda stage: _stop_loading_if_cancelled(stage, cancel),
+        )
         taesd = load_taesd(self.taesd_path, device, dtype) if self.taesd_path else None
         loaded.pipe.set_progress_bar_config(disable=True)  # the studio reports progress itself
         self._scheduler_config = dict(loaded.pipe.scheduler.config)
@@ -363,6 +413,23 @@ class Engine:
         self._variants = PipelineVariants(loaded.pipe, loaded.info.family)
         self._loaded = loaded
         return loaded
+
+
+class _Cancelled(Exception):
+    """Cancel came before the first denoising step (while loading or encoding); the run stops there."""
+
+
+def _stop_if_cancelled(cancel: threading.Event) -> None:
+    if cancel.is_set():
+        raise _Cancelled
+
+
+def _stop_loading_if_cancelled(stage: str, cancel: threading.Event) -> None:
+    """load_model reports each stage (read, hash, move to the GPU): a cancel stops it at the next one, so a
+    Ctrl+C during a load that takes a minute is not ignored until the load ends. Download progress is the
+    exception: it comes from inside the download, which would report the stop as a failed download."""
+    if not stage.startswith("Downloading"):
+        _stop_if_cancelled(cancel)
 
 
 def _ignore(_message: str) -> None:

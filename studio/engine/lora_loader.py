@@ -12,18 +12,20 @@ adapted layers are copied to the CPU before fusing and copied back after unfusin
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.engine.lora_library import LoraEntry
-from studio.engine.validation import FAMILY_NAMES
+from studio.engine.validation import FAMILY_NAMES, check_lora_weight
 from studio.errors import RequestError
 
-WEIGHT_RANGE = (-2.0, 2.0)
+log = logging.getLogger("studio.lora")
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,7 @@ def check_lora(lora: ActiveLora, family: str) -> None:
             f"model is {FAMILY_NAMES.get(family, family)}. Choose a {FAMILY_NAMES.get(family, family)} LoRA "
             "or switch models."
         )
-    low, high = WEIGHT_RANGE
-    if not low <= lora.weight <= high:
-        raise RequestError(
-            f"The weight of the LoRA '{entry.name}' must be from {low} to {high}, not {lora.weight}."
-        )
+    check_lora_weight(entry.name, lora.weight)
 
 
 @dataclass
@@ -111,7 +109,7 @@ class LoraState:
         for name, lora in list(wanted.items()):
             if name not in self.loaded:
                 try:
-                    _load(pipe, lora.entry, name)
+                    _load(pipe, lora.entry, name, family)
                 except RequestError:
                     if lora.enabled:
                         raise
@@ -160,13 +158,12 @@ def _adapted_weights(pipe: Any) -> list[tuple[Any, Any]]:
     return saved
 
 
-def _load(pipe: Any, entry: LoraEntry, name: str) -> None:
+def _load(pipe: Any, entry: LoraEntry, name: str, family: str) -> None:
     try:
-        with warnings.catch_warnings():
-            # peft warns that a second adapter joins the first: several LoRAs at once is the point here.
-            warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+        with _library_chatter_to_log(entry):
             pipe.load_lora_weights(str(entry.path), adapter_name=name)
     except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
+        log.info("The LoRA %s did not load", entry.path, exc_info=True)
         _remove_partial(pipe, name)
         if entry.format == "lycoris":
             raise RequestError(
@@ -174,10 +171,45 @@ def _load(pipe: Any, entry: LoraEntry, name: str) -> None:
                 "engine, cannot load for SD 1.x or SDXL. Use a plain LoRA version of it (kohya lora_down/lora_up "
                 "or diffusers lora_A/lora_B)."
             ) from exc
+        model = FAMILY_NAMES.get(family.split("-", 1)[0], family)
         raise RequestError(
-            f"The LoRA '{entry.name}' could not be loaded: its layers do not fit this model "
-            f"({type(exc).__name__}: {_first_line(exc)}). Use a LoRA made for this model's family."
+            f"The LoRA file '{entry.path.name}' was made for a different model: its layers do not fit this "
+            f"{model} model. Use a LoRA made for this model, or switch to the model it was made for."
         ) from exc
+
+
+@contextmanager
+def _library_chatter_to_log(entry: LoraEntry) -> Iterator[None]:
+    """Keep diffusers' and peft's own reports of a LoRA load off the console, in the studio's log instead.
+
+    A LoRA for another model makes diffusers log one "size mismatch" line per tensor (66 for a real one) before
+    the exception the studio turns into one sentence; peft warns when a second adapter joins the first, which
+    is the point here. Neither is news to the artist, both help whoever reads the log.
+    """
+    loggers = [logging.getLogger(name) for name in ("diffusers", "peft")]
+    saved = [(logger, logger.handlers[:], logger.propagate) for logger in loggers]
+    capture = _Capture()
+    for logger in loggers:
+        logger.handlers, logger.propagate = [capture], False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        for logger, handlers, propagate in saved:
+            logger.handlers, logger.propagate = handlers, propagate
+        said = capture.lines + [str(warning.message) for warning in caught]
+        if said:
+            log.debug("Loading the LoRA %s, diffusers/peft said:\n%s", entry.path, "\n".join(said))
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 def _remove_partial(pipe: Any, name: str) -> None:
@@ -187,11 +219,6 @@ def _remove_partial(pipe: Any, name: str) -> None:
             pipe.delete_adapters([name])
     except Exception:  # noqa: BLE001 - best effort after an error that is already being reported
         pass
-
-
-def _first_line(exc: BaseException, limit: int = 160) -> str:
-    text = str(exc).strip().splitlines()[0].rstrip(": ") if str(exc).strip() else ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def requested_loras(

@@ -59,16 +59,17 @@ class LatentPreviewer:
                 image = self.taesd.decode(latents[:1].to(self.taesd.dtype), return_dict=False)[0][0]
                 rgb = image.permute(1, 2, 0).float().cpu().numpy() + 1.0
                 rgb *= 127.5
-                return rgb.clip(0, 255).astype(np.uint8)
+                return _to_uint8(rgb)
             return self.from_latent(latents[0].float().cpu().numpy())
 
     def from_latent(self, latent: np.ndarray) -> np.ndarray:
         """One latent (4, h, w) already on the CPU → uint8 (h, w, 3)."""
         channels, height, width = latent.shape
-        rgb = (self._factors_t @ latent.reshape(channels, -1)).T.reshape(height, width, 3)
-        rgb += self._offset
-        rgb *= 127.5
-        return rgb.clip(0, 255).astype(np.uint8)
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN latents: see _to_uint8
+            rgb = (self._factors_t @ latent.reshape(channels, -1)).T.reshape(height, width, 3)
+            rgb += self._offset
+            rgb *= 127.5
+        return _to_uint8(rgb)
 
     def asynchronous(self, latents: Any) -> bool:
         """True when previews of ``latents`` should be copied off the GPU without waiting for it."""
@@ -160,3 +161,9 @@ class StepReporter:
                 return
             self._in_flight.pop(0)
             self._send(step, pass_name, self.previewer.from_latent(copy.numpy()))
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    # NaN latents (broken weights, fp16 overflow) are reported by the decoder as a clear error; the preview of
+    # such a step shows black instead of numpy's cast warning on the terminal.
+    return np.nan_to_num(rgb, nan=0.0, posinf=255.0, neginf=0.0).clip(0, 255).astype(np.uint8)

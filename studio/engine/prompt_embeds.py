@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.engine.lazy import torch_modules
+from studio.engine.validation import check_prompt_chunks
 from studio.prompt.a1111_syntax import ParsedPrompt, parse_prompt
 
 COMMA_BACKTRACK = 20  # A1111's default "comma_padding_backtrack"
@@ -112,11 +113,15 @@ def _encoders(pipe) -> list[tuple[Any, Any]]:
     return [(t, e) for t, e in pairs if t is not None and e is not None]
 
 
-def encode_parsed(pipe, parsed: ParsedPrompt) -> tuple[Any, Any, int]:
-    """(hidden states, pooled or None, chunk count) for one parsed prompt on ``pipe``'s text encoder(s)."""
+def encode_parsed(pipe, parsed: ParsedPrompt, label: str = "prompt") -> tuple[Any, Any, int]:
+    """(hidden states, pooled or None, chunk count) for one parsed prompt on ``pipe``'s text encoder(s).
+
+    Raises ``RequestError`` naming ``label`` when the prompt is longer than the studio encodes.
+    """
     encoders = _encoders(pipe)
     sdxl = getattr(pipe, "text_encoder_2", None) is not None
     chunk_lists = [tokenize_chunks(t, parsed, e.config.max_position_embeddings) for t, e in encoders]
+    check_prompt_chunks(label, max(len(chunks) for chunks in chunk_lists))
     states, pooled = [], None
     for (tokenizer, encoder), chunks in zip(encoders, chunk_lists, strict=True):
         z, pool = _encode_chunks(tokenizer, encoder, chunks, penultimate=sdxl)
@@ -145,7 +150,9 @@ def prompt_embeds(pipe, prompt: str | ParsedPrompt, negative: str | ParsedPrompt
     dtype = (pipe.text_encoder_2 if sdxl else pipe.text_encoder).dtype
     with torch.no_grad():
         states, pooled, chunks = encode_parsed(pipe, parsed)
-        negative_states, negative_pooled, negative_chunks = encode_parsed(pipe, parsed_negative)
+        negative_states, negative_pooled, negative_chunks = encode_parsed(
+            pipe, parsed_negative, "negative prompt"
+        )
         if negative_chunks != chunks:
             empty, _, _ = encode_parsed(pipe, parse_prompt(""))
             total = max(chunks, negative_chunks)

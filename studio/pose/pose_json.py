@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import reprlib
+import stat
 from pathlib import Path
 
 from studio.atomic import atomic_write_text
@@ -31,6 +33,15 @@ from studio.pose.skeleton import BODY_COUNT, HAND_COUNT, Point
 
 # Far beyond any image a diffusion model makes; a bigger canvas is a broken file, not a pose to render.
 MAX_CANVAS = 16384
+# 100 people with hands and 70-point faces, written with indentation, take under 1 MB. Parsing 4 MB of the
+# costliest JSON (a million empty objects) takes about a tenth of a second, well under a second on a slow machine.
+MAX_POSE_BYTES = 4 * 1024 * 1024
+# ControlNet draws everyone on one canvas; past a hundred people the figures are too small to mean anything,
+# and a file holding a million empty people must not cost a million Person objects.
+MAX_PEOPLE = 100
+# OpenPose's face has 70 points (68 + pupils); the margin admits denser face meshes without letting one person
+# carry millions of values.
+MAX_FACE_POINTS = 500
 _FIX_HINT = "Export the pose again from the pose editor, or correct the file."
 _GROUPS = (
     ("pose_keypoints_2d", BODY_COUNT, "18 keypoints"),
@@ -48,18 +59,38 @@ class _Invalid(ValueError):
     """What is wrong, as a phrase; turned into a ``PoseFormatError`` naming the source."""
 
 
+class _Brief(reprlib.Repr):
+    """Values quoted in messages, cut short: a message must not become as big as a hostile file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxstring = self.maxother = 40
+        self.maxlevel = 2
+
+    def repr_int(self, x: int, level: int) -> str:
+        # repr() refuses ints over 4,300 digits (a ValueError), and only JSON built in Python can hold one.
+        return f"a {x.bit_length()}-bit whole number" if x.bit_length() > 1000 else super().repr_int(x, level)
+
+
+_shown = _Brief().repr
+
+
 def load_pose(source: str | os.PathLike[str]) -> Pose:
     """The pose in a file or in JSON text.
 
     A ``str`` whose first non-blank character is ``{`` or ``[`` is JSON text; any other ``str`` or path-like is
-    a file path. Raises ``PoseFormatError`` for anything unreadable or malformed.
+    a file path. Raises ``PoseFormatError`` for anything unreadable or malformed, and for a file or text over
+    ``MAX_POSE_BYTES`` or with more than ``MAX_PEOPLE`` people.
     """
     if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+        if len(source) > MAX_POSE_BYTES:
+            raise PoseFormatError(_too_big("The pose text", len(source), "characters"))
         return _parse_text(source, "The pose text")
     path = Path(source)
-    label = f"The pose file '{path.name}'"
+    label = f"The pose file '{_shown_name(path.name)}'"
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = _read_capped(path, label)
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise PoseFormatError(f"{label} does not exist. Check the path, or choose the file again.") from None
     except UnicodeDecodeError:
@@ -67,10 +98,38 @@ def load_pose(source: str | os.PathLike[str]) -> Pose:
             f"{label} is not a text file, so it cannot be OpenPose JSON. {_FIX_HINT}"
         ) from None
     except (OSError, ValueError) as error:
+        # strerror, not str(error): the latter repeats the path, which may be megabytes of pasted text.
+        reason = (error.strerror if isinstance(error, OSError) else None) or str(error)[:200]
         raise PoseFormatError(
-            f"{label} cannot be read ({error}). Check the path and its permissions."
+            f"{label} cannot be read ({reason}). Check the path and its permissions."
         ) from None
     return _parse_text(text, label)
+
+
+def _read_capped(path: Path, label: str) -> bytes:
+    """The file's bytes, refusing what is not a regular file or is over ``MAX_POSE_BYTES``."""
+    mode = path.stat().st_mode
+    # A FIFO would block the open forever and a device such as /dev/zero never ends; st_size means nothing there.
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise PoseFormatError(f"{label} cannot be read: it is {kind}. Choose an OpenPose JSON file.")
+    with path.open("rb") as handle:
+        # One byte over the cap tells "too big" without trusting st_size, which may have changed since stat().
+        data = handle.read(MAX_POSE_BYTES + 1)
+    if len(data) > MAX_POSE_BYTES:
+        raise PoseFormatError(_too_big(label, max(path.stat().st_size, len(data)), "bytes"))
+    return data
+
+
+def _too_big(label: str, size: int, unit: str) -> str:
+    return (
+        f"{label} is {size:,} {unit} long; the studio reads poses up to {MAX_POSE_BYTES:,} {unit}. "
+        "Choose an OpenPose JSON file such as the pose editor exports."
+    )
+
+
+def _shown_name(name: str) -> str:
+    return name if len(name) <= 80 else f"{name[:77]}..."
 
 
 def pose_from_dict(data: object) -> Pose:
@@ -126,8 +185,14 @@ def _parse_text(text: str, label: str) -> Pose:
             "Choose an OpenPose JSON file such as the pose editor exports."
         ) from None
     except (_Invalid, RecursionError) as problem:
+        # json's own recursion guard is the nesting cap: a pose is 4 levels deep, the guard stops near 1,000.
         detail = str(problem) if isinstance(problem, _Invalid) else "it is nested too deeply"
         raise PoseFormatError(f"{label} cannot be used: {detail}. {_FIX_HINT}") from None
+    except ValueError:
+        # Python refuses to convert an integer of more than 4,300 digits (int_max_str_digits).
+        raise PoseFormatError(
+            f"{label} cannot be used: it contains a whole number thousands of digits long. {_FIX_HINT}"
+        ) from None
     return _checked(data, label)
 
 
@@ -154,6 +219,8 @@ def _parse(data: object) -> Pose:
     people_data = data.get("people")
     if not isinstance(people_data, list):
         raise _Invalid("'people' is missing or is not a list")
+    if len(people_data) > MAX_PEOPLE:
+        raise _Invalid(f"it holds {len(people_data):,} people; the studio reads at most {MAX_PEOPLE}")
     groups = [_person_groups(entry, number) for number, entry in enumerate(people_data, start=1)]
     values = [v for person in groups for group in person if group for p in group if p for v in p]
     normalised = bool(values) and all(abs(v) <= 1.0 for v in values)
@@ -174,7 +241,9 @@ def _canvas_side(data: dict, key: str) -> int:
         raise _Invalid(f"'{key}' is missing; ControlNet needs the canvas size in pixels")
     number = _number(value)
     if number is None or number != int(number) or not 1 <= number <= MAX_CANVAS:
-        raise _Invalid(f"'{key}' is {value!r}; expected a whole number of pixels from 1 to {MAX_CANVAS}")
+        raise _Invalid(
+            f"'{key}' is {_shown(value)}; expected a whole number of pixels from 1 to {MAX_CANVAS}"
+        )
     return int(number)
 
 
@@ -200,6 +269,10 @@ def _person_groups(entry: object, number: int) -> list[list[tuple[float, float] 
             raise _Invalid(
                 f"person {number}: {key} has {len(values)} values; expected a multiple of 3 (x, y, confidence)"
             )
+        if expected is None and len(values) > 3 * MAX_FACE_POINTS:
+            raise _Invalid(
+                f"person {number}: {key} has {len(values) // 3:,} points; the studio reads at most {MAX_FACE_POINTS}"
+            )
         groups.append(_triplets(values, number, key))
     return groups
 
@@ -209,7 +282,7 @@ def _triplets(values: list, number: int, key: str) -> list[tuple[float, float] |
     for start in range(0, len(values), 3):
         x, y, confidence = (_number(v) for v in values[start : start + 3])
         if x is None or y is None or confidence is None:
-            bad = values[start : start + 3]
+            bad = _shown(values[start : start + 3])
             raise _Invalid(
                 f"person {number}: {key} keypoint {start // 3 + 1} is {bad}; expected three finite numbers"
             )

@@ -11,15 +11,24 @@ weight (its marker weight -1 gets multiplied); here BREAK always ends a chunk, w
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import NamedTuple
 
+from studio.errors import RequestError
 from studio.prompt.diagnostics import PromptDiagnostic, Severity
 from studio.prompt.lora_tags import ExtraNetworkTag, extra_network_diagnostics, strip_extra_networks
 
 ROUND_MULTIPLIER = 1.1
 SQUARE_MULTIPLIER = 1 / 1.1
+# Parsing runs on the GUI thread after every pause in typing, so any prompt must parse in a blink; the costliest
+# text (all stray brackets) takes about 8 µs a character. The longest real prompts are a few thousand characters,
+# and 20,000 already make some 60 CLIP chunks of 75 tokens; pasted image metadata may carry megabytes.
+MAX_PROMPT_CHARS = 20_000
+# Each closing bracket re-weights everything inside it, so the work is the text times the depth. Ten levels is
+# already a weight of 2.6; a hundred (×13,780) is no emphasis anyone means, only runaway or pasted brackets.
+MAX_BRACKET_DEPTH = 100
 
 # One token per match, covering every character: escapes, a lone backslash (dropped), openers, a weighted
 # close ":1.3)", plain closers, plain text (stops at brackets, backslashes and colons) and a lone colon.
@@ -35,7 +44,14 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_BREAK = re.compile(r"\s*\b(BREAK)\b\s*", re.S)
+# BREAK eats the whitespace around it. Found by the word, then widened: a pattern that starts with \s* would
+# rescan a long run of spaces from each of its characters.
+_BREAK = re.compile(r"\bBREAK\b")
+_SPACES = re.compile(r"\s*")
+
+
+class PromptLimitError(RequestError):
+    """A prompt too long, or nested too deeply, to read in the time a keystroke allows."""
 
 
 class PromptSegment(NamedTuple):
@@ -86,13 +102,6 @@ class ParsedPrompt:
 
 
 @dataclass
-class _Piece:
-    text: str
-    weight: float = 1.0
-    break_at: int | None = None  # clean-text position of a BREAK marker; None for text
-
-
-@dataclass
 class _Open:
     piece_index: int
     position: int
@@ -101,24 +110,43 @@ class _Open:
 
 @dataclass
 class _Reader:
-    """One pass over the clean text; the pieces and brackets mirror AUTOMATIC1111's lists."""
+    """One pass over the clean text; the pieces and brackets mirror AUTOMATIC1111's lists.
 
-    pieces: list[_Piece] = field(default_factory=list)
+    Piece ``i`` is ``texts[i]`` at ``weights[i]``; ``break_at[i]`` is the clean-text position of a BREAK marker,
+    ``None`` for text. Parallel lists, so that re-weighting a tail is one list comprehension.
+    """
+
+    texts: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    break_at: list[int | None] = field(default_factory=list)
     rounds: list[_Open] = field(default_factory=list)
     squares: list[_Open] = field(default_factory=list)
     problems: list[PromptDiagnostic] = field(default_factory=list)
 
+    def add_piece(self, text: str, weight: float = 1.0, break_at: int | None = None) -> None:
+        self.texts.append(text)
+        self.weights.append(weight)
+        self.break_at.append(break_at)
+
     def multiply_from(self, start: int, multiplier: float) -> None:
-        for piece in self.pieces[start:]:
-            piece.weight *= multiplier
+        self.weights[start:] = [weight * multiplier for weight in self.weights[start:]]
 
     def add_text(self, text: str, position: int) -> None:
         start = 0
         for match in _BREAK.finditer(text):
-            self.pieces.append(_Piece(text[start : match.start()]))
-            self.pieces.append(_Piece("BREAK", -1.0, position + match.start(1)))
-            start = match.end()
-        self.pieces.append(_Piece(text[start:]))
+            self.add_piece(text[start : match.start()].rstrip())  # rstrip() and \s agree on what is space
+            self.add_piece("BREAK", -1.0, position + match.start())
+            start = _SPACES.match(text, match.end()).end()
+        self.add_piece(text[start:])
+
+    def open(self, token: str, at: int) -> None:
+        if len(self.rounds) + len(self.squares) >= MAX_BRACKET_DEPTH:
+            raise PromptLimitError(
+                f"The prompt opens more than {MAX_BRACKET_DEPTH} brackets inside one another; the studio reads "
+                f"at most {MAX_BRACKET_DEPTH} levels. Close the brackets sooner, or write '\\{token}' for a "
+                "plain bracket."
+            )
+        (self.rounds if token == "(" else self.squares).append(_Open(len(self.texts), at))
 
     def innermost_is_round(self) -> bool:
         return bool(self.rounds) and (
@@ -154,16 +182,16 @@ class _Reader:
         for match in _TOKEN.finditer(clean):
             kind, token, at = match.lastgroup, match.group(), match.start()
             if kind == "escape":
-                self.pieces.append(_Piece(token[1]))
+                self.add_piece(token[1])
             elif kind == "backslash":
-                self.pieces.append(_Piece(""))
+                self.add_piece("")
                 self.report(
                     at,
                     "A backslash only keeps a bracket or another backslash as plain text, so this one is "
                     "dropped. Write '\\\\' for a backslash.",
                 )
             elif kind == "open":
-                (self.rounds if token == "(" else self.squares).append(_Open(len(self.pieces), at))
+                self.open(token, at)
             elif kind == "weighted" and self.rounds:
                 self.read_weighted_close(clean, match)
             elif kind == "weighted" or (
@@ -213,46 +241,64 @@ class _Reader:
         self.rounds, self.squares = [], []
 
 
-def _merged(pieces: list[_Piece]) -> tuple[list[PromptSegment], list[tuple[int, _Piece]]]:
-    """Join neighbouring text pieces of equal weight (never across a BREAK), as AUTOMATIC1111 does."""
-    segments: list[PromptSegment] = []
-    breaks: list[tuple[int, _Piece]] = []
+def _merged(reader: _Reader) -> tuple[list[PromptSegment], list[tuple[int, float, int]]]:
+    """Join neighbouring text pieces of equal weight (never across a BREAK), as AUTOMATIC1111 does.
+
+    The breaks come back as (index of the segment after it, its weight, its clean-text position).
+    """
+    runs: list[tuple[list[str], float]] = []  # joined once at the end: repeated += would copy quadratically
+    breaks: list[tuple[int, float, int]] = []
     joinable = False
-    for piece in pieces:
-        if piece.break_at is not None:
-            breaks.append((len(segments), piece))
+    for text, weight, break_at in zip(reader.texts, reader.weights, reader.break_at, strict=True):
+        if break_at is not None:
+            breaks.append((len(runs), weight, break_at))
             joinable = False
-        elif joinable and segments[-1].weight == piece.weight:
-            segments[-1] = PromptSegment(segments[-1].text + piece.text, piece.weight)
+        elif joinable and runs[-1][1] == weight:
+            runs[-1][0].append(text)
         else:
-            segments.append(PromptSegment(piece.text, piece.weight))
+            runs.append(([text], weight))
             joinable = True
+    segments = [PromptSegment("".join(parts), weight) for parts, weight in runs]
     return segments or [PromptSegment("", 1.0)], breaks
 
 
+def check_prompt_length(label: str, text: str) -> None:
+    """Raise ``PromptLimitError`` for a ``label`` ("prompt", "negative prompt") past ``MAX_PROMPT_CHARS``."""
+    if len(text) > MAX_PROMPT_CHARS:
+        raise PromptLimitError(
+            f"The {label} is {len(text):,} characters long; the studio reads at most {MAX_PROMPT_CHARS:,}. "
+            "Shorten it; settings pasted from elsewhere may have brought in more than the prompt."
+        )
+
+
 def parse_prompt(text: str) -> ParsedPrompt:
-    """Read ``text`` the way AUTOMATIC1111 does; never raises, problems go to ``diagnostics``."""
+    """Read ``text`` the way AUTOMATIC1111 does; syntax problems go to ``diagnostics``, never raised.
+
+    Raises ``PromptLimitError`` only past the size caps: more than ``MAX_PROMPT_CHARS`` characters, or brackets
+    open more than ``MAX_BRACKET_DEPTH`` deep.
+    """
+    check_prompt_length("prompt", text)
     clean, tags = strip_extra_networks(text)
-    removed = [(tag.start, tag.end - tag.start) for tag in tags]
+    # A clean-text position moves right by the length of every tag removed at or before it.
+    clean_starts, shifts = [], []
+    for tag, shift in zip(tags, accumulate(tag.end - tag.start for tag in tags), strict=True):
+        clean_starts.append(tag.end - shift)
+        shifts.append(shift)
 
     def typed(position: int) -> int:
-        # A clean-text position moves right by every tag removed at or before it.
-        for start, length in removed:
-            if start <= position:
-                position += length
-        return position
+        removed = bisect_right(clean_starts, position)
+        return position + shifts[removed - 1] if removed else position
 
     reader = _Reader()
     reader.read(clean)
     reader.close_leftovers()
-    segments, break_pieces = _merged(reader.pieces)
+    segments, break_pieces = _merged(reader)
     breaks = []
-    for index, piece in break_pieces:
-        assert piece.break_at is not None
-        breaks.append(PromptBreak(typed(piece.break_at), index))
-        if piece.weight != -1.0:
+    for index, weight, at in break_pieces:
+        breaks.append(PromptBreak(typed(at), index))
+        if weight != -1.0:
             reader.report(
-                piece.break_at,
+                at,
                 "BREAK inside brackets still starts a new chunk here, but AUTOMATIC1111 reads it as the word "
                 "'BREAK' with a negative weight. Move BREAK outside the brackets.",
             )

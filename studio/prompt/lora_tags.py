@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from studio.errors import RequestError
@@ -79,9 +80,15 @@ def _make_tag(match: re.Match[str], offset: int = 0) -> ExtraNetworkTag:
     )
 
 
+def _tag_matches(text: str) -> Iterator[re.Match[str]]:
+    # Every tag ends with '>', so none lies after the last one. Cutting there matters: the pattern rescans to the
+    # end of the text from each '<word:' that no '>' follows, which is quadratic on a pasted run of them.
+    return _TAG.finditer(text, 0, text.rfind(">") + 1)
+
+
 def find_extra_networks(text: str) -> list[ExtraNetworkTag]:
     """Every extra-network tag in ``text``, in order, with positions into ``text``."""
-    return [_make_tag(match) for match in _TAG.finditer(text)]
+    return [_make_tag(match) for match in _tag_matches(text)]
 
 
 def strip_extra_networks(text: str) -> tuple[str, list[ExtraNetworkTag]]:
@@ -89,7 +96,8 @@ def strip_extra_networks(text: str) -> tuple[str, list[ExtraNetworkTag]]:
 
     Returns the text without the tags and the tags with their positions in the original ``text``.
     """
-    return _TAG.sub("", text), find_extra_networks(text)
+    tagged = text.rfind(">") + 1  # see _tag_matches
+    return _TAG.sub("", text[:tagged]) + text[tagged:], find_extra_networks(text)
 
 
 def extra_network_diagnostics(tag: ExtraNetworkTag) -> list[PromptDiagnostic]:
@@ -147,7 +155,7 @@ def format_lora_tag(name: str, weight: float = 1.0) -> str:
 
 
 def _lora_matches(text: str, name: str) -> list[re.Match[str]]:
-    return [m for m in _TAG.finditer(text) if m.group(1) == LORA and m.group(2).split(":")[0] == name]
+    return [m for m in _tag_matches(text) if m.group(1) == LORA and m.group(2).split(":")[0] == name]
 
 
 def set_lora_weight_in_prompt(text: str, name: str, weight: float) -> str:

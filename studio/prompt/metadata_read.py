@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.errors import StudioError
+from studio.errors import MetadataError, StudioError
 from studio.prompt.comfyui_metadata import comfyui_settings
 from studio.prompt.field_mapper import FieldMapper, Found, json_object
 from studio.prompt.infotext import infotext_to_request, parse_infotext
 from studio.prompt.invokeai_metadata import dream_settings, invokeai3_settings, sd_metadata_settings
-from studio.prompt.png_chunks import PARAMETERS_KEY, STUDIO_KEY, read_text_chunks
+from studio.prompt.png_chunks import MAX_TEXT_BYTES, PARAMETERS_KEY, STUDIO_KEY, TextChunks, read_text_chunks
 from studio.request import GenerationRequest, LoraRef
 
 log = logging.getLogger(__name__)
@@ -46,26 +46,42 @@ class ImageSettings:
 def read_image_settings(
     path: str | os.PathLike[str], lora_dirs: Sequence[str | os.PathLike[str]] = ()
 ) -> ImageSettings:
-    """The settings stored in the image at ``path``. Raises ``MetadataError`` only for a non-image file.
+    """The settings stored in the image at ``path``.
 
     LoRAs it names (A1111's ``Lora hashes``) are looked up in the LoRA library (the studio's own folder and
-    ``lora_dirs``): found ones go into ``request.loras``, missing ones into ``unmapped``.
+    ``lora_dirs``): found ones go into ``request.loras``, missing ones into ``unmapped``. A text too large to
+    read is left out and named in ``unmapped``. Raises ``MetadataError`` for a file that is not an image, and
+    for one whose only settings are too large to read (saying so beats "holds no settings").
     """
-    return settings_from_chunks(read_text_chunks(path), lora_dirs)
+    chunks = read_text_chunks(path)
+    settings = settings_from_chunks(chunks, lora_dirs)
+    if settings.source == "none" and chunks.left_out:
+        raise MetadataError(
+            f"The settings in '{os.path.basename(path)}' could not be read: {chunks.left_out[0]}. Choose another "
+            "image, or type the settings you need."
+        )
+    return settings
 
 
 def read_settings_text(text: str) -> ImageSettings:
     """Settings from pasted text: A1111 infotext, our request JSON, a ComfyUI graph, InvokeAI/Fooocus/NovelAI
-    JSON or an InvokeAI ``Dream`` line. Never raises."""
-    return settings_from_chunks(_chunks_for_text(text if isinstance(text, str) else ""))
+    JSON or an InvokeAI ``Dream`` line. Never raises; text over ``MAX_TEXT_BYTES`` is not read (and said)."""
+    text = text if isinstance(text, str) else ""
+    if len(text) > MAX_TEXT_BYTES:
+        note = f"the pasted text ({len(text):,} characters) is larger than the studio reads as settings"
+        return ImageSettings(request=GenerationRequest(), source="none", unmapped=[note])
+    return settings_from_chunks(_chunks_for_text(text))
 
 
 def settings_from_chunks(
     raw: Mapping[str, str], lora_dirs: Sequence[str | os.PathLike[str]] = ()
 ) -> ImageSettings:
-    """Pick the dialect from the chunk keys and map it. Never raises."""
+    """Pick the dialect from the chunk keys and map it. Never raises.
+
+    The texts a reader left out for their size (``TextChunks.left_out``) lead the ``unmapped`` notes.
+    """
+    notes: list[str] = list(raw.left_out) if isinstance(raw, TextChunks) else []
     raw = {str(k): str(v) for k, v in raw.items()}
-    notes: list[str] = []
     for what, reader in _READERS:
         try:
             found = reader(raw, notes)

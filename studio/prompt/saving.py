@@ -1,12 +1,15 @@
 """Saving finished images: one PNG per image, named ``00012-1234567-a-knight-in-armor.png``.
 
 Each PNG carries A1111's ``parameters`` text (so other tools read it) and our ``diffusion_studio`` request JSON
-with that image's own seed (so the studio restores it exactly). Files are written atomically and an existing
-file is never replaced: the counter moves on instead.
+with that image's own seed (so the studio restores it exactly), plus the pose of a pose-editor control. Our JSON
+is compressed and capped (``MAX_EMBEDDED_BYTES``): what would not fit is left out of the PNG with a notice in
+``result.notices``, and the picture is still saved. Files are written atomically and an existing file is never
+replaced: the counter moves on instead.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING
 from studio.atomic import atomic_write_bytes
 from studio.errors import SaveError, StudioError
 from studio.prompt.infotext import result_infotext
-from studio.prompt.png_chunks import encode_png
+from studio.prompt.png_chunks import MAX_EMBEDDED_BYTES, encode_png, fits_in_png, megabytes
 
 if TYPE_CHECKING:
     from studio.engine.events import GenerationResult
@@ -66,12 +69,12 @@ def save_result(result: GenerationResult, folder: Path) -> list[Path]:
     except OSError as exc:
         raise _save_error("the images", folder, exc) from exc
     slug = slugify(result.prompt or result.request.prompt)
-    pose_json = embedded_pose_json(result.request)
+    pose_json = embedded_pose_json(result.request, result.notices)
     counter = next_counter(folder)
     saved: list[Path] = []
     for index, image in enumerate(result.images):
         seed = result.seeds[index]
-        request_json = result.request.with_changes(seed=seed).to_json()
+        request_json = _request_json(result.request.with_changes(seed=seed), result.notices)
         data = encode_png(image, result_infotext(result, index), request_json, pose_json)
         for _ in range(_MAX_NAME_TRIES):
             path = folder / f"{counter:05d}-{seed}-{slug}.png"
@@ -94,18 +97,56 @@ def save_result(result: GenerationResult, folder: Path) -> list[Path]:
     return saved
 
 
-def embedded_pose_json(request: GenerationRequest) -> str | None:
-    """The pose file of the request's pose-editor control, as JSON to embed (the request holds only its path,
-    which means nothing on another machine); None when there is none or it cannot be read any more."""
-    from studio.pose.pose_json import load_pose, pose_to_json
+def embedded_pose_json(request: GenerationRequest, notices: list[str] | None = None) -> str | None:
+    """The pose file of the request's pose-editor control, as compact JSON to embed (the request holds only its
+    path, which means nothing on another machine); None when there is none, when it cannot be read any more or
+    when it is too large to embed. The last two add a sentence to ``notices``: the image is still worth
+    saving, and the request keeps the path."""
+    from studio.pose.pose_json import load_pose, pose_to_dict
 
     control = next((c for c in request.active_controls if c.source == "pose"), None)
     if control is None:
         return None
     try:
-        return pose_to_json(load_pose(control.image))
-    except StudioError:
-        return None  # the image is still worth saving; the request keeps the path
+        pose = load_pose(control.image)
+    except StudioError as exc:
+        _notice(notices, f"The pose was not embedded in the PNG: {exc}")
+        return None
+    text = json.dumps(pose_to_dict(pose), separators=(",", ":"))
+    if not fits_in_png(text):
+        _notice(
+            notices,
+            f"The pose ({len(pose.people):,} people) is too large to embed in the PNG ({megabytes(len(text))}; "
+            f"at most {megabytes(MAX_EMBEDDED_BYTES)}), so it was left out; the picture and its settings "
+            "were saved. Keep the pose file to use it again.",
+        )
+        return None
+    return text
+
+
+def _request_json(request: GenerationRequest, notices: list[str]) -> str | None:
+    """The request as JSON to embed. Settings kept from another tool (``extras``) are what can make it too
+    large; they go first, and only a request still too large is left out (A1111's text is still written)."""
+    text = request.to_json()
+    if fits_in_png(text):
+        return text
+    text = request.with_changes(extras={}).to_json()
+    if fits_in_png(text):
+        _notice(
+            notices,
+            "The settings kept from another tool were too large to embed in the PNG and were left out of it.",
+        )
+        return text
+    _notice(
+        notices,
+        "The studio's settings were too large to embed in the PNG; only A1111's settings text was written.",
+    )
+    return None
+
+
+def _notice(notices: list[str] | None, text: str) -> None:
+    if notices is not None and text not in notices:  # one notice per cause, not one per image
+        notices.append(text)
 
 
 def _save_error(what: str, folder: Path, exc: OSError) -> SaveError:

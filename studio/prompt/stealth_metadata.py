@@ -18,17 +18,34 @@ from PIL import Image
 _SIGNATURE_BYTES = 15
 _ALPHA_SIGNATURES = {b"stealth_pnginfo": False, b"stealth_pngcomp": True}
 _RGB_SIGNATURES = {b"stealth_rgbinfo": False, b"stealth_rgbcomp": True}
-_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
+_MAX_PAYLOAD_BYTES = 8_000_000
 _MAX_PIXELS = 64 * 1024 * 1024  # beyond this, decoding the pixels only to look for hidden text costs too much
 
 
-def read_stealth_text(image: Image.Image) -> dict[str, str]:
+class _TooLarge(Exception):
+    def __init__(self, size: int | None) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def read_stealth_text(
+    image: Image.Image, max_bytes: int = _MAX_PAYLOAD_BYTES, left_out: list[str] | None = None
+) -> dict[str, str]:
     """The text chunks hidden in ``image``'s pixels, or ``{}``. Never raises.
 
-    Plain text is returned as ``{"parameters": text}``; a NovelAI JSON payload as its own keys.
+    Plain text is returned as ``{"parameters": text}``; a NovelAI JSON payload as its own keys. A payload over
+    ``max_bytes`` (stored or once decompressed) is not read; a sentence saying so goes to ``left_out``.
     """
     try:
-        payload = _payload(image)
+        payload = _payload(image, max_bytes)
+    except _TooLarge as exc:
+        if left_out is not None:
+            size = f" ({exc.size / 1_000_000:.1f} MB)" if exc.size is not None else ""
+            left_out.append(
+                f"the text hidden in the pixels{size} is larger than the {max_bytes / 1_000_000:.1f} MB the "
+                "studio reads from one text"
+            )
+        return {}
     except Exception:  # noqa: BLE001 - decoding a damaged image can fail in many ways; it only means "no text"
         return {}
     if payload is None:
@@ -46,16 +63,16 @@ def read_stealth_text(image: Image.Image) -> dict[str, str]:
     return {"parameters": text}
 
 
-def _payload(image: Image.Image) -> bytes | None:
+def _payload(image: Image.Image, max_bytes: int) -> bytes | None:
     if image.mode not in ("RGB", "RGBA", "LA", "L", "P", "PA") or image.width * image.height > _MAX_PIXELS:
         return None
     image.load()
     has_alpha = "A" in image.getbands() or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
-        found = _decode(image, "alpha", _ALPHA_SIGNATURES)
+        found = _decode(image, "alpha", _ALPHA_SIGNATURES, max_bytes)
         if found is not None:
             return found
-    return _decode(image, "rgb", _RGB_SIGNATURES)
+    return _decode(image, "rgb", _RGB_SIGNATURES, max_bytes)
 
 
 def _bits(image: Image.Image, kind: str, columns: int | None = None):
@@ -71,7 +88,7 @@ def _bits(image: Image.Image, kind: str, columns: int | None = None):
     return (pixels.transpose(1, 0, 2).reshape(-1) & 1).astype(np.uint8)
 
 
-def _decode(image: Image.Image, kind: str, signatures: dict[bytes, bool]) -> bytes | None:
+def _decode(image: Image.Image, kind: str, signatures: dict[bytes, bool], max_bytes: int) -> bytes | None:
     import numpy as np
 
     header_bits = (_SIGNATURE_BYTES + 4) * 8
@@ -86,14 +103,17 @@ def _decode(image: Image.Image, kind: str, signatures: dict[bytes, bool]) -> byt
     if compressed is None:
         return None
     length = int.from_bytes(header[_SIGNATURE_BYTES:], "big") // 8
-    bits = _bits(image, kind)
-    if length <= 0 or length > _MAX_PAYLOAD_BYTES or header_bits + length * 8 > bits.size:
+    end = header_bits + length * 8
+    if length <= 0 or end > per_column * image.width:
         return None
-    data = np.packbits(bits[header_bits : header_bits + length * 8]).tobytes()
+    if length > max_bytes:
+        raise _TooLarge(length)
+    bits = _bits(image, kind, columns=-(-end // per_column))  # only the columns the payload fills
+    data = np.packbits(bits[header_bits:end]).tobytes()
     if not compressed:
         return data
     with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-        out = stream.read(_MAX_PAYLOAD_BYTES + 1)
-    if len(out) > _MAX_PAYLOAD_BYTES:
-        return None
+        out = stream.read(max_bytes + 1)
+    if len(out) > max_bytes:
+        raise _TooLarge(None)
     return out

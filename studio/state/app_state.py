@@ -65,7 +65,8 @@ class AppState(QObject):
         self._request = GenerationRequest()
         self.running: Job | None = None
         self.last_seed: int | None = None
-        self.unsaved_results: list[Any] = []  # results whose save failed, kept so nothing is lost
+        self.unsaved_results: list[Any] = []  # batches whose save failed, kept so nothing is lost
+        self._save_error_shown_for: int | None = None  # a full disk fails every batch: say it once per job
         self.autosave = SessionAutosave(self.snapshot, session_path, on_error=self.notice, parent=self)
         pose_path = session_path.parent / "session" / "pose.json" if session_path else None
         self.pose = PoseStore(pose_path, on_error=self.notice, parent=self)
@@ -81,6 +82,7 @@ class AppState(QObject):
         worker.stage.connect(self._on_stage)
         worker.progress.connect(self._on_progress)
         worker.preview_ready.connect(self._on_preview_ready)
+        worker.batch_saved.connect(self._on_batch_saved)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
@@ -375,15 +377,21 @@ class AppState(QObject):
             self._last_preview_at = time.monotonic()
             self.preview.emit(preview)
 
-    def _on_finished(self, _job_id: int, result: Any, saved: list, save_error: str) -> None:
+    def _on_batch_saved(self, job_id: int, batch: Any, _saved: list, save_error: str) -> None:
+        if not save_error:
+            return
+        self.unsaved_results.append(batch)
+        if self._save_error_shown_for != job_id:
+            self._save_error_shown_for = job_id
+            self.error(save_error)
+
+    def _on_finished(self, _job_id: int, result: Any, saved: list, _save_error: str) -> None:
+        # A save error was reported, and its batch kept, as that batch was saved (``_on_batch_saved``).
         if result.seeds:
             self.last_seed = int(result.seeds[0])
             self.last_seed_changed.emit(self.last_seed)
         for notice in getattr(result, "notices", []) or []:
             self.notice(notice)
-        if save_error:
-            self.unsaved_results.append(result)
-            self.error(save_error)
         self._done()
         self.result_ready.emit(result, saved)
 
@@ -392,9 +400,18 @@ class AppState(QObject):
         self._done()
         self.job_failed.emit(message)
 
-    def _on_cancelled(self, _job_id: int, _result: Any) -> None:
-        self.info("Generation cancelled.")
+    def _on_cancelled(self, _job_id: int, result: Any, saved: list) -> None:
+        if saved:
+            count = len(saved)
+            self.info(
+                f"Generation cancelled. The {count} image{'s' if count != 1 else ''} finished before the cancel "
+                f"{'were' if count != 1 else 'was'} saved."
+            )
+        else:
+            self.info("Generation cancelled.")
         self._done()
+        if saved and result is not None:
+            self.result_ready.emit(result, saved)  # into the gallery with the others; job_cancelled follows
         self.job_cancelled.emit()
 
     # --- messages and lifetime ------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 It talks to the GUI only through Qt signals (emitted from the worker thread, delivered queued on the GUI
 thread). Step previews are not queued one per step: the worker keeps only the latest one in a slot and signals
 ``preview_ready`` when the slot goes from empty to full, so a slow GUI sees the newest picture and never a
-backlog. The engine module (and so torch) is imported inside the thread, after the window is up.
+backlog. The engine module (and so torch) is imported inside the thread, after the window is up. Each batch
+of images is saved as soon as the engine has decoded it, so a crash or a kill later in a long job loses at most
+the batch in progress.
 """
 
 from __future__ import annotations
@@ -49,6 +51,15 @@ def default_saver(result: Any, folder: Path) -> list[Path]:
     return save_result(result, folder)
 
 
+class _JobSaves:
+    """What the batches of one job were saved to, the first save error and the notices saving added."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+        self.error = ""
+        self.notices: list[str] = []
+
+
 class GenerationWorker(QObject):
     """Serves ``submit``-ted jobs on its own thread. Start with ``start()``, end with ``shutdown()``."""
 
@@ -57,11 +68,13 @@ class GenerationWorker(QObject):
     progress = Signal(int, int, int, str, int)  # job id, step, total, pass name, image index
     preview_ready = Signal()  # the latest preview waits in take_preview()
     # object, not list: PySide would convert a list element by element on every delivery.
-    finished = Signal(
-        int, object, object, str
-    )  # job id, GenerationResult, saved paths, save error ("" if saved)
+    # job id, one batch's GenerationResult, its saved paths, save error ("" if saved): as each batch is saved
+    batch_saved = Signal(int, object, object, str)
+    # job id, GenerationResult, saved paths (every batch's), first save error ("" if all saved)
+    finished = Signal(int, object, object, str)
     failed = Signal(int, str, str)  # job id, message, detail
-    cancelled = Signal(int, object)  # job id, the partial GenerationResult or None
+    # job id, the partial GenerationResult or None, the paths its finished batches were saved to
+    cancelled = Signal(int, object, object)
     task_finished = Signal(str, object)  # task name, return value
     task_failed = Signal(str, str, str)  # task name, message, detail
     engine_ready = Signal()
@@ -180,6 +193,7 @@ class GenerationWorker(QObject):
             self._preview = None
         self.job_started.emit(job.id)
         started = time.monotonic()
+        saves = _JobSaves()
         try:
             engine = self._ensure_engine()
             result = engine.generate(
@@ -187,21 +201,19 @@ class GenerationWorker(QObject):
                 on_step=lambda preview: self._on_step(job.id, preview),
                 cancel=self._cancel,
                 on_stage=lambda text: self.stage.emit(job.id, text),
+                on_batch=lambda batch: self._save_batch(job.id, batch, output_folder, saves),
             )
+            # Saving may have added notices (a pose too large to embed); the artist reads them on the result.
+            result.notices.extend(n for n in saves.notices if n not in result.notices)
             if result.cancelled:
-                self.cancelled.emit(job.id, result)
+                self.cancelled.emit(job.id, result, saves.paths)
                 return
-            save_error = ""
-            try:
-                saved = self._saver(result, output_folder)
-            except StudioError as exc:
-                saved, save_error = [], str(exc)
-            log.info("job %d done in %.1f s, saved %s", job.id, time.monotonic() - started, saved)
-            self.finished.emit(job.id, result, saved, save_error)
+            log.info("job %d done in %.1f s, saved %s", job.id, time.monotonic() - started, saves.paths)
+            self.finished.emit(job.id, result, saves.paths, saves.error)
         except StudioError as exc:
             log.warning("job %d failed: %s", job.id, exc)
             if self._cancel.is_set():
-                self.cancelled.emit(job.id, None)
+                self.cancelled.emit(job.id, None, saves.paths)
             else:
                 self.failed.emit(job.id, str(exc), "")
         except Exception:  # noqa: BLE001 - a bug must not kill the worker or reach the artist as a traceback
@@ -209,6 +221,17 @@ class GenerationWorker(QObject):
             self.failed.emit(job.id, UNEXPECTED, traceback.format_exc())
         finally:
             self._current_job = None
+
+    def _save_batch(self, job_id: int, batch: Any, folder: Path, saves: _JobSaves) -> None:
+        """Save one batch the moment the engine has decoded it (the engine's ``on_batch``)."""
+        try:
+            paths, error = list(self._saver(batch, folder)), ""
+        except StudioError as exc:
+            paths, error = [], str(exc)
+        saves.paths += paths
+        saves.error = saves.error or error
+        saves.notices += [n for n in batch.notices if n not in saves.notices]
+        self.batch_saved.emit(job_id, batch, paths, error)
 
     def _on_step(self, job_id: int, preview: Any) -> None:
         self.progress.emit(job_id, preview.step, preview.total, preview.pass_name, preview.image_index)

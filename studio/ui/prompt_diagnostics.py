@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextEdit, QWidget
 
-from studio.prompt.a1111_syntax import ParsedPrompt, parse_prompt
+from studio.prompt.a1111_syntax import ParsedPrompt, PromptLimitError, parse_prompt
 from studio.prompt.diagnostics import PromptDiagnostic
 from studio.ui.theme import colour
 
@@ -92,10 +92,14 @@ class PromptDiagnostics(QObject):
     def check_now(self) -> None:
         self._timer.stop()
         text = self.edit.toPlainText()
-        parsed = parse_prompt(text)
-        found = list(parsed.diagnostics)
-        if self.extra_check is not None:
-            found.extend(self.extra_check(parsed))
+        try:
+            parsed = parse_prompt(text)
+        except PromptLimitError as error:  # past the caps nothing else is worth saying: say that, at the start
+            found = [PromptDiagnostic(0, str(error), "error")]
+        else:
+            found = list(parsed.diagnostics)
+            if self.extra_check is not None:
+                found.extend(self.extra_check(parsed))
         found.sort(key=lambda d: (d.position, d.severity != "error"))
         self._found = found
         self._underline(text, found)

@@ -102,6 +102,41 @@ def test_fp32_decode_is_never_retried():
     assert vae.calls == [torch.float32] and notices == []
 
 
+def test_nan_latents_are_an_error_and_do_not_blame_the_vae():
+    vae = FakeVae(torch.bfloat16)
+    decoder = SafeDecoder(vae)
+    latents = torch.ones(1, 4, 8, 8, dtype=torch.bfloat16)
+    latents[0, 2, 3, 4] = float("nan")
+    with pytest.raises(RequestError) as raised:
+        decoder.decode(latents, [])
+    assert str(raised.value) == devices.BROKEN_LATENTS
+    assert vae.calls == [] and not decoder.needs_fp32  # no decode wasted; the next one keeps half precision
+
+
+class BrokenVae(FakeVae):
+    """A VAE whose weights are broken: NaN in every precision."""
+
+    def decode(self, latents, return_dict=False):
+        self.calls.append(self.dtype)
+        return (torch.full((latents.shape[0], 3, 8, 8), float("nan"), dtype=self.dtype),)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_a_vae_that_gives_nan_even_in_fp32_is_an_error_not_a_black_picture(dtype):
+    vae = BrokenVae(dtype)
+    with pytest.raises(RequestError) as raised:
+        SafeDecoder(vae).decode(torch.ones(1, 4, 8, 8, dtype=dtype), [])
+    assert str(raised.value) == devices.BROKEN_VAE
+    assert vae.calls[-1] == torch.float32 and vae.dtype == dtype  # fp32 was tried, the VAE cast back
+
+
+def test_an_all_black_fp32_decode_is_a_picture():
+    """Only NaN/inf is an error: a finite black picture (a night sky) is what was asked for."""
+    vae = FakeVae(torch.float32)
+    vae.decode = lambda latents, return_dict=False: (torch.full((1, 3, 8, 8), -1.0),)
+    assert bool((SafeDecoder(vae).decode(torch.ones(1, 4, 8, 8), []) == -1.0).all())
+
+
 def test_unscale_uses_latent_mean_and_std_when_the_vae_has_them():
     vae = FakeVae(torch.float32)
     latents = torch.ones(1, 4, 2, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 import shutil
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def library(tmp_path, tiny_models, tiny_single_file) -> dict[str, Path]:
     shutil.copytree(tiny_models / "sdxl", models_dir() / "my-xl")
     _copy_single(tiny_single_file, models_dir(), "studio_single")
     (models_dir() / "broken.safetensors").write_bytes(b"\x10\x00")
-    (models_dir() / "old.ckpt").write_bytes(b"pickle")
+    (models_dir() / "old.ckpt").write_bytes(pickle.dumps({"state_dict": {}}))  # never unpickled by a listing
+    (models_dir() / "junk.ckpt").write_bytes(b"not a checkpoint")
     (models_dir() / "readme.txt").write_text("not a model")
     (models_dir() / "empty-folder").mkdir()
     webui = tmp_path / "stable-diffusion-webui"
@@ -78,6 +80,7 @@ def test_discovery_finds_every_kind_and_records_problems(library):
     }
     assert "truncated" in entries["broken"].problem and entries["broken"].family is None
     assert "pickle" in entries["old"].problem
+    assert "not a PyTorch checkpoint" in entries["junk"].problem
     assert "readme" not in entries and "empty-folder" not in entries and "org/bert" not in entries
     single = entries["studio_single"]
     assert single.size_bytes == Path(single.reference).stat().st_size
@@ -87,14 +90,14 @@ def test_discovery_finds_every_kind_and_records_problems(library):
 def test_unreadable_file_does_not_stop_the_scan(library, monkeypatch):
     import studio.engine.discovery as discovery
 
-    real = discovery.family_of_single_file
+    real = discovery.read_safetensors_header
 
-    def flaky(path: Path) -> str:
+    def flaky(path: Path) -> dict:
         if path.stem == "studio_single":
             raise PermissionError(13, "Permission denied")
         return real(path)
 
-    monkeypatch.setattr(discovery, "family_of_single_file", flaky)
+    monkeypatch.setattr(discovery, "read_safetensors_header", flaky)
     names = {e.name for e in discover_models([library["leaf"]], hub_cache_dir=library["hub"])}
     assert "leaf_model" in names and "my-xl" in names and "studio_single" not in names
 
@@ -122,3 +125,32 @@ def test_a_changed_file_is_hashed_again(tmp_path):
     first = model_hash10(path)
     path.write_bytes(b"second version, longer")
     assert model_hash10(path) == hashlib.sha256(b"second version, longer").hexdigest()[:10] != first
+
+
+def test_only_what_could_be_a_checkpoint_is_listed_each_unusable_one_with_its_reason(
+    tmp_path, tiny_controlnets
+):
+    """A folder of junk: LoRAs, ControlNets and data files are not models; damaged checkpoints say why."""
+    from studio.engine.tiny_addons import write_tiny_lora
+
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "random.bin").write_bytes(bytes(range(256)) * 4)
+    (junk / "notes.pt").write_bytes(b"hello")
+    write_tiny_lora(junk / "style-lora.safetensors", "sd15")
+    shutil.copy(
+        tiny_controlnets / "controlnet-sd15" / "diffusion_pytorch_model.safetensors", junk / "cn.safetensors"
+    )
+    (junk / "corrupt.safetensors").write_bytes(b"\xff" * 64)
+    (junk / "old.ckpt").write_bytes(b"\x00" * 64)
+    entries = {e.name: e for e in discover_models([junk], hub_cache_dir=tmp_path / "no-cache")}
+    assert set(entries) == {"corrupt", "old"}
+    assert "not a valid .safetensors file" in entries["corrupt"].problem
+    assert "not a PyTorch checkpoint" in entries["old"].problem
+
+
+def test_a_folder_inside_another_root_is_listed_once(tiny_models):
+    """The demo set lives in the models folder and is also added as a model folder of its own."""
+    shutil.copytree(tiny_models / "sd15", models_dir() / "demo" / "sd15")
+    entries = discover_models([models_dir() / "demo"], hub_cache_dir=models_dir() / "no-cache")
+    assert [e.name for e in entries] == ["sd15"]

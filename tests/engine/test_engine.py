@@ -196,6 +196,48 @@ def test_cancel_keeps_finished_batches(engine, tiny_models):
     assert result.cancelled and len(result.images) == 2 and result.seeds == [42, 43]
 
 
+def test_on_batch_hands_over_each_batch_as_soon_as_it_is_decoded(engine, tiny_models):
+    batches = []
+    previews_at_batch = []
+    previews = []
+
+    def on_batch(result):
+        batches.append(result)
+        previews_at_batch.append(len(previews))
+
+    request = _request(tiny_models, batch_size=2, batch_count=3)
+    result = engine.generate(request, on_step=previews.append, on_batch=on_batch)
+    assert [batch.seeds for batch in batches] == [[42, 43], [44, 45], [46, 47]]
+    assert [len(batch.images) for batch in batches] == [2, 2, 2]
+    # Called after each batch, before the next one's first step: nothing waits for the end of the job.
+    per_call = len(previews) // 3
+    assert previews_at_batch == [per_call, 2 * per_call, 3 * per_call]
+    flat = [image.tobytes() for batch in batches for image in batch.images]
+    assert flat == [image.tobytes() for image in result.images] and result.seeds == [42, 43, 44, 45, 46, 47]
+    for batch in batches:
+        assert batch.request == result.request and not batch.cancelled
+        assert (batch.prompt, batch.negative_prompt, batch.model) == (
+            result.prompt,
+            result.negative_prompt,
+            result.model,
+        )
+
+
+def test_on_batch_gets_the_refined_images_and_never_a_cancelled_batch(engine, tiny_models):
+    batches = []
+    cancel = threading.Event()
+
+    def on_step(preview):
+        if preview.image_index == 1:
+            cancel.set()
+
+    request = _request(tiny_models, batch_count=2, hires=HiresSettings(scale=2.0, strength=0.5, steps=2))
+    result = engine.generate(request, on_step=on_step, cancel=cancel, on_batch=batches.append)
+    assert result.cancelled and len(batches) == 1
+    assert batches[0].seeds == [42] and batches[0].images[0].size == (128, 128)
+    assert batches[0].images[0].tobytes() == result.images[0].tobytes()
+
+
 def test_cancel_during_refine_skips_both_decodes_of_that_batch(engine, tiny_models, monkeypatch):
     decodes = _count_decodes(engine, monkeypatch)
     cancel = threading.Event()

@@ -31,6 +31,17 @@ def test_each_channel_maps_through_its_factor_row(family):
     assert np.abs(image[1, 4].astype(int) - expected).max() <= 1
 
 
+def test_a_nan_latent_previews_black_without_a_cast_warning():
+    import warnings
+
+    latents = torch.full((1, 4, 2, 2), float("nan"))
+    latents[0, :, 0, 0] = float("inf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "invalid value encountered in cast" would raise here
+        image = LatentPreviewer("sd15")(latents)
+    assert image.dtype == np.uint8 and image[1, 1].tolist() == [0, 0, 0]
+
+
 def test_sdxl_previews_differ_from_sd15_and_include_the_bias():
     zeros = torch.zeros(1, 4, 2, 2)
     sd15, sdxl = LatentPreviewer("sd15")(zeros), LatentPreviewer("sdxl")(zeros)

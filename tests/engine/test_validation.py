@@ -6,9 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studio.engine.validation import validate
+from studio.engine.validation import (
+    MAX_PROMPT_CHUNKS,
+    check_prompt_chunks,
+    check_request,
+    validate,
+)
 from studio.errors import RequestError
-from studio.request import GenerationRequest, HiresSettings
+from studio.prompt.a1111_syntax import MAX_PROMPT_CHARS
+from studio.request import ControlInput, GenerationRequest, HiresSettings, LoraRef
 
 OK = GenerationRequest(model="m", width=512, height=512, steps=20)
 
@@ -53,8 +59,10 @@ def test_sizes_outside_the_family_range_are_refused(family, width, height, range
     [
         ({"steps": 0}, "steps must be from 1 to 500, not 0"),
         ({"steps": 501}, "steps must be from 1 to 500"),
-        ({"cfg_scale": -0.5}, "CFG scale must be 0 or more"),
-        ({"cfg_scale": float("nan")}, "CFG scale"),
+        ({"cfg_scale": -0.5}, "CFG scale must be a number from 0 to 100, not -0.5"),
+        ({"cfg_scale": float("nan")}, "CFG scale must be a number from 0 to 100, not nan"),
+        ({"cfg_scale": float("inf")}, "CFG scale must be a number from 0 to 100, not inf"),
+        ({"cfg_scale": 101.0}, "CFG scale must be a number from 0 to 100"),
         ({"batch_size": 0}, "batch size must be from 1 to 16"),
         ({"batch_size": 17}, "batch size must be from 1 to 16"),
         ({"batch_count": 0}, "batch count"),
@@ -91,3 +99,62 @@ def test_unknown_upscaler_is_replaced_with_a_notice():
 def test_unknown_family_is_refused():
     with pytest.raises(RequestError, match="family 'flux'"):
         validate(OK, "flux")
+
+
+INF, NAN = float("inf"), float("nan")
+MASKED = {"init_image": "x.png", "mask": "m.png"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"init_image": "x.png", "strength": NAN}, "img2img strength .* not nan"),
+        ({"init_image": "x.png", "strength": INF}, "img2img strength .* not inf"),
+        ({"hires": HiresSettings(strength=NAN)}, "refine strength .* not nan"),
+        ({"hires": HiresSettings(scale=INF)}, "upscale factor .* not inf"),
+        ({"hires": HiresSettings(scale=NAN)}, "upscale factor .* not nan"),
+        ({"hires": HiresSettings(steps=2.5)}, "refine steps must be a whole number"),
+        (
+            {"controls": (ControlInput("canny", "c.png", scale=INF),)},
+            r"control 1 \(canny\) weight .* not inf",
+        ),
+        (
+            {"controls": (ControlInput("canny", "c.png", start=NAN),)},
+            r"control 1 \(canny\) must start before",
+        ),
+        ({"controls": (ControlInput("canny", "c.png", end=INF),)}, r"control 1 \(canny\) must start before"),
+        ({"loras": (LoraRef("ink", INF),)}, "weight of the LoRA 'ink' must be from -2.0 to 2.0, not inf"),
+        ({"loras": (LoraRef("ink", NAN),)}, "weight of the LoRA 'ink' .* not nan"),
+        ({**MASKED, "mask_blur": INF}, "mask blur must be a whole number from 0 to 64, not inf"),
+        ({**MASKED, "inpaint_padding": NAN}, "masked area padding must be a whole number"),
+        ({"steps": 2.0}, "steps must be a whole number"),
+        ({"batch_size": True}, "batch size must be a whole number"),
+        ({"width": 512.5}, "width must be a whole number of pixels"),
+        ({"seed": 4.0}, "seed must be -1"),
+    ],
+)
+def test_non_finite_and_wrongly_typed_numbers_are_refused_before_a_model_loads(changes, match):
+    """check_request needs no model: the engine runs it first, so inf/NaN never reach the pipeline."""
+    with pytest.raises(RequestError, match=match):
+        check_request(OK.with_changes(**changes))
+    with pytest.raises(RequestError, match=match):
+        validate(OK.with_changes(**changes), "sd15")
+
+
+def test_switched_off_loras_are_not_checked():
+    check_request(OK.with_changes(loras=(LoraRef("ink", INF, enabled=False),)))
+
+
+def test_prompts_too_long_to_encode_are_refused_before_parsing():
+    at_limit = "a" * MAX_PROMPT_CHARS
+    check_request(OK.with_changes(prompt=at_limit, negative_prompt=at_limit))
+    with pytest.raises(RequestError, match=f"The prompt is {MAX_PROMPT_CHARS + 1:,} characters long"):
+        check_request(OK.with_changes(prompt=at_limit + "a"))
+    with pytest.raises(RequestError, match="The negative prompt is 50,000,000 characters long.*Shorten it"):
+        check_request(OK.with_changes(negative_prompt="x" * 50_000_000))
+
+
+def test_too_many_chunks_is_refused_with_the_count():
+    check_prompt_chunks("prompt", MAX_PROMPT_CHUNKS)
+    with pytest.raises(RequestError, match=f"negative prompt is {MAX_PROMPT_CHUNKS + 1} chunks of 75 tokens"):
+        check_prompt_chunks("negative prompt", MAX_PROMPT_CHUNKS + 1)

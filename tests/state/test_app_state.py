@@ -91,6 +91,59 @@ def test_cancel_ends_the_job_and_the_next_one_starts(qtbot, make_state):
     assert (INFO, "Generation cancelled.", "") in state.messages
 
 
+def test_cancel_after_a_saved_batch_shows_it_with_the_others(qtbot, make_state):
+    engine = FakeEngine(scripts=[Script(steps=3, pause_at_step=2, pause_at_batch=1)])
+    state = make_state(engine)
+    state.set_request(REQUEST.with_changes(batch_count=3))
+    events = []
+    state.result_ready.connect(lambda result, saved: events.append(("result", result.seeds, saved)))
+    state.job_cancelled.connect(lambda: events.append(("cancelled",)))
+    state.generate()
+    assert engine.reached_pause.wait(5)
+    state.cancel()
+    qtbot.waitUntil(lambda: ("cancelled",) in events, timeout=5000)
+    folder = state.settings.outputs()
+    assert events == [("result", [1234], [folder / "1.png"]), ("cancelled",)]
+    assert (
+        INFO,
+        "Generation cancelled. The 1 image finished before the cancel was saved.",
+        "",
+    ) in state.messages
+
+
+def test_batches_that_could_not_be_saved_are_kept_and_the_error_said_once(qtbot, tmp_path):
+    from studio.errors import SaveError
+
+    def saver(result, folder):
+        if result.seeds != [1234]:
+            raise SaveError(f"Could not save the image to {folder}: disk full.")
+        return [folder / "1234.png"]
+
+    worker = GenerationWorker(lambda: FakeEngine(), saver=saver)
+    state = AppState(
+        AppSettings(output_folder=str(tmp_path / "out")),
+        worker,
+        ModelList(lambda dirs: []),
+        session_path=tmp_path / "session.json",
+    )
+    messages, results = [], []
+    state.message.connect(lambda *m: messages.append(m))
+    state.result_ready.connect(lambda result, saved: results.append((result, saved)))
+    worker.start(warm_up=False)
+    try:
+        state.set_request(REQUEST.with_changes(batch_count=3))
+        state.generate()
+        qtbot.waitUntil(lambda: bool(results), timeout=5000)
+    finally:
+        assert state.shutdown(2.0)
+    assert [batch.seeds for batch in state.unsaved_results] == [[1235], [1236]]
+    assert [m for m in messages if m[0] == ERROR] == [
+        (ERROR, f"Could not save the image to {tmp_path / 'out'}: disk full.", "")
+    ]
+    result, saved = results[0]
+    assert result.seeds == [1234, 1235, 1236] and saved == [tmp_path / "out" / "1234.png"]
+
+
 def test_engine_errors_become_messages_and_nothing_crashes(qtbot, make_state):
     engine = FakeEngine(scripts=[Script(error=RuntimeError("CUDA exploded"))])
     state = make_state(engine)

@@ -26,6 +26,7 @@ class Recorder(QObject):
         self.threads: set[str] = set()
         worker.job_started.connect(self.started)
         worker.progress.connect(self.progress)
+        worker.batch_saved.connect(self.batch_saved)
         worker.finished.connect(self.finished)
         worker.failed.connect(self.failed)
         worker.cancelled.connect(self.cancelled)
@@ -42,14 +43,17 @@ class Recorder(QObject):
     def progress(self, job_id, step, total, pass_name, index):
         self._add("progress", step, total)
 
+    def batch_saved(self, job_id, batch, saved, save_error):
+        self._add("batch_saved", batch, saved, save_error)
+
     def finished(self, job_id, result, saved, save_error):
         self._add("finished", result, saved, save_error)
 
     def failed(self, job_id, message, detail):
         self._add("failed", message, detail)
 
-    def cancelled(self, job_id, result):
-        self._add("cancelled", job_id)
+    def cancelled(self, job_id, result, saved):
+        self._add("cancelled", result, saved)
 
     def task(self, name, value):
         self._add("task", name, value)
@@ -82,7 +86,7 @@ def test_job_runs_on_the_worker_thread_and_reports_on_the_gui_thread(qtbot, make
     worker, rec = make_worker(engine)
     worker.submit(Job.new(REQUEST), tmp_path)
     qtbot.waitUntil(lambda: "finished" in rec.kinds(), timeout=5000)
-    assert rec.kinds() == ["started", "progress", "progress", "progress", "finished"]
+    assert rec.kinds() == ["started", "progress", "progress", "progress", "batch_saved", "finished"]
     assert engine.thread_names == ["studio-worker"]
     assert rec.threads == {threading.main_thread().name}
     _, result, saved, save_error = rec.events[-1]
@@ -178,3 +182,69 @@ def test_shutdown_during_a_hung_step_returns_quickly(make_worker, tmp_path):
     assert worker.shutdown(1.5)
     assert time.monotonic() - started < 1.5
     assert engine.unloaded
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.png")) if folder.is_dir() else []
+
+
+def test_each_batch_is_saved_as_soon_as_it_is_decoded(qtbot, make_worker, tmp_path):
+    """A kill while batch 2 of 3 runs must not lose batch 1: its files are on disk before batch 2 starts."""
+    from studio.prompt.metadata_read import read_image_settings
+    from studio.state.worker import default_saver
+
+    engine = FakeEngine(scripts=[Script(steps=2, pause_at_step=1, pause_at_batch=1)])
+    worker, rec = make_worker(engine, saver=default_saver)
+    out = tmp_path / "out"
+    worker.submit(Job.new(REQUEST.with_changes(batch_size=2, batch_count=3)), out)
+    assert engine.reached_pause.wait(5)
+    on_disk = _files(out)
+    assert [read_image_settings(path).request.seed for path in on_disk] == [1234, 1235]
+    engine.resume.set()
+    qtbot.waitUntil(lambda: "finished" in rec.kinds(), timeout=5000)
+    batches = [event for event in rec.events if event[0] == "batch_saved"]
+    assert [batch.seeds for _, batch, _, _ in batches] == [[1234, 1235], [1236, 1237], [1238, 1239]]
+    assert batches[0][2] == on_disk  # the first batch's paths, reported as it was saved
+    _, result, saved, save_error = rec.events[-1]
+    assert saved == _files(out) and len(saved) == 6 and save_error == ""
+    assert result.seeds == [1234, 1235, 1236, 1237, 1238, 1239] and len(result.images) == 6
+
+
+def test_cancel_reports_the_batches_already_saved(qtbot, make_worker, tmp_path):
+    engine = FakeEngine(scripts=[Script(steps=3, pause_at_step=2, pause_at_batch=1)])
+    worker, rec = make_worker(engine, saver=lambda result, folder: [folder / f"{result.seeds[0]}.png"])
+    worker.submit(Job.new(REQUEST.with_changes(batch_count=3)), tmp_path)
+    assert engine.reached_pause.wait(5)
+    worker.cancel()
+    qtbot.waitUntil(lambda: "cancelled" in rec.kinds(), timeout=5000)
+    _, result, saved = rec.events[-1]
+    assert result.cancelled and result.seeds == [1234] and saved == [tmp_path / "1234.png"]
+    assert rec.kinds().count("batch_saved") == 1 and "finished" not in rec.kinds()
+
+
+def test_a_failed_batch_save_does_not_stop_the_next_batches(qtbot, make_worker, tmp_path):
+    def saver(result, folder):
+        if result.seeds == [1235]:
+            raise SaveError("Could not save the image: disk full. The image is kept in the studio.")
+        return [folder / f"{result.seeds[0]}.png"]
+
+    worker, rec = make_worker(FakeEngine(), saver=saver)
+    worker.submit(Job.new(REQUEST.with_changes(batch_count=3)), tmp_path)
+    qtbot.waitUntil(lambda: "finished" in rec.kinds(), timeout=5000)
+    errors = [event[3] for event in rec.events if event[0] == "batch_saved"]
+    assert errors[0] == errors[2] == "" and "disk full" in errors[1]
+    _, result, saved, save_error = rec.events[-1]
+    assert saved == [tmp_path / "1234.png", tmp_path / "1236.png"] and "disk full" in save_error
+    assert len(result.images) == 3
+
+
+def test_notices_added_while_saving_reach_the_result(qtbot, make_worker, tmp_path):
+    def saver(result, folder):
+        result.notices.append("The pose was left out of the PNG.")
+        return [folder / f"{result.seeds[0]}.png"]
+
+    worker, rec = make_worker(FakeEngine(), saver=saver)
+    worker.submit(Job.new(REQUEST.with_changes(batch_count=2)), tmp_path)
+    qtbot.waitUntil(lambda: "finished" in rec.kinds(), timeout=5000)
+    _, result, _, _ = rec.events[-1]
+    assert result.notices == ["The pose was left out of the PNG."]

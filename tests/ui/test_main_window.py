@@ -161,7 +161,7 @@ def test_closing_exits_the_process_within_2_s_even_if_the_engine_ignores_cancel(
         from studio.app import build_studio
         stuck = threading.Event()
         class Stubborn(FakeEngine):
-            def generate(self, request, on_step=None, cancel=None, on_stage=None):
+            def generate(self, request, on_step=None, cancel=None, on_stage=None, on_batch=None):
                 stuck.set()
                 time.sleep(60)  # ignores cancel, like one endless torch call
         app = QApplication([])

@@ -62,6 +62,19 @@ def test_a_bad_lora_weight_underlines_the_weight_as_an_error(checked):
     assert shown(check).startswith(f"✖ Column {text.index('heavy') + 1}: The weight 'heavy'")
 
 
+def test_a_prompt_past_the_length_cap_is_one_error_not_a_crash(qtbot, checked):
+    """Pasting megabytes (a whole file's metadata) into the prompt: said once, at the start, within a second."""
+    from studio.prompt.a1111_syntax import MAX_PROMPT_CHARS
+
+    edit, check = checked
+    edit.setPlainText("(castle " * (MAX_PROMPT_CHARS // 4))
+    qtbot.waitUntil(lambda: not check.pending(), timeout=2000)
+    (problem,) = check.diagnostics()
+    assert problem.severity == "error" and problem.position == 0
+    assert shown(check).startswith("✖ Column 1: The prompt is")
+    assert f"at most {MAX_PROMPT_CHARS:,}" in shown(check)
+
+
 def test_lines_and_columns_on_a_multi_line_prompt_and_the_link_selects_the_problem(checked):
     edit, check = checked
     text = "first line\nab ]cd"

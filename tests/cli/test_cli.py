@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_process import ROOT, run_cli, start_cli, tiny_generate
 from PIL import Image
 
 from studio.cli import main
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str, env_home: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DIFFUSION_STUDIO_HOME": str(env_home), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "studio", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
 
 
 @pytest.mark.parametrize(
@@ -44,24 +34,41 @@ def test_bad_flags_exit_2_with_one_line(args, expected, studio_home):
 
 
 def test_bad_model_and_sampler_are_one_clear_line(tiny_models, tmp_path, studio_home):
-    missing = run_cli("generate", "--model", str(tmp_path / "nope.safetensors"), "--prompt", "x", "--out",
-                      str(tmp_path / "out"), env_home=studio_home)
+    missing = run_cli(
+        "generate",
+        "--model",
+        str(tmp_path / "nope.safetensors"),
+        "--prompt",
+        "x",
+        "--out",
+        str(tmp_path / "out"),
+        env_home=studio_home,
+    )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "nope.safetensors" in missing.stderr.strip().splitlines()[-1]
 
-    sampler = run_cli("generate", "--model", str(tiny_models / "sd15"), "--prompt", "x", "--sampler", "Eulr",
-                      "--size", "64x64", "--steps", "2", "--out", str(tmp_path / "out"), env_home=studio_home)
+    sampler = run_cli(
+        *tiny_generate(tiny_models / "sd15", "--sampler", "Eulr", "--out", str(tmp_path / "out")),
+        env_home=studio_home,
+    )
     assert sampler.returncode == 2 and "Traceback" not in sampler.stderr
     assert "Euler a" in sampler.stderr  # the message lists the valid names
 
 
 def test_generate_writes_pngs_with_metadata_and_previews(tiny_models, tmp_path, capsys):
     out, previews = tmp_path / "out", tmp_path / "previews"
-    code = main([
-        "generate", "--model", str(tiny_models / "sd15"), "--prompt", "a knight in armor", "--style", "digital art",
-        "--negative", "blurry", "--steps", "2", "--size", "64x64", "--seed", "42", "--batch", "2",
-        "--out", str(out), "--preview-dir", str(previews),
-    ])
+    flags = ["--style", "digital art", "--negative", "blurry", "--seed", "42", "--batch", "2"]
+    code = main(
+        tiny_generate(
+            tiny_models / "sd15",
+            *flags,
+            "--out",
+            str(out),
+            "--preview-dir",
+            str(previews),
+            prompt="a knight in armor",
+        )
+    )
     assert code == 0
     written = [Path(line) for line in capsys.readouterr().out.split()]
     assert len(written) == 2 and all(p.parent == out and p.suffix == ".png" for p in written)
@@ -79,8 +86,8 @@ def test_generate_writes_pngs_with_metadata_and_previews(tiny_models, tmp_path, 
 
 def test_from_png_restores_and_flags_override(tiny_models, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["generate", "--model", str(tiny_models / "sd15"), "--prompt", "a red fox", "--steps", "2",
-                 "--size", "64x64", "--seed", "7", "--cfg", "5.5", "--out", str(out)]) == 0
+    flags = ["--seed", "7", "--cfg", "5.5", "--out", str(out)]
+    assert main(tiny_generate(tiny_models / "sd15", *flags, prompt="a red fox")) == 0
     source = Path(capsys.readouterr().out.split()[0])
     assert main(["generate", "--from-png", str(source), "--seed", "8", "--out", str(out)]) == 0
     again = Path(capsys.readouterr().out.split()[0])
@@ -93,8 +100,7 @@ def test_from_png_restores_and_flags_override(tiny_models, tmp_path, capsys):
 
 def test_info_prints_settings_json(tiny_models, tmp_path, capsys):
     out = tmp_path / "out"
-    main(["generate", "--model", str(tiny_models / "sd15"), "--prompt", "tea 🍵", "--steps", "2", "--size",
-          "64x64", "--seed", "3", "--out", str(out)])
+    main(tiny_generate(tiny_models / "sd15", "--seed", "3", "--out", str(out), prompt="tea 🍵"))
     image = capsys.readouterr().out.split()[0]
     assert main(["info", image]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -104,11 +110,14 @@ def test_info_prints_settings_json(tiny_models, tmp_path, capsys):
 
 def test_ctrl_c_cancels_cleanly_with_exit_130(tiny_models, tmp_path, studio_home):
     previews = tmp_path / "previews"
-    env = {**os.environ, "DIFFUSION_STUDIO_HOME": str(studio_home), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "studio", "generate", "--model", str(tiny_models / "sd15"), "--prompt", "x",
-         "--steps", "400", "--size", "64x64", "--out", str(tmp_path / "out"), "--preview-dir", str(previews)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = start_cli(
+        *tiny_generate(tiny_models / "sd15", "--steps", "400", "--out", str(tmp_path / "out")),
+        "--preview-dir",
+        str(previews),
+        env_home=studio_home,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 90
     while not any(previews.glob("*.png")) and time.monotonic() < deadline and proc.poll() is None:
@@ -134,6 +143,18 @@ def test_demo_models_and_models_listing(tmp_path, capsys, monkeypatch, studio_ho
     assert families.get("sd15.safetensors") == "sd15"
 
 
+def test_demo_models_without_a_folder_go_where_the_window_puts_them(capsys):
+    from studio.paths import models_dir
+
+    assert main(["demo-models"]) == 0
+    assert (models_dir() / "demo" / "sd15" / "model_index.json").is_file()
+    capsys.readouterr()
+    assert main(["models", "--json"]) == 0
+    listed = [Path(row["reference"]).resolve() for row in json.loads(capsys.readouterr().out)]
+    # Found in the models folder and in the recorded demo folder, listed once.
+    assert listed.count((models_dir() / "demo" / "sd15").resolve()) == 1
+
+
 # --- LoRAs --------------------------------------------------------------------------------------------------
 
 
@@ -144,18 +165,31 @@ def test_lora_flags_apply_loras_and_write_their_hashes(tiny_models, tmp_path, ca
     root = tmp_path / "ComfyUI"
     write_tiny_lora(root / "models" / "loras" / "ink.safetensors", "sd15", "kohya")
     loose = write_tiny_lora(tmp_path / "loose" / "wash.safetensors", "sd15", "peft", seed=3)
-    base = ["generate", "--model", str(tiny_models / "sd15"), "--prompt", "a fox", "--steps", "2",
-            "--size", "64x64", "--seed", "5"]
+    base = tiny_generate(tiny_models / "sd15", "--seed", "5")
     assert main([*base, "--out", str(tmp_path / "plain")]) == 0
-    code = main([*base, "--lora-dir", str(root), "--lora", "ink:0.6", "--lora", f"{loose}:-0.5",
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            *base,
+            "--lora-dir",
+            str(root),
+            "--lora",
+            "ink:0.6",
+            "--lora",
+            f"{loose}:-0.5",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     image = Path(capsys.readouterr().out.strip().splitlines()[-1])
     text = read_image_settings(image).raw["parameters"]
     assert 'Lora hashes: "ink: ' in text and ", wash: " in text
     plain = next((tmp_path / "plain").glob("*.png"))
     assert Image.open(plain).tobytes() != Image.open(image).tobytes()
-    assert [(r.name, r.weight) for r in read_image_settings(image).request.loras] == [("ink", 0.6), (str(loose), -0.5)]
+    assert [(r.name, r.weight) for r in read_image_settings(image).request.loras] == [
+        ("ink", 0.6),
+        (str(loose), -0.5),
+    ]
     # Read as A1111 text: found by hash in the folders given; the weights of LoRAs without a prompt tag are
     # not in A1111's text, so they come back at 1.
     a1111 = settings_from_chunks({"parameters": text}, [root, tmp_path / "loose"])
@@ -163,7 +197,7 @@ def test_lora_flags_apply_loras_and_write_their_hashes(tiny_models, tmp_path, ca
 
 
 def test_bad_lora_flags_are_one_clear_line(tiny_models, tmp_path, capsys):
-    base = ["generate", "--model", str(tiny_models / "sd15"), "--prompt", "x", "--steps", "2", "--size", "64x64"]
+    base = tiny_generate(tiny_models / "sd15")
     assert main([*base, "--lora", "ink:strong", "--out", str(tmp_path)]) == 2
     assert "--lora takes NAME[:WEIGHT]" in capsys.readouterr().err
     assert main([*base, "--lora", "nowhere:0.5", "--out", str(tmp_path)]) == 2
@@ -190,16 +224,40 @@ def test_control_flags_pair_in_order_and_pose_files_are_poses(tmp_path):
     from studio.cli import build_parser, request_from_args
 
     pose = ROOT / "resources" / "poses" / "standing.json"
-    args = build_parser().parse_args([
-        "generate", "--model", str(tmp_path), "--out", str(tmp_path),
-        "--control", "canny:photo.png:0.6:0.1:0.8", "--control-model", "lllyasviel/control_v11p_sd15_canny",
-        "--control", f"openpose:{pose}", "--control-model", str(tmp_path),
-        "--canny-thresholds", "40:120", "--mask", "m.png", "--inpaint-area", "masked", "--mask-blur", "2",
-    ])
+    args = build_parser().parse_args(
+        [
+            "generate",
+            "--model",
+            str(tmp_path),
+            "--out",
+            str(tmp_path),
+            "--control",
+            "canny:photo.png:0.6:0.1:0.8",
+            "--control-model",
+            "lllyasviel/control_v11p_sd15_canny",
+            "--control",
+            f"openpose:{pose}",
+            "--control-model",
+            str(tmp_path),
+            "--canny-thresholds",
+            "40:120",
+            "--mask",
+            "m.png",
+            "--inpaint-area",
+            "masked",
+            "--mask-blur",
+            "2",
+        ]
+    )
     request, _ = request_from_args(args)
     canny, openpose = request.controls
     assert (canny.type, canny.model, canny.scale, canny.start, canny.end, canny.source) == (
-        "canny", "lllyasviel/control_v11p_sd15_canny", 0.6, 0.1, 0.8, "image"
+        "canny",
+        "lllyasviel/control_v11p_sd15_canny",
+        0.6,
+        0.1,
+        0.8,
+        "image",
     )
     assert dict(canny.params) == {"low_threshold": 40, "high_threshold": 120}
     assert (openpose.source, openpose.image, openpose.model) == ("pose", str(pose), str(tmp_path))
@@ -216,8 +274,17 @@ def test_control_flags_pair_in_order_and_pose_files_are_poses(tmp_path):
     ],
 )
 def test_bad_control_flags_exit_2_with_one_line(tmp_path, studio_home, flags, expected):
-    run = run_cli("generate", "--model", str(tmp_path), "--prompt", "x", "--out", str(tmp_path), *flags,
-                  env_home=studio_home)
+    run = run_cli(
+        "generate",
+        "--model",
+        str(tmp_path),
+        "--prompt",
+        "x",
+        "--out",
+        str(tmp_path),
+        *flags,
+        env_home=studio_home,
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and expected in run.stderr
 
@@ -225,12 +292,14 @@ def test_bad_control_flags_exit_2_with_one_line(tmp_path, studio_home, flags, ex
 def test_generate_with_controlnet_and_mask_records_them(tiny_models, tiny_controlnets, tmp_path, capsys):
     sketch, mask = _control_files(tmp_path)
     out = tmp_path / "out"
-    code = main([
-        "generate", "--model", str(tiny_models / "sd15"), "--prompt", "a fox", "--steps", "2", "--size", "64x64",
-        "--seed", "9", "--init", str(sketch), "--mask", str(mask), "--strength", "1.0",
-        "--control", f"scribble:{sketch}:0.7", "--control-model", str(tiny_controlnets / "controlnet-sd15"),
-        "--out", str(out),
-    ])
+    flags = ["--seed", "9", "--init", str(sketch), "--mask", str(mask), "--strength", "1.0"]
+    control = [
+        "--control",
+        f"scribble:{sketch}:0.7",
+        "--control-model",
+        str(tiny_controlnets / "controlnet-sd15"),
+    ]
+    code = main(tiny_generate(tiny_models / "sd15", *flags, *control, "--out", str(out)))
     assert code == 0, capsys.readouterr().err
     written = Path(capsys.readouterr().out.split()[0])
 
@@ -241,10 +310,15 @@ def test_generate_with_controlnet_and_mask_records_them(tiny_models, tiny_contro
     assert (control.type, control.scale, control.image) == ("scribble", 0.7, str(sketch))
     assert settings.request.mask == str(mask)
     text = settings.raw["parameters"]
-    assert 'ControlNet 0: "Module: invert, Model: controlnet-sd15, Weight: 0.7' in text and "Mask blur: 4" in text
+    assert (
+        'ControlNet 0: "Module: invert, Model: controlnet-sd15, Weight: 0.7' in text
+        and "Mask blur: 4" in text
+    )
 
 
-def test_generate_from_a_pose_file_with_a_tiny_openpose_controlnet(tiny_models, tiny_controlnets, tmp_path, capsys):
+def test_generate_from_a_pose_file_with_a_tiny_openpose_controlnet(
+    tiny_models, tiny_controlnets, tmp_path, capsys
+):
     """The pose is rendered at the generation size, steers the image, and travels inside the PNG."""
     import numpy as np
 
@@ -254,12 +328,23 @@ def test_generate_from_a_pose_file_with_a_tiny_openpose_controlnet(tiny_models, 
     from studio.prompt.png_chunks import POSE_KEY
 
     pose_file = presets_dir() / "arms_raised.json"
-    common = ["generate", "--model", str(tiny_models / "sd15"), "--prompt", "a dancer", "--steps", "2",
-              "--size", "64x64", "--seed", "5"]
+    common = tiny_generate(tiny_models / "sd15", "--seed", "5", prompt="a dancer")
     assert main([*common, "--out", str(tmp_path / "plain")]) == 0
     plain = Path(capsys.readouterr().out.split()[0])
-    assert main([*common, "--control", f"openpose:{pose_file}",
-                 "--control-model", str(tiny_controlnets / "controlnet-sd15"), "--out", str(tmp_path / "posed")]) == 0
+    assert (
+        main(
+            [
+                *common,
+                "--control",
+                f"openpose:{pose_file}",
+                "--control-model",
+                str(tiny_controlnets / "controlnet-sd15"),
+                "--out",
+                str(tmp_path / "posed"),
+            ]
+        )
+        == 0
+    )
     posed = Path(capsys.readouterr().out.split()[0])
 
     assert not np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(posed)))
@@ -295,7 +380,11 @@ def test_pose_render_writes_the_control_image_the_engine_would_use(tmp_path, cap
     [
         ('{"people": [', [], "is not JSON"),
         ('{"people": [], "canvas_width": 512}', [], "'canvas_height' is missing"),
-        ('{"people": [], "canvas_width": 512, "canvas_height": 512}', ["--size", "big"], "--size must look like"),
+        (
+            '{"people": [], "canvas_width": 512, "canvas_height": 512}',
+            ["--size", "big"],
+            "--size must look like",
+        ),
     ],
 )
 def test_pose_render_bad_input_exits_2_with_one_line(tmp_path, studio_home, text, args, expected):
@@ -322,6 +411,5 @@ def test_the_cli_sees_the_models_folder_chosen_in_the_window(tiny_models, tmp_pa
     rows = json.loads(capsys.readouterr().out)
     assert any(row["name"] == "my-tiny-model" and row["family"] == "sd15" for row in rows)
 
-    assert main(["generate", "--model", "my-tiny-model", "--prompt", "x", "--steps", "2", "--size", "64x64",
-                 "--out", str(tmp_path / "out")]) == 0
+    assert main(tiny_generate("my-tiny-model", "--out", str(tmp_path / "out"))) == 0
     assert Path(capsys.readouterr().out.split()[0]).is_file()

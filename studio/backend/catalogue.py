@@ -1,0 +1,63 @@
+"""What a backend can use: its models, LoRAs and ControlNets, and what it can do (families, controls, samplers).
+
+The local backend lists the files in the artist's folders (no torch: headers and configs only). A remote backend
+answers the same questions from its server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from studio.engine.config import EngineConfig
+    from studio.engine.discovery import ModelEntry
+    from studio.engine.lora_file import LoraEntry
+
+FAMILIES = ("sd15", "sdxl")
+CONTROL_TYPES = ("scribble", "lineart", "canny", "openpose", "depth", "softedge", "normal")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    families: tuple[str, ...]
+    control_types: tuple[str, ...]
+    samplers: tuple[str, ...]
+
+
+def local_controlnets(folders: Sequence[Path]) -> list[Path]:
+    """ControlNet files and folders (downloaded ones included) in ``folders``, each once."""
+    from studio.engine.controlnet import is_controlnet
+
+    found: list[Path] = []
+    for folder in folders:
+        if folder.is_dir():
+            found += sorted(p for p in folder.iterdir() if is_controlnet(p))
+    return list(dict.fromkeys(found))
+
+
+class Catalogue:
+    """The lists of a backend whose engine reads the folders of its ``config`` (``model_dirs`` and the rest)."""
+
+    config: EngineConfig
+    model_dirs: tuple[str, ...] = ()  # where checkpoints are looked for, beside the studio's own
+
+    def models(self) -> list[ModelEntry]:
+        from studio.engine.discovery import discover_models
+
+        return discover_models([Path(folder) for folder in self.model_dirs])
+
+    def loras(self) -> list[LoraEntry]:
+        from studio.engine.lora_library import scan_loras
+
+        return scan_loras(self.config.lora_dirs)
+
+    def controlnets(self) -> list[Path]:
+        return local_controlnets([Path(folder) for folder in self.config.controlnet_dirs])
+
+    def capabilities(self) -> Capabilities:
+        from studio.engine.samplers import SAMPLER_NAMES
+
+        return Capabilities(FAMILIES, CONTROL_TYPES, SAMPLER_NAMES)

@@ -1,0 +1,35 @@
+"""One way to make a backend from the preferences, for the window and the command line alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.backend.local import LocalBackend
+from studio.backend.process import ProcessBackend
+from studio.backend.protocol import Backend
+from studio.engine.config import EngineConfig
+from studio.settings import AppSettings
+
+
+def engine_config(settings: AppSettings, **overrides: Any) -> EngineConfig:
+    """The engine set up as the preferences say: the same LoRA, ControlNet and annotator folders everywhere."""
+    config = EngineConfig(
+        allow_pickle=settings.allow_pickle,
+        torch_threads=settings.engine_threads(),
+        lora_dirs=tuple(settings.lora_roots()),
+        annotators_dir=settings.annotators_folder,
+        controlnet_dirs=tuple(str(folder) for folder in settings.controlnet_folders()),
+    )
+    return config.with_changes(**overrides)
+
+
+def model_dirs(settings: AppSettings) -> tuple[str, ...]:
+    return tuple(str(folder) for folder in settings.model_search_dirs())
+
+
+def backend_from_settings(settings: AppSettings, *, own_process: bool, **overrides: Any) -> Backend:
+    """The local engine as the preferences set it up: in a child process (the window) or in this one (the CLI)."""
+    config = engine_config(settings, **overrides)
+    if own_process:
+        return ProcessBackend(config, model_dirs(settings))
+    return LocalBackend(config, model_dirs(settings))

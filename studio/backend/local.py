@@ -1,0 +1,212 @@
+"""The diffusers engine in this process: one thread owns it and serves jobs and tasks in order.
+
+The CLI uses it directly; the window runs it inside the engine process (``process.py``), so torch never shares
+the window's interpreter. Events go into a queue that the listener drains with ``next_event``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from studio.backend.catalogue import Catalogue
+from studio.backend.events import (
+    BackendEvent,
+    EngineReady,
+    ImagesReady,
+    JobCancelled,
+    JobFailed,
+    JobFinished,
+    JobQueued,
+    JobStarted,
+    Stage,
+    StepProgress,
+    TaskFailed,
+    TaskFinished,
+)
+from studio.backend.tasks import Task
+from studio.engine.config import EngineConfig
+from studio.errors import StudioError
+from studio.request import GenerationRequest
+
+log = logging.getLogger("studio.backend")
+
+UNEXPECTED = (
+    "Something went wrong while generating. The studio is still running; try again, and if it happens again "
+    "send the log file with the details below."
+)
+LOADING_STAGES = ("Loading model…", "Loading LoRAs…")  # the engine's stage texts for loads (Stage.loading)
+
+EngineFactory = Callable[[EngineConfig], Any]
+
+
+def build_engine(config: EngineConfig) -> Any:
+    """The real engine (imports torch: call it on the thread or in the process that owns the engine)."""
+    from studio.engine.engine import Engine
+
+    return Engine(config)
+
+
+class LocalBackend(Catalogue):
+    """Runs requests on the engine in this process. ``start()`` it, ``close()`` it when done."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        model_dirs: tuple[str, ...] = (),
+        engine_factory: EngineFactory = build_engine,
+    ) -> None:
+        self.config = config or EngineConfig()
+        self.model_dirs = model_dirs
+        self._engine_factory = engine_factory
+        self._engine: Any = None
+        self._events: queue.Queue[BackendEvent] = queue.Queue()
+        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._ids = itertools.count(1)
+        self._cancel = threading.Event()
+        self._running: int | None = None
+        self._cancelled: set[int] = set()  # queued jobs cancelled before they started
+        # Daemon: a torch op that ignores cancel must not keep the process alive after the studio closed.
+        self._thread = threading.Thread(target=self._serve, name="studio-engine", daemon=True)
+
+    # --- the listener's side ----------------------------------------------------------------------------------
+
+    def start(self, warm_up: bool = True) -> None:
+        """Start the engine thread; ``warm_up`` builds the engine now so the first Generate is quicker."""
+        self._thread.start()
+        if warm_up:
+            self._commands.put(("warm", None))
+
+    def submit(self, request: GenerationRequest, job_id: int | None = None) -> int:
+        """Queue ``request``; its events carry the returned job id (``job_id`` when the caller numbers jobs)."""
+        job_id = next(self._ids) if job_id is None else job_id
+        self._events.put(JobQueued(job_id))
+        self._commands.put(("job", (job_id, request)))
+        return job_id
+
+    def run_task(self, task: Task, task_id: int | None = None) -> int:
+        """Queue ``task`` behind the jobs before it; its value comes as ``TaskFinished``."""
+        task_id = next(self._ids) if task_id is None else task_id
+        self._commands.put(("task", (task_id, task)))
+        return task_id
+
+    def cancel(self, job_id: int | None = None) -> None:
+        """Stop ``job_id`` (the running job when None) within a step; a queued one never starts."""
+        if job_id is None or job_id == self._running:
+            if self._running is not None:
+                self._cancel.set()
+        else:
+            self._cancelled.add(job_id)
+
+    def configure(self, config: EngineConfig, model_dirs: tuple[str, ...] | None = None) -> None:
+        """Use ``config`` from the next job on (applied between jobs, never under a running one)."""
+        if model_dirs is not None:
+            self.model_dirs = model_dirs
+        self._commands.put(("configure", config))
+
+    def next_event(self, timeout: float | None = None) -> BackendEvent | None:
+        """The next event, waiting up to ``timeout`` seconds (None: until one comes); None when none came."""
+        try:
+            return self._events.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
+
+    def close(self, timeout: float = 1.5) -> bool:
+        """Cancel, stop the thread and wait up to ``timeout`` s. True when it ended in time."""
+        self._cancel.set()
+        self._commands.put(("stop", None))
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # --- the engine's thread ----------------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        while True:
+            kind, payload = self._commands.get()
+            if kind == "stop":
+                self._unload()
+                return
+            if kind == "warm":
+                self._warm()
+            elif kind == "configure":
+                self.config = payload
+                if self._engine is not None:
+                    self._engine.configure(payload)
+            elif kind == "task":
+                self._run_task(*payload)
+            elif kind == "job":
+                self._run_job(*payload)
+
+    def _ensure_engine(self) -> Any:
+        if self._engine is None:
+            self._engine = self._engine_factory(self.config)
+            self._events.put(EngineReady())
+        return self._engine
+
+    def _warm(self) -> None:
+        try:
+            self._ensure_engine()
+        except Exception:  # noqa: BLE001 - reported again, with its message, by the first job
+            log.exception("building the engine failed")
+
+    def _run_task(self, task_id: int, task: Task) -> None:
+        try:
+            value = task.run()
+        except StudioError as exc:
+            log.warning("task %s failed: %s", type(task).__name__, exc)
+            self._events.put(TaskFailed(task_id, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - a bug, reported with its traceback
+            log.exception("task %s crashed", type(task).__name__)
+            message = f"Something went wrong ({type(exc).__name__}: {exc})."
+            self._events.put(TaskFailed(task_id, message, traceback.format_exc()))
+        else:
+            self._events.put(TaskFinished(task_id, value))
+
+    def _run_job(self, job_id: int, request: GenerationRequest) -> None:
+        if job_id in self._cancelled:
+            self._cancelled.discard(job_id)
+            self._events.put(JobCancelled(job_id))
+            return
+        self._cancel.clear()
+        self._running = job_id
+        self._events.put(JobStarted(job_id))
+        try:
+            result = self._ensure_engine().generate(
+                request,
+                on_step=lambda preview: self._events.put(StepProgress(job_id, preview)),
+                cancel=self._cancel,
+                on_stage=lambda text: self._events.put(Stage(job_id, text, text in LOADING_STAGES)),
+                on_batch=lambda batch: self._events.put(ImagesReady(job_id, batch)),
+            )
+        except StudioError as exc:
+            log.warning("job %d failed: %s", job_id, exc)
+            cancelled = self._cancel.is_set()
+            self._events.put(JobCancelled(job_id) if cancelled else JobFailed(job_id, str(exc)))
+        except Exception:  # noqa: BLE001 - a bug must not end the engine or reach the artist as a traceback
+            log.exception("job %d crashed", job_id)
+            self._events.put(JobFailed(job_id, UNEXPECTED, traceback.format_exc()))
+        else:
+            self._events.put(
+                JobCancelled(job_id, result) if result.cancelled else JobFinished(job_id, result)
+            )
+        finally:
+            self._running = None
+
+    def _unload(self) -> None:
+        if self._engine is not None:
+            try:
+                self._engine.unload()
+            except Exception:  # noqa: BLE001 - closing must not fail on a broken engine
+                log.exception("engine unload failed")

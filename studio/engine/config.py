@@ -1,0 +1,28 @@
+"""How the engine is set up: one frozen value, built from the preferences by the backend (window and CLI alike)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """``device`` None picks CUDA, then MPS, then the CPU; ``precision`` "auto" is fp16 on a GPU, fp32 on the CPU.
+
+    ``taesd_path`` (a local AutoencoderTiny folder) gives full-size previews; ``torch_threads`` caps torch's CPU
+    threads (None: torch's default); the folders are where LoRAs, ControlNets and annotator weights are found.
+    """
+
+    device: str | None = None
+    precision: str = "auto"
+    allow_pickle: bool = False
+    taesd_path: str | None = None
+    torch_threads: int | None = None
+    lora_dirs: tuple[str, ...] = ()
+    annotators_dir: str | None = None
+    controlnet_dirs: tuple[str, ...] = ()
+
+    def with_changes(self, **changes: Any) -> EngineConfig:
+        return dataclasses.replace(self, **changes)
