@@ -59,8 +59,8 @@ def build_studio(
     saver: Callable | None = None,
 ) -> Studio:
     """Create settings, state, worker (not started) and the window, with the last session restored."""
-    from studio.ui.main_window import MainWindow
-    from studio.ui.theme import apply_theme
+    from studio.ui.shell.main_window import MainWindow
+    from studio.ui.shell.theme import apply_theme
 
     settings, settings_problem = load_settings()
     apply_theme(app, settings.theme)

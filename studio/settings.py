@@ -17,7 +17,7 @@ from studio import paths
 from studio.atomic import keep_aside
 
 if TYPE_CHECKING:
-    from studio.engine.model_folders import ModelFolders
+    from studio.models.model_folders import ModelFolders
 
 log = logging.getLogger("studio.settings")
 
@@ -43,7 +43,7 @@ class AppSettings:
     # file simply lacks the key (the default), and an older studio ignores it.
     annotators_folder: str | None = None
     # Where downloads go and models are looked for first: None is paths.models_dir(); an A1111/ComfyUI install
-    # is followed in its own layout (see ``studio.engine.model_folders``). Added without a version bump too.
+    # is followed in its own layout (see ``studio.models.model_folders``). Added without a version bump too.
     models_folder: str | None = None
 
     def outputs(self) -> Path:
@@ -55,7 +55,7 @@ class AppSettings:
 
     def model_folders(self) -> ModelFolders:
         """Where checkpoints, ControlNets and LoRAs of the artist's models folder live."""
-        from studio.engine.model_folders import model_folders
+        from studio.models.model_folders import model_folders
 
         return model_folders(self.models_folder)
 
@@ -68,7 +68,7 @@ class AppSettings:
 
     def controlnet_folders(self) -> list[Path]:
         """The folders ControlNets are listed from: the models folder's, the studio's own, then added folders."""
-        from studio.engine.model_folders import model_folders
+        from studio.models.model_folders import model_folders
 
         # Model folders added by hand (the demo set among them) may hold ControlNets beside the checkpoints;
         # only real ControlNets are listed from them (``controlnet.is_controlnet``).
@@ -79,7 +79,7 @@ class AppSettings:
         """LoRA folders beside the studio's own: those added in the LoRA tab, and model folders of A1111 or
         ComfyUI installs (their models/Lora or models/loras) or in the studio's layout (their loras/, as in the
         demo set)."""
-        from studio.engine.model_folders import LORA_FOLDER
+        from studio.models.model_folders import LORA_FOLDER
 
         roots = list(self.lora_dirs)
         if self.models_folder:

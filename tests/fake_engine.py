@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from studio.engine.events import GenerationResult, ModelInfo, StepPreview
 from studio.request import GenerationRequest
+from studio.results import GenerationResult, ModelInfo, StepPreview
 
 
 @dataclass

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from studio.engine.config import EngineConfig
-    from studio.engine.discovery import ModelEntry
-    from studio.engine.lora_file import LoraEntry
+    from studio.models.discovery import ModelEntry
+    from studio.models.lora_file import LoraEntry
 
 FAMILIES = ("sd15", "sdxl")
 CONTROL_TYPES = ("scribble", "lineart", "canny", "openpose", "depth", "softedge", "normal")
@@ -29,7 +29,7 @@ class Capabilities:
 
 def local_controlnets(folders: Sequence[Path]) -> list[Path]:
     """ControlNet files and folders (downloaded ones included) in ``folders``, each once."""
-    from studio.engine.controlnet import is_controlnet
+    from studio.models.controlnets import is_controlnet
 
     found: list[Path] = []
     for folder in folders:
@@ -45,12 +45,12 @@ class Catalogue:
     model_dirs: tuple[str, ...] = ()  # where checkpoints are looked for, beside the studio's own
 
     def models(self) -> list[ModelEntry]:
-        from studio.engine.discovery import discover_models
+        from studio.models.discovery import discover_models
 
         return discover_models([Path(folder) for folder in self.model_dirs])
 
     def loras(self) -> list[LoraEntry]:
-        from studio.engine.lora_library import scan_loras
+        from studio.models.lora_library import scan_loras
 
         return scan_loras(self.config.lora_dirs)
 
@@ -58,6 +58,6 @@ class Catalogue:
         return local_controlnets([Path(folder) for folder in self.config.controlnet_dirs])
 
     def capabilities(self) -> Capabilities:
-        from studio.engine.samplers import SAMPLER_NAMES
+        from studio.models.samplers import SAMPLER_NAMES
 
         return Capabilities(FAMILIES, CONTROL_TYPES, SAMPLER_NAMES)

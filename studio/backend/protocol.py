@@ -18,8 +18,8 @@ from studio.engine.config import EngineConfig
 from studio.request import GenerationRequest
 
 if TYPE_CHECKING:
-    from studio.engine.discovery import ModelEntry
-    from studio.engine.lora_file import LoraEntry
+    from studio.models.discovery import ModelEntry
+    from studio.models.lora_file import LoraEntry
 
 
 class Backend(Protocol):

@@ -26,7 +26,7 @@ def _human_size(size: int | None) -> str:
 
 def cmd_models(args: argparse.Namespace) -> int:
     given = [existing_folder(folder, "--dir") for folder in args.dir]  # a typo must not read as "no models"
-    from studio.engine.discovery import discover_models
+    from studio.models.discovery import discover_models
     from studio.settings import load_settings
 
     settings, _ = load_settings()  # the window's folders too, so both list the same models
@@ -67,7 +67,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from studio.prompt.metadata_read import read_image_settings
+    from studio.metadata.reader import read_image_settings
 
     settings = read_image_settings(Path(args.image))
     print(

@@ -23,7 +23,7 @@ def request_from_args(args: argparse.Namespace) -> tuple[GenerationRequest, list
     notes: list[str] = []
     base = GenerationRequest()
     if args.from_png:
-        from studio.prompt.metadata_read import read_image_settings
+        from studio.metadata.reader import read_image_settings
 
         settings = read_image_settings(Path(args.from_png), cli_lora_dirs(args))
         if settings.source == "none":
@@ -131,7 +131,7 @@ def parse_controls(specs: list[str], models: list[str], canny: str | None = None
 
 def control_types() -> tuple[str, ...]:
     """The control types the studio has ControlNets and pre-processors for (the download dialog's table)."""
-    from studio.engine.controlnet import RECOMMENDED_CONTROLNETS
+    from studio.models.controlnets import RECOMMENDED_CONTROLNETS
 
     return tuple(dict.fromkeys(r.type for r in RECOMMENDED_CONTROLNETS))
 
@@ -190,7 +190,7 @@ def resolve_model_name(reference: str) -> str:
     path = Path(reference).expanduser()
     if path.exists() or "/" in reference or "\\" in reference:
         return str(path) if path.exists() else reference
-    from studio.engine.discovery import discover_models
+    from studio.models.discovery import discover_models
     from studio.settings import load_settings
 
     settings, _ = load_settings()

@@ -17,7 +17,7 @@ from studio.errors import SaveError
 from studio.settings import load_settings
 
 if TYPE_CHECKING:
-    from studio.engine.events import GenerationResult
+    from studio.results import GenerationResult
 
 
 class _ProgressBar:
@@ -111,7 +111,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _save_batch(batch: GenerationResult, out_dir: Path, bar: _ProgressBar) -> None:
-    from studio.prompt.saving import save_result
+    from studio.metadata.saving import save_result
 
     try:
         written = save_result(batch, out_dir)

@@ -78,7 +78,7 @@ def _add_generate_flags(gen: argparse.ArgumentParser) -> None:
     # Flags default to None ("not given") so --from-png settings show through; the defaults in the help are
     # those a new request starts from, read from the request itself.
     from studio.cli.generate_args import control_types
-    from studio.engine.control_images import CANNY_DEFAULTS
+    from studio.models.annotators import CANNY_DEFAULTS
     from studio.request import ControlInput, GenerationRequest, HiresSettings, LoraRef
 
     new, hires, control = GenerationRequest(), HiresSettings(), ControlInput("", "")

@@ -14,7 +14,6 @@ The GUI shows these images as previews while the artist works, so the common cas
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,52 +23,19 @@ from PIL import Image, ImageOps
 
 from studio.engine.pictures import fit_to_size, read_picture
 from studio.errors import ModelError, RequestError, StudioError
+from studio.models.annotators import (
+    ANNOTATORS,
+    ANNOTATORS_ENV,
+    ANNOTATORS_REPO,
+    CANNY_DEFAULTS,
+    annotators_dir,
+    missing_annotator_files,
+    resolve_preprocessor,
+)
 from studio.request import ControlInput
 
-ANNOTATORS_ENV = "DIFFUSION_STUDIO_ANNOTATORS"
-ANNOTATORS_REPO = "lllyasviel/Annotators"
-CANNY_DEFAULTS = (100, 200)  # controlnet-aux's and A1111's defaults
 # Below this brightest value an inverted scribble holds no stroke: the canvas was left empty.
 _EMPTY_LEVEL = 32
-
-# preprocessor -> (controlnet-aux class, weight files in lllyasviel/Annotators)
-ANNOTATORS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "depth": ("MidasDetector", ("dpt_hybrid-midas-501f0c75.pt",)),
-    "softedge": ("HEDdetector", ("ControlNetHED.pth",)),
-    "softedge_pidinet": ("PidiNetDetector", ("table5_pidinet.pth",)),
-    "lineart_model": ("LineartDetector", ("sk_model.pth", "sk_model2.pth")),
-    "normal": ("NormalBaeDetector", ("scannet.pt",)),
-    "openpose_detect": ("OpenposeDetector", ("body_pose_model.pth", "hand_pose_model.pth", "facenet.pth")),
-}
-_AUTO = {
-    "scribble": "invert",
-    "lineart": "invert",
-    "canny": "canny",
-    "depth": "depth",
-    "softedge": "softedge",
-    "normal": "normal",
-}
-PREPROCESSORS = ("auto", "none", "invert", "canny", "pose", *ANNOTATORS)
-
-
-def annotators_dir(chosen: str | os.PathLike[str] | None = None) -> Path | None:
-    """The folder of annotator weights: ``DIFFUSION_STUDIO_ANNOTATORS`` when set (it overrides the setting, so a
-    shared install can point every user at one folder), else ``chosen`` (the studio's setting), else None."""
-    value = os.environ.get(ANNOTATORS_ENV, "").strip() or str(chosen or "").strip()
-    return Path(value).expanduser() if value else None
-
-
-def resolve_preprocessor(control: ControlInput) -> str:
-    """What "auto" means for this input: inversion for sketches, canny, the pose renderer, an annotator..."""
-    if control.preprocessor != "auto":
-        if control.preprocessor not in PREPROCESSORS:
-            raise RequestError(
-                f"Unknown control pre-processor '{control.preprocessor}'. Choose one of: {', '.join(PREPROCESSORS)}."
-            )
-        return control.preprocessor
-    if control.source == "pose" or (control.type == "openpose" and control.image.lower().endswith(".json")):
-        return "pose"
-    return _AUTO.get(control.type, "none")
 
 
 def preprocess_control(
@@ -145,14 +111,6 @@ def _render_pose_file(path: str, width: int, height: int) -> Image.Image:
     except StudioError as exc:
         raise RequestError(str(exc)) from exc
     return render_pose(pose, width, height)
-
-
-def missing_annotator_files(method: str, folder: Path | None) -> list[str]:
-    """The weight files of ``method`` not in ``folder`` (all of them when there is no folder)."""
-    files = ANNOTATORS[method][1]
-    if folder is None:
-        return list(files)
-    return [name for name in files if not (folder / name).is_file()]
 
 
 def run_annotator(method: str, image: Image.Image, folder: Path | None) -> Image.Image:

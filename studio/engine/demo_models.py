@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.engine.model_family import FAMILIES
 from studio.engine.single_file import SIDECAR_SUFFIX
 from studio.engine.tiny_addons import write_tiny_controlnet, write_tiny_lora
-from studio.engine.tiny_models import (
-    DEMO_LABEL,
-    write_tiny_sd15,
-    write_tiny_sd15_single_file,
-    write_tiny_sdxl,
-)
-from studio.engine.validation import FAMILY_NAMES
+from studio.engine.tiny_models import write_tiny_sd15, write_tiny_sd15_single_file, write_tiny_sdxl
+from studio.models.demo import DEMO_LABEL
+from studio.models.model_family import FAMILIES, FAMILY_NAMES
 
 
 def write_demo_models(folder: Path) -> dict[str, Path]:

@@ -17,10 +17,8 @@ from typing import Any
 from PIL import Image
 
 from studio.engine import loading
-from studio.engine.control_images import annotators_dir
-from studio.engine.controlnet import ControlNetCache, ControlNetRef, check_family
+from studio.engine.controlnet import ControlNetCache
 from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
-from studio.engine.events import GenerationResult, ModelInfo, StepPreview
 from studio.engine.guidance import (
     Guidance,
     PipelineVariants,
@@ -30,18 +28,21 @@ from studio.engine.guidance import (
     resolve_controls,
 )
 from studio.engine.lazy import torch_modules
-from studio.engine.lora_library import LoraLibrary
 from studio.engine.lora_loader import LoraState, adapter_name, requested_loras
-from studio.engine.model_family import base_family
 from studio.engine.pictures import INIT_IMAGE, fit_to_size, read_picture
 from studio.engine.previews import LatentPreviewer, StepReporter, load_taesd
 from studio.engine.prompt_embeds import prompt_embeds, prompt_notices
 from studio.engine.samplers import callbacks_for, make_scheduler
 from studio.engine.validation import check_request, validate
 from studio.errors import RequestError
+from studio.models.annotators import annotators_dir
+from studio.models.controlnets import ControlNetRef, check_family
+from studio.models.lora_library import LoraLibrary
+from studio.models.model_family import base_family
 from studio.prompt.a1111_syntax import parse_prompt
 from studio.prompt.compose import compose
 from studio.request import GenerationRequest, LoraRef
+from studio.results import GenerationResult, ModelInfo, StepPreview
 
 SEED_LIMIT = 2**32  # random seeds stay 32-bit, as A1111's do, so they are easy to read and retype
 

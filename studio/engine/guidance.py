@@ -15,11 +15,12 @@ from typing import Any
 from PIL import Image
 
 from studio.engine.control_images import preprocess_control
-from studio.engine.controlnet import ControlNetCache, ControlNetRef, check_family, resolve_controlnet
+from studio.engine.controlnet import ControlNetCache
 from studio.engine.inpainting import InpaintPlan, plan_inpaint
 from studio.engine.lazy import torch_modules
-from studio.engine.model_family import INPAINT_FAMILIES, base_family
 from studio.errors import RequestError, StudioError
+from studio.models.controlnets import ControlNetRef, check_family, resolve_controlnet
+from studio.models.model_family import INPAINT_FAMILIES, base_family
 from studio.request import GenerationRequest
 
 # (family, mode, with ControlNet) -> diffusers pipeline class
@@ -63,8 +64,8 @@ def resolve_controls(
 
 def peek_model_family(reference: str) -> str | None:
     """The model's family read from its files, without loading it; None when that cannot be done cheaply."""
-    from studio.engine.model_family import detect_family
-    from studio.engine.model_ref import resolve_reference
+    from studio.models.model_family import detect_family
+    from studio.models.model_ref import resolve_reference
 
     try:
         ref = resolve_reference(reference)

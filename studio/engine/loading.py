@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.engine.download import download_model
-from studio.engine.events import ModelInfo
-from studio.engine.hashing import model_hash10
 from studio.engine.lazy import torch_modules
-from studio.engine.model_family import PIPELINE_CLASSES, base_family, detect_family
-from studio.engine.model_ref import ModelRef, resolve_reference
 from studio.engine.pickle_policy import check_pickle_allowed, load_pickle_state_dict
 from studio.engine.single_file import load_single_file
 from studio.errors import ModelError
+from studio.models.download import download_model
+from studio.models.hashing import model_hash10
+from studio.models.model_family import PIPELINE_CLASSES, base_family, detect_family
+from studio.models.model_ref import ModelRef, resolve_reference
+from studio.results import ModelInfo
 
 
 @dataclass

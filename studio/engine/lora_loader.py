@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.engine.lora_library import LoraEntry
 from studio.engine.validation import FAMILY_NAMES, check_lora_weight
 from studio.errors import RequestError
+from studio.models.lora_library import LoraEntry
 
 log = logging.getLogger("studio.lora")
 

@@ -17,14 +17,15 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from studio.engine.control_images import (
+from studio.errors import ModelError, RequestError
+from studio.models.annotators import (
     ANNOTATORS,
     ANNOTATORS_ENV,
     ANNOTATORS_REPO,
     annotators_dir,
     missing_annotator_files,
 )
-from studio.errors import ModelError, RequestError
+from studio.pose.framing import cover_box
 from studio.pose.person import Person
 from studio.pose.pose import Pose
 from studio.pose.skeleton import BODY_COUNT, HAND_COUNT, Point
@@ -62,21 +63,6 @@ def detect_pose(
     results = detector.detect_poses(np.asarray(image), include_hand=hands, include_face=False)
     people = tuple(_person(result, width, height) for result in results)
     return Pose(width, height, tuple(p for p in people if any(k is not None for k in p.body)))
-
-
-def cover_box(photo_w: int, photo_h: int, canvas_w: int, canvas_h: int) -> tuple[int, int, int, int]:
-    """The centred part of a photo with the canvas's shape, ``(left, top, right, bottom)``: what fills the canvas.
-
-    A photo is cropped, never stretched, onto the pose canvas (ControlNet's "crop and resize"), so a traced or
-    detected figure keeps its proportions. The editor shows the same part under the pose.
-    """
-    if photo_w * canvas_h > canvas_w * photo_h:  # wider than the canvas: cut the sides
-        width = max(1, round(photo_h * canvas_w / canvas_h))
-        left = (photo_w - width) // 2
-        return left, 0, left + width, photo_h
-    height = max(1, round(photo_w * canvas_h / canvas_w))
-    top = (photo_h - height) // 2
-    return 0, top, photo_w, top + height
 
 
 def load_detector(folder: Path | None) -> Any:

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from studio.engine.events import StepPreview
 from studio.engine.lazy import torch_modules
 from studio.errors import ModelError
+from studio.results import StepPreview
 
 # Rows: latent channels; columns: R, G, B. From ComfyUI's latent_formats (SD15, SDXL).
 LATENT_RGB_FACTORS: dict[str, tuple[tuple[float, float, float], ...]] = {

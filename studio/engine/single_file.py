@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from studio.engine.lazy import torch_modules
-from studio.engine.model_family import PIPELINE_CLASSES, base_family
 from studio.errors import ModelError
+from studio.models.model_family import PIPELINE_CLASSES, base_family
 from studio.paths import resources_dir
 
 SIDECAR_SUFFIX = ".config"

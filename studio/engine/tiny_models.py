@@ -18,7 +18,6 @@ from studio.atomic import make_shared, make_tree_shared
 from studio.engine.lazy import torch_modules
 
 TINY_SEED = 0
-DEMO_LABEL = "random weights — shows the workflow, not a picture"
 
 
 def bytes_to_unicode() -> dict[int, str]:

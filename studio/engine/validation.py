@@ -13,11 +13,11 @@ import math
 from typing import Any
 
 from studio.errors import RequestError
+from studio.models.model_family import FAMILY_NAMES
 from studio.prompt.a1111_syntax import check_prompt_length as check_length
 from studio.request import GenerationRequest
 
 SIZE_RANGES: dict[str, tuple[int, int]] = {"sd15": (64, 2048), "sdxl": (256, 4096)}
-FAMILY_NAMES = {"sd15": "SD 1.x", "sdxl": "SDXL"}
 MAX_STEPS = 500
 MAX_CFG = 100.0  # A1111's slider stops at 30; far beyond it the guidance overflows into NaN
 MAX_BATCH_SIZE = 16

@@ -24,7 +24,7 @@ from studio.state.session import Session, SessionAutosave
 from studio.state.worker import GenerationWorker
 
 if TYPE_CHECKING:
-    from studio.engine.model_folders import ModelFolders
+    from studio.models.model_folders import ModelFolders
 
 log = logging.getLogger("studio.state")
 
@@ -146,7 +146,7 @@ class AppState(QObject):
 
     def annotators_folder(self) -> Path | None:
         """Where the annotator weights are looked for: ``DIFFUSION_STUDIO_ANNOTATORS`` if set, else the setting."""
-        from studio.engine.control_images import annotators_dir
+        from studio.models.annotators import annotators_dir
 
         return annotators_dir(self.settings.annotators_folder)
 
@@ -446,7 +446,7 @@ class AppState(QObject):
 
 def _only_a_prompt(settings: Any) -> bool:
     """True for A1111-style text with a prompt (and negative) but no settings line."""
-    from studio.prompt.infotext import parse_infotext
+    from studio.metadata.infotext import parse_infotext
 
     raw = getattr(settings, "raw", None) or {}
     if settings.source != "a1111" or set(raw) != {"parameters"}:

@@ -1,6 +1,6 @@
 """Downloading a model in the background, reported to the GUI thread through signals. QtCore only.
 
-The download itself is ``studio.engine.download.download_model`` (a ControlNet: ``download_controlnet``; both
+The download itself is ``studio.models.download.download_model`` (a ControlNet: ``download_controlnet``; both
 import huggingface_hub, not torch), run in a Python thread; every public signal is emitted on the thread that
 owns the task (the GUI thread).
 """
@@ -20,7 +20,7 @@ from studio.errors import StudioError
 log = logging.getLogger(__name__)
 
 DownloadFunction = Callable[..., Path]
-"""``download(repo_id, *, on_progress, cancel[, folder]) -> Path``, as ``studio.engine.download.download_model``
+"""``download(repo_id, *, on_progress, cancel[, folder]) -> Path``, as ``studio.models.download.download_model``
 (``folder`` is passed only when the task has one)."""
 KINDS = ("model", "controlnet")
 
@@ -33,7 +33,7 @@ def engine_download(kind: str) -> DownloadFunction:
         raise ValueError(f"unknown download kind {kind!r}")
 
     def download(repo_id: str, **kwargs) -> Path:
-        from studio.engine import download as engine
+        from studio.models import download as engine
 
         function = engine.download_controlnet if kind == "controlnet" else engine.download_model
         return function(repo_id, **kwargs)

@@ -1,7 +1,7 @@
 """The LoRA library for the window, scanned off the GUI thread (a scan reads every file's header).
 
 Works like ``model_list.ModelList``: ``refresh(roots)`` starts a thread, ``changed`` delivers the entries
-(``studio.engine.lora_library.LoraEntry``; that module imports no torch, so it is safe here).
+(``studio.models.lora_library.LoraEntry``; that module imports no torch, so it is safe here).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ Scan = Callable[[Sequence[str]], list[Any]]
 
 
 def default_scan(roots: Sequence[str]) -> list[Any]:
-    from studio.engine.lora_library import scan_loras
+    from studio.models.lora_library import scan_loras
 
     return scan_loras(roots)
 
@@ -78,7 +78,7 @@ class LoraList(ScannedList):
 
     def search(self, text: str) -> list[Any]:
         """Entries whose name, title or a trigger word contains ``text`` (case-insensitive)."""
-        from studio.engine.lora_library import LoraLibrary
+        from studio.models.lora_library import LoraLibrary
 
         return LoraLibrary(self._entries).search(text)
 

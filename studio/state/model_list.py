@@ -19,7 +19,7 @@ Discover = Callable[[Sequence[Path]], list[Any]]
 
 
 def default_discover(extra_dirs: Sequence[Path]) -> list[Any]:
-    from studio.engine.discovery import discover_models
+    from studio.models.discovery import discover_models
 
     return discover_models(extra_dirs=tuple(extra_dirs))
 

@@ -144,7 +144,7 @@ class PoseStore(QObject):
     def restore_from_metadata(self, raw: Mapping[str, str], request: GenerationRequest) -> GenerationRequest:
         """Reuse an image's pose: the embedded pose JSON becomes the session pose, and the request's pose
         control (recorded with the path of the machine that made it) points at this session's file."""
-        from studio.prompt.png_chunks import POSE_KEY
+        from studio.metadata.png_chunks import POSE_KEY
 
         control = pose_control(request)
         if control is None or POSE_KEY not in raw:

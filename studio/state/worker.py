@@ -46,7 +46,7 @@ def default_engine_factory(torch_threads: int | None = None, allow_pickle: bool 
 
 
 def default_saver(result: Any, folder: Path) -> list[Path]:
-    from studio.prompt.saving import save_result
+    from studio.metadata.saving import save_result
 
     return save_result(result, folder)
 

@@ -24,10 +24,10 @@ from engine_overhead import write_sd15_shaped  # noqa: E402
 
 from studio.engine import loading  # noqa: E402
 from studio.engine.lazy import torch_modules  # noqa: E402
-from studio.engine.lora_library import inspect_lora  # noqa: E402
 from studio.engine.lora_loader import ActiveLora, LoraState  # noqa: E402
 from studio.engine.tiny_addons import write_lora_for  # noqa: E402
 from studio.engine.tiny_models import build_tiny_sd15_components, write_tiny_sd15  # noqa: E402
+from studio.models.lora_library import inspect_lora  # noqa: E402
 
 
 def main() -> None:

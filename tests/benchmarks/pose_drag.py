@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from studio.pose.pose import Pose, default_person  # noqa: E402
 from studio.pose.skeleton import R_WRIST  # noqa: E402
-from studio.ui.pose_canvas import PoseCanvas  # noqa: E402
+from studio.ui.pose.pose_canvas import PoseCanvas  # noqa: E402
 
 FRAMES = 300
 

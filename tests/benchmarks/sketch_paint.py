@@ -16,8 +16,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QPointF, QRect  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.ui.layer_pixels import qimage_to_rgba  # noqa: E402
-from studio.ui.sketch_canvas import SketchCanvas  # noqa: E402
+from studio.ui.canvas.layer_pixels import qimage_to_rgba  # noqa: E402
+from studio.ui.canvas.sketch_canvas import SketchCanvas  # noqa: E402
 
 
 def timed(function, repeat: int) -> list[float]:

@@ -23,7 +23,7 @@ from cli_process import run_cli, start_cli, tiny_generate
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from studio.engine.controlnet import RECOMMENDED_CONTROLNETS
+from studio.models.controlnets import RECOMMENDED_CONTROLNETS
 from studio.request import GenerationRequest, HiresSettings
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -300,7 +300,7 @@ def test_finished_batches_survive_kill_9(tiny_models, tmp_path, studio_home):
 
     16 steps (not 2) so that a batch lasts long enough, even on a fast machine, for the kill to land while the
     later batches are still running: a run that ended first would prove nothing, and fails the test."""
-    from studio.prompt.metadata_read import read_image_settings
+    from studio.metadata.reader import read_image_settings
 
     if sys.platform == "win32":
         pytest.skip("SIGKILL is POSIX")

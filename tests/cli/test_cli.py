@@ -75,7 +75,7 @@ def test_generate_writes_pngs_with_metadata_and_previews(tiny_models, tmp_path, 
     assert Image.open(written[0]).size == (64, 64)
     assert len(list(previews.glob("*.png"))) == 2  # one preview per step
 
-    from studio.prompt.metadata_read import read_image_settings
+    from studio.metadata.reader import read_image_settings
 
     first, second = (read_image_settings(p) for p in written)
     assert first.source == "diffusion-studio"
@@ -92,7 +92,7 @@ def test_from_png_restores_and_flags_override(tiny_models, tmp_path, capsys):
     assert main(["generate", "--from-png", str(source), "--seed", "8", "--out", str(out)]) == 0
     again = Path(capsys.readouterr().out.split()[0])
 
-    from studio.prompt.metadata_read import read_image_settings
+    from studio.metadata.reader import read_image_settings
 
     restored = read_image_settings(again).request
     assert (restored.prompt, restored.cfg_scale, restored.seed) == ("a red fox", 5.5, 8)
@@ -160,7 +160,7 @@ def test_demo_models_without_a_folder_go_where_the_window_puts_them(capsys):
 
 def test_lora_flags_apply_loras_and_write_their_hashes(tiny_models, tmp_path, capsys):
     from studio.engine.tiny_addons import write_tiny_lora
-    from studio.prompt.metadata_read import read_image_settings, settings_from_chunks
+    from studio.metadata.reader import read_image_settings, settings_from_chunks
 
     root = tmp_path / "ComfyUI"
     write_tiny_lora(root / "models" / "loras" / "ink.safetensors", "sd15", "kohya")
@@ -303,7 +303,7 @@ def test_generate_with_controlnet_and_mask_records_them(tiny_models, tiny_contro
     assert code == 0, capsys.readouterr().err
     written = Path(capsys.readouterr().out.split()[0])
 
-    from studio.prompt.metadata_read import read_image_settings
+    from studio.metadata.reader import read_image_settings
 
     settings = read_image_settings(written)
     (control,) = settings.request.controls
@@ -322,10 +322,10 @@ def test_generate_from_a_pose_file_with_a_tiny_openpose_controlnet(
     """The pose is rendered at the generation size, steers the image, and travels inside the PNG."""
     import numpy as np
 
+    from studio.metadata.png_chunks import POSE_KEY
+    from studio.metadata.reader import read_image_settings
     from studio.pose.pose_json import load_pose
     from studio.pose.presets import presets_dir
-    from studio.prompt.metadata_read import read_image_settings
-    from studio.prompt.png_chunks import POSE_KEY
 
     pose_file = presets_dir() / "arms_raised.json"
     common = tiny_generate(tiny_models / "sd15", "--seed", "5", prompt="a dancer")

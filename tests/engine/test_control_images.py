@@ -11,15 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from studio.engine.control_images import (
-    ANNOTATORS_ENV,
-    ANNOTATORS_REPO,
-    canny,
-    invert_if_light,
-    preprocess_control,
-    resolve_preprocessor,
-)
+from studio.engine.control_images import canny, invert_if_light, preprocess_control
 from studio.errors import ModelError, RequestError
+from studio.models.annotators import ANNOTATORS_ENV, ANNOTATORS_REPO, resolve_preprocessor
 from studio.paths import resources_dir
 from studio.pose.pose_json import load_pose
 from studio.pose.render import render_pose
@@ -192,7 +186,7 @@ def test_sketches_canny_and_poses_need_no_torch(tmp_path):
 
 
 def test_the_environment_overrides_the_chosen_annotators_folder(monkeypatch, tmp_path):
-    from studio.engine.control_images import annotators_dir
+    from studio.models.annotators import annotators_dir
 
     monkeypatch.delenv(ANNOTATORS_ENV, raising=False)
     assert annotators_dir() is None and annotators_dir("") is None

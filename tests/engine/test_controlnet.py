@@ -13,15 +13,15 @@ from PIL import Image, ImageDraw
 
 from studio.engine import Engine, loading
 from studio.engine import controlnet as controlnet_module
-from studio.engine.controlnet import (
+from studio.errors import ModelError, RequestError
+from studio.metadata.infotext import format_infotext, infotext_to_request, parse_infotext
+from studio.models.controlnets import (
     RECOMMENDED_CONTROLNETS,
     family_of_config,
     recommended_for,
     reference_config,
     resolve_controlnet,
 )
-from studio.errors import ModelError, RequestError
-from studio.prompt.infotext import format_infotext, infotext_to_request, parse_infotext
 from studio.request import ControlInput, GenerationRequest, HiresSettings
 
 pytestmark = pytest.mark.slow
@@ -101,8 +101,8 @@ def test_single_file_family_from_tensors_and_loading_with_its_sidecar(tiny_contr
 def test_a_downloaded_hub_controlnet_resolves_and_loads_its_fp16_weights(tiny_controlnets, studio_home):
     from safetensors.torch import load_file, save_file
 
-    from studio.engine.download import controlnet_files
-    from studio.engine.model_ref import downloaded_folder
+    from studio.models.download import controlnet_files
+    from studio.models.model_ref import downloaded_folder
 
     repo_files = [
         ".gitattributes",
@@ -344,8 +344,8 @@ def test_a1111_controlnet_text_is_read(tmp_path):
 
 
 def test_only_real_controlnets_are_recognised(tiny_models, tiny_controlnets, tiny_single_file, tmp_path):
-    from studio.engine.controlnet import is_controlnet
     from studio.engine.tiny_addons import write_tiny_lora
+    from studio.models.controlnets import is_controlnet
 
     assert is_controlnet(tiny_controlnets / "controlnet-sd15")
     assert is_controlnet(tiny_controlnets / "controlnet-sdxl")

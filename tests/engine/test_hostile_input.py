@@ -20,7 +20,7 @@ from studio.engine.devices import BROKEN_LATENTS
 from studio.engine.tiny_addons import write_tiny_lora
 from studio.engine.validation import MAX_PROMPT_CHUNKS
 from studio.errors import RequestError
-from studio.prompt.png_chunks import encode_png
+from studio.metadata.png_chunks import encode_png
 from studio.request import GenerationRequest
 
 pytestmark = [

@@ -182,8 +182,8 @@ def test_inpainting_model_inpaints_and_refuses_plain_generation(engine, tiny_con
 
 @pytest.mark.slow
 def test_an_inpainting_single_file_loads_and_inpaints(engine, tmp_path, picture):
-    from studio.engine.model_family import family_of_single_file
     from studio.engine.tiny_addons import write_tiny_sd15_inpaint_single_file
+    from studio.models.model_family import family_of_single_file
 
     path = write_tiny_sd15_inpaint_single_file(tmp_path / "tiny-inpainting.safetensors")
     assert family_of_single_file(path) == "sd15-inpaint"

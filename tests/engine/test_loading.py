@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from studio.engine.loading import load_model
-from studio.engine.model_family import detect_family, family_of_folder, family_of_single_file
-from studio.engine.model_ref import read_safetensors_header, resolve_reference
 from studio.errors import ModelError
+from studio.models.model_family import detect_family, family_of_folder, family_of_single_file
+from studio.models.model_ref import read_safetensors_header, resolve_reference
 
 
 def _save(path: Path, names: dict[str, tuple[int, ...]]) -> Path:

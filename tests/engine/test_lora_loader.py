@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from studio.engine.engine import Engine
-from studio.engine.lora_library import LoraLibrary, inspect_lora
 from studio.engine.lora_loader import ActiveLora, LoraState
 from studio.engine.tiny_addons import write_tiny_lora
 from studio.errors import RequestError
+from studio.models.lora_library import LoraLibrary, inspect_lora
 from studio.request import GenerationRequest, LoraRef
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,7 @@ def lora_files(tmp_path_factory):
 @pytest.fixture
 def own_loras(studio_home, lora_files):
     """The tiny LoRAs copied into the studio's own LoRA folder (the data folder is per test)."""
-    from studio.engine.lora_library import own_lora_dir
+    from studio.models.lora_library import own_lora_dir
 
     own_lora_dir().mkdir(parents=True)
     for path in lora_files.values():
@@ -144,8 +144,8 @@ def test_interop_files_load_or_are_refused_clearly(interop_dir, tiny_models):
 
 
 def test_metadata_keeps_the_tags_writes_hashes_and_reactivates_the_loras(tiny_models, own_loras, tmp_path):
-    from studio.prompt.metadata_read import read_image_settings, read_settings_text
-    from studio.prompt.saving import save_result
+    from studio.metadata.reader import read_image_settings, read_settings_text
+    from studio.metadata.saving import save_result
 
     engine = Engine(device="cpu")
     result = engine.generate(

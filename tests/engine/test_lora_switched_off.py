@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from studio.engine.lora_file import LoraEntry
-from studio.engine.lora_library import LoraLibrary
 from studio.engine.lora_loader import ActiveLora, LoraState, adapter_name, requested_loras
 from studio.errors import RequestError
+from studio.models.lora_file import LoraEntry
+from studio.models.lora_library import LoraLibrary
 from studio.request import LoraRef
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from studio.engine import SAMPLER_NAMES, Engine, make_scheduler, samplers
+from studio.engine import Engine
+from studio.engine.samplers import callbacks_for, make_scheduler
 from studio.errors import RequestError
+from studio.models import samplers
+from studio.models.samplers import SAMPLER_NAMES
 from studio.request import GenerationRequest
 
 SD_CONFIG = {
@@ -33,18 +36,18 @@ def test_every_sampler_runs_and_reports_every_callback(engine, tiny_models, name
     previews = []
     result = engine.generate(request, on_step=previews.append)
     assert len(result.images) == 1 and result.request.sampler == name
-    total = samplers.callbacks_for(make_scheduler(name, SD_CONFIG), 3)
+    total = callbacks_for(make_scheduler(name, SD_CONFIG), 3)
     assert [p.step for p in previews] == list(range(1, total + 1))
     assert {p.total for p in previews} == {total}
 
 
 def test_order_two_samplers_call_back_more_often_than_steps():
-    assert samplers.callbacks_for(make_scheduler("Heun", SD_CONFIG), 10) == 19
-    assert samplers.callbacks_for(make_scheduler("DPM2", SD_CONFIG), 10) == 19
-    assert samplers.callbacks_for(make_scheduler("Euler", SD_CONFIG), 10) == 10
+    assert callbacks_for(make_scheduler("Heun", SD_CONFIG), 10) == 19
+    assert callbacks_for(make_scheduler("DPM2", SD_CONFIG), 10) == 19
+    assert callbacks_for(make_scheduler("Euler", SD_CONFIG), 10) == 10
     # img2img at strength 0.5 runs the second half: 5 steps, each evaluated twice but the first.
-    assert samplers.callbacks_for(make_scheduler("Heun", SD_CONFIG), 10, strength=0.5) == 9
-    assert samplers.callbacks_for(make_scheduler("Euler", SD_CONFIG), 10, strength=0.5) == 5
+    assert callbacks_for(make_scheduler("Heun", SD_CONFIG), 10, strength=0.5) == 9
+    assert callbacks_for(make_scheduler("Euler", SD_CONFIG), 10, strength=0.5) == 5
 
 
 @pytest.mark.parametrize(
@@ -93,7 +96,7 @@ def test_sampler_with_a_missing_package_says_what_to_install(monkeypatch):
 @pytest.mark.parametrize("name", SAMPLER_NAMES)
 def test_every_sampler_survives_the_png_metadata(name):
     """The A1111 "Sampler" + "Schedule type" pair written for each name reads back as the same name."""
-    from studio.prompt.infotext import format_infotext, infotext_to_request, parse_infotext
+    from studio.metadata.infotext import format_infotext, infotext_to_request, parse_infotext
 
     text = format_infotext(GenerationRequest(prompt="x", sampler=name, seed=1))
     request, _ = infotext_to_request(parse_infotext(text))

@@ -10,10 +10,10 @@ from PIL import Image
 from studio.engine.guidance import resolve_controls
 from studio.engine.validation import validate
 from studio.errors import ModelError, RequestError
+from studio.metadata.control_infotext import control_params
+from studio.metadata.saving import embedded_pose_json
 from studio.pose.pose import default_pose
 from studio.pose.pose_json import save_pose
-from studio.prompt.control_infotext import control_params
-from studio.prompt.saving import embedded_pose_json
 from studio.request import ControlInput, GenerationRequest
 
 # Switched off and unusable: no model, no image. Switched on, either would stop the run.

@@ -6,8 +6,8 @@ from safetensors import safe_open
 
 from studio.engine.demo_models import write_demo_models
 from studio.engine.ldm_export import TEXT_PREFIX, UNET_PREFIX, VAE_PREFIX
-from studio.engine.model_family import detect_family
-from studio.engine.model_ref import resolve_reference
+from studio.models.model_family import detect_family
+from studio.models.model_ref import resolve_reference
 
 
 def test_single_file_uses_the_original_checkpoint_layout(tiny_single_file):
@@ -45,7 +45,7 @@ def test_demo_models_are_the_three_kinds(tmp_path):
         "controlnet_sd15": tmp_path / "demo" / "controlnet-sd15",
         "controlnet_sdxl": tmp_path / "demo" / "controlnet-sdxl",
     }
-    from studio.engine.controlnet import resolve_controlnet
+    from studio.models.controlnets import resolve_controlnet
 
     assert [resolve_controlnet(str(written[f"controlnet_{f}"])).family for f in ("sd15", "sdxl")] == ["sd15", "sdxl"]
     models = ("sd15", "sdxl", "sd15_single_file")

@@ -81,8 +81,8 @@ def test_killing_the_app_mid_drawing_loses_at_most_the_last_second(tmp_path):
         from PySide6.QtCore import QPointF
         from PySide6.QtWidgets import QApplication
         from studio.state.canvas_store import CanvasStore
-        from studio.ui.layer_pixels import qimage_to_rgba
-        from studio.ui.sketch_canvas import SketchCanvas
+        from studio.ui.canvas.layer_pixels import qimage_to_rgba
+        from studio.ui.canvas.sketch_canvas import SketchCanvas
         app = QApplication([])
         canvas = SketchCanvas(256, 256)
         canvas.brush_size = 1

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fake_engine import FakeEngine, Script
 
+from studio.metadata.saving import embedded_pose_json
 from studio.pose.pose import Pose, default_pose
 from studio.pose.pose_json import load_pose, save_pose
 from studio.pose.skeleton import Point
-from studio.prompt.saving import embedded_pose_json
 from studio.request import ControlInput, GenerationRequest
 from studio.settings import AppSettings
 from studio.state.app_state import AppState

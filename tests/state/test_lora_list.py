@@ -51,7 +51,7 @@ def test_a_failing_scan_is_reported_and_keeps_the_old_list(qtbot):
 
 
 def test_wrong_family_and_broken_files_have_a_reason(tmp_path):
-    from studio.engine.lora_library import inspect_lora
+    from studio.models.lora_library import inspect_lora
 
     xl = inspect_lora(write_fake_lora(tmp_path / "xl.safetensors", "sdxl"))
     assert unusable_reason(xl, "sdxl") is None and unusable_reason(xl, None) is None

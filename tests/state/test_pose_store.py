@@ -9,14 +9,14 @@ import pytest
 from fake_engine import FakeEngine
 from PIL import Image
 
-from studio.engine.events import GenerationResult, ModelInfo
+from studio.metadata.png_chunks import POSE_KEY, read_text_chunks
+from studio.metadata.reader import read_image_settings
+from studio.metadata.saving import save_result
 from studio.pose.pose import default_pose
 from studio.pose.pose_json import load_pose, save_pose
 from studio.pose.presets import load_pose_preset
-from studio.prompt.metadata_read import read_image_settings
-from studio.prompt.png_chunks import POSE_KEY, read_text_chunks
-from studio.prompt.saving import save_result
 from studio.request import ControlInput, GenerationRequest
+from studio.results import GenerationResult, ModelInfo
 from studio.settings import AppSettings
 from studio.state.app_state import AppState
 from studio.state.pose_store import (

@@ -190,7 +190,7 @@ def _files(folder: Path) -> list[Path]:
 
 def test_each_batch_is_saved_as_soon_as_it_is_decoded(qtbot, make_worker, tmp_path):
     """A kill while batch 2 of 3 runs must not lose batch 1: its files are on disk before batch 2 starts."""
-    from studio.prompt.metadata_read import read_image_settings
+    from studio.metadata.reader import read_image_settings
     from studio.state.worker import default_saver
 
     engine = FakeEngine(scripts=[Script(steps=2, pause_at_step=1, pause_at_batch=1)])

@@ -1,0 +1,1 @@
+"""ControlNet inputs: the control panel, its rows, the annotators folder."""

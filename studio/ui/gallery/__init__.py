@@ -1,0 +1,1 @@
+"""Pictures and jobs: the gallery, the queue, thumbnails."""

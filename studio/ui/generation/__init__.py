@@ -1,0 +1,1 @@
+"""Generation settings and progress: model, sampler, size, hires fix, Generate."""

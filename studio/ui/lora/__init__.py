@@ -1,0 +1,1 @@
+"""The LoRA library panel, its rows and trigger-word chips."""

@@ -1,0 +1,1 @@
+"""Models and downloads: first run, the download dialog, the models folder."""

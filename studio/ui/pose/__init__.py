@@ -1,0 +1,1 @@
+"""The pose editor: the skeleton canvas, its menus and commands."""

@@ -1,0 +1,1 @@
+"""The prompt panel: prompt and negative prompt, presets, syntax diagnostics."""

@@ -1,0 +1,142 @@
+"""The prompt side: what to draw, what to avoid, three preset pickers and the exact final prompt."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from studio.errors import StudioError
+from studio.prompt.compose import compose
+from studio.request import GenerationRequest
+from studio.ui.prompt.preset_picker import PresetPicker
+from studio.ui.prompt.prompt_diagnostics import PromptDiagnostics
+from studio.ui.prompt.prompt_editing import insert_phrase, replace_text
+
+PRESET_KINDS = (("style", "Style"), ("lighting", "Lighting"), ("composition", "Composition"))
+
+
+class PromptPanel(QWidget):
+    """Edits the prompt fields of a request. ``changed`` fires on every edit by the artist (not on load)."""
+
+    changed = Signal()
+    generate_requested = Signal()  # Ctrl+Enter in a text field
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._loading = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+        self.prompt = self._text_edit(
+            "Prompt",
+            "Describe the picture: a knight in armor, castle at dusk…",
+            "What to draw. Ctrl+Enter generates. (word:1.2) gives a word more weight.",
+            90,
+        )
+        self.negative = self._text_edit(
+            "Negative prompt",
+            "What to avoid: blurry, extra fingers…",
+            "What the picture should not contain. Ctrl+Enter generates.",
+            50,
+        )
+        # Syntax problems are underlined as the artist types, with a line saying where (never blocking).
+        self.prompt_check = PromptDiagnostics(self.prompt, self)
+        self.negative_check = PromptDiagnostics(self.negative, self)
+        layout.addWidget(self._caption("Prompt", self.prompt))
+        layout.addWidget(self.prompt, 3)
+        layout.addWidget(self.prompt_check.line)
+        layout.addWidget(self._caption("Negative prompt", self.negative))
+        layout.addWidget(self.negative, 1)
+        layout.addWidget(self.negative_check.line)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.pickers: dict[str, PresetPicker] = {}
+        for kind, label in PRESET_KINDS:
+            picker = PresetPicker(kind, self)
+            picker.preset_changed.connect(self._edited)
+            self.pickers[kind] = picker
+            form.addRow(label, picker)
+        layout.addLayout(form)
+
+        self.final = QPlainTextEdit(self)
+        self.final.setReadOnly(True)
+        self.final.setObjectName("finalPrompt")
+        self.final.setAccessibleName("Final prompt")
+        self.final.setToolTip("Exactly what is sent to the model: your prompt with the presets' words added.")
+        self.final.setMaximumHeight(110)
+        self.final.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        layout.addWidget(self._caption("Final prompt (sent to the model)", self.final))
+        layout.addWidget(self.final, 1)
+
+        self.prompt.textChanged.connect(self._edited)
+        self.negative.textChanged.connect(self._edited)
+        self.update_final(GenerationRequest())
+
+    def _text_edit(self, name: str, placeholder: str, tip: str, min_height: int) -> QPlainTextEdit:
+        edit = QPlainTextEdit(self)
+        edit.setPlaceholderText(placeholder)
+        edit.setToolTip(tip)
+        edit.setAccessibleName(name)
+        edit.setMinimumHeight(min_height)
+        edit.setTabChangesFocus(True)
+        edit.installEventFilter(self)
+        return edit
+
+    def _caption(self, text: str, buddy: QWidget) -> QLabel:
+        label = QLabel(text, self)
+        label.setObjectName("caption")
+        label.setBuddy(buddy)
+        return label
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier
+            ):
+                self.generate_requested.emit()
+                return True
+        return super().eventFilter(watched, event)
+
+    # --- request <-> widgets --------------------------------------------------------------------------------
+
+    def set_request(self, request: GenerationRequest) -> None:
+        """Show ``request``'s prompt fields; does not emit ``changed``."""
+        self._loading = True
+        try:
+            # Only the changed part is replaced: the cursor stays and Ctrl+Z undoes e.g. a LoRA slider's edit.
+            replace_text(self.prompt, request.prompt)
+            replace_text(self.negative, request.negative_prompt)
+            for kind, picker in self.pickers.items():
+                picker.set_preset_id(getattr(request, kind))
+        finally:
+            self._loading = False
+        self.update_final(request)
+
+    def insert_at_cursor(self, phrase: str) -> None:
+        """Put ``phrase`` (a trigger word) into the prompt at the cursor, as the artist's own edit."""
+        insert_phrase(self.prompt, phrase)
+
+    def apply_to(self, request: GenerationRequest) -> GenerationRequest:
+        return request.with_changes(
+            prompt=self.prompt.toPlainText(),
+            negative_prompt=self.negative.toPlainText(),
+            **{kind: picker.preset_id() for kind, picker in self.pickers.items()},
+        )
+
+    def update_final(self, request: GenerationRequest) -> None:
+        try:
+            final_prompt, final_negative = compose(request)
+        except StudioError as exc:  # e.g. a preset that no longer exists: say so where the prompt would be
+            text = str(exc)
+        else:
+            text = final_prompt or "(empty)"
+            if final_negative:
+                text += f"\n\nNegative: {final_negative}"
+        if self.final.toPlainText() != text:
+            self.final.setPlainText(text)
+
+    def _edited(self, *_args) -> None:
+        if not self._loading:
+            self.changed.emit()

@@ -1,0 +1,1 @@
+"""The window itself: main window, menus, theme, icons, messages, shortcuts, dropping images."""
