@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
@@ -21,7 +21,10 @@ from studio.settings import load_settings
 from studio.state.app_state import AppState
 from studio.state.model_list import ModelList
 from studio.state.session import load_session
-from studio.state.worker import GenerationWorker, default_engine_factory
+from studio.state.worker import GenerationWorker
+
+if TYPE_CHECKING:
+    from studio.backend.protocol import Backend
 
 log = logging.getLogger("studio.app")
 
@@ -54,18 +57,25 @@ def make_application(argv: list[str]) -> QApplication:
 
 def build_studio(
     app: QApplication,
-    engine_factory: Callable[[], Any] | None = None,
+    backend: Backend | None = None,
     discover: Callable | None = None,
     saver: Callable | None = None,
 ) -> Studio:
-    """Create settings, state, worker (not started) and the window, with the last session restored."""
+    """Create settings, state, worker (not started) and the window, with the last session restored.
+
+    ``backend`` None is the local engine in its own process, as the preferences set it up (tests pass one
+    running a fake engine).
+    """
     from studio.ui.shell.main_window import MainWindow
     from studio.ui.shell.theme import apply_theme
 
     settings, settings_problem = load_settings()
     apply_theme(app, settings.theme)
-    factory = engine_factory or default_engine_factory(settings.engine_threads(), settings.allow_pickle)
-    worker = GenerationWorker(factory, **({"saver": saver} if saver else {}))
+    if backend is None:
+        from studio.backend.factory import backend_from_settings
+
+        backend = backend_from_settings(settings, own_process=True)
+    worker = GenerationWorker(backend, **({"saver": saver} if saver else {}))
     models = ModelList(discover) if discover else ModelList()
     state = AppState(settings, worker, models)
     worker.setParent(state)

@@ -11,10 +11,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from studio.backend.local import LocalBackend
+from studio.engine.config import EngineConfig
 from studio.request import GenerationRequest
 from studio.results import GenerationResult, ModelInfo, StepPreview
 
@@ -40,6 +43,10 @@ class FakeEngine:
     calls: list[GenerationRequest] = field(default_factory=list)
     unloaded: bool = False
     thread_names: list[str] = field(default_factory=list)
+    configured: list[EngineConfig] = field(default_factory=list)
+
+    def configure(self, config: EngineConfig) -> None:
+        self.configured.append(config)
 
     def generate(
         self,
@@ -100,3 +107,11 @@ class FakeEngine:
 
     def unload(self) -> None:
         self.unloaded = True
+
+
+def fake_backend(engine: Any = None) -> LocalBackend:
+    """The backend seam, in this process, on ``engine`` (a FakeEngine, or a class or function making one)."""
+    if engine is None:
+        engine = FakeEngine()
+    make = engine if callable(engine) and not isinstance(engine, FakeEngine) else (lambda: engine)
+    return LocalBackend(engine_factory=lambda config: make())

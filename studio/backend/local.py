@@ -1,4 +1,5 @@
-"""The diffusers engine in this process: one thread owns it and serves jobs and tasks in order.
+"""The diffusers engine in this process: one thread owns it and serves jobs in order; tasks have a thread of
+their own, so a control preview or a pose detection never waits behind a long generation.
 
 The CLI uses it directly; the window runs it inside the engine process (``process.py``), so torch never shares
 the window's interpreter. Events go into a queue that the listener drains with ``next_event``.
@@ -69,18 +70,21 @@ class LocalBackend(Catalogue):
         self._engine: Any = None
         self._events: queue.Queue[BackendEvent] = queue.Queue()
         self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._tasks: queue.Queue[tuple[int, Task] | None] = queue.Queue()
         self._ids = itertools.count(1)
         self._cancel = threading.Event()
         self._running: int | None = None
         self._cancelled: set[int] = set()  # queued jobs cancelled before they started
         # Daemon: a torch op that ignores cancel must not keep the process alive after the studio closed.
         self._thread = threading.Thread(target=self._serve, name="studio-engine", daemon=True)
+        self._task_thread = threading.Thread(target=self._serve_tasks, name="studio-tasks", daemon=True)
 
     # --- the listener's side ----------------------------------------------------------------------------------
 
     def start(self, warm_up: bool = True) -> None:
         """Start the engine thread; ``warm_up`` builds the engine now so the first Generate is quicker."""
         self._thread.start()
+        self._task_thread.start()
         if warm_up:
             self._commands.put(("warm", None))
 
@@ -92,9 +96,9 @@ class LocalBackend(Catalogue):
         return job_id
 
     def run_task(self, task: Task, task_id: int | None = None) -> int:
-        """Queue ``task`` behind the jobs before it; its value comes as ``TaskFinished``."""
+        """Queue ``task`` behind the tasks before it; its value comes as ``TaskFinished``."""
         task_id = next(self._ids) if task_id is None else task_id
-        self._commands.put(("task", (task_id, task)))
+        self._tasks.put((task_id, task))
         return task_id
 
     def cancel(self, job_id: int | None = None) -> None:
@@ -126,8 +130,10 @@ class LocalBackend(Catalogue):
         """Cancel, stop the thread and wait up to ``timeout`` s. True when it ended in time."""
         self._cancel.set()
         self._commands.put(("stop", None))
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        self._tasks.put(None)
+        for thread in (self._thread, self._task_thread):
+            if thread.is_alive():
+                thread.join(timeout)
         return not self._thread.is_alive()
 
     # --- the engine's thread ----------------------------------------------------------------------------------
@@ -144,10 +150,12 @@ class LocalBackend(Catalogue):
                 self.config = payload
                 if self._engine is not None:
                     self._engine.configure(payload)
-            elif kind == "task":
-                self._run_task(*payload)
             elif kind == "job":
                 self._run_job(*payload)
+
+    def _serve_tasks(self) -> None:
+        while (item := self._tasks.get()) is not None:
+            self._run_task(*item)
 
     def _ensure_engine(self) -> Any:
         if self._engine is None:

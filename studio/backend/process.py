@@ -106,11 +106,18 @@ class ProcessBackend(Catalogue):
 
     def cancel(self, job_id: int | None = None) -> None:
         with self._lock:
-            job_id = self._running if job_id is None else job_id
-            if job_id is None or job_id not in self._open_jobs or self._process is None:
+            if self._process is None:
                 return
+            if job_id is None:  # the running one: the child knows it even before its JobStarted got here
+                self._commands.put(("cancel", None))
+                job_id = self._running
+                if job_id is None:
+                    return
+            elif job_id not in self._open_jobs:
+                return
+            else:
+                self._commands.put(("cancel", job_id))
             self._cancelling.add(job_id)
-            self._commands.put(("cancel", job_id))
             if job_id == self._running:
                 watchdog = threading.Timer(STUCK_AFTER_S, self._stop_if_stuck, (job_id, self._process))
                 watchdog.daemon = True
@@ -212,8 +219,8 @@ class ProcessBackend(Catalogue):
         """The child died: end every open job and task with a message, and start afresh next time."""
         process.join(1.0)
         with self._lock:
-            if self._process is not process and self._process is not None:
-                return  # an old child, already replaced
+            if self._process is not process:
+                return  # closed on purpose, or an old child already replaced
             self._process = None
             jobs, tasks, cancelling = sorted(self._open_jobs), sorted(self._open_tasks), set(self._cancelling)
             self._open_jobs.clear()
@@ -230,7 +237,8 @@ class ProcessBackend(Catalogue):
             self._events.put(JobCancelled(job_id) if job_id in cancelling else JobFailed(job_id, message))
         for task_id in tasks:
             self._events.put(TaskFailed(task_id, message))
-        self._events.put(EngineLost(message))
+        if not jobs:  # a job's failure already says it; an idle crash is said once, on its own
+            self._events.put(EngineLost(message))
 
 
 def serve_in_child(

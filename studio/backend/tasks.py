@@ -65,3 +65,16 @@ class ControlPreview:
 
         folder = Path(self.annotators) if self.annotators else None
         return preprocess_control(self.control, self.width, self.height, annotators=folder)
+
+
+@dataclass(frozen=True)
+class EngineRuntime:
+    """Which torch the engine runs and where it came from (the frozen app's runtime folder, a venv)."""
+
+    def run(self) -> dict[str, str | None]:
+        import os
+
+        import torch
+
+        # str(): torch.__version__ is a torch class, which would import torch wherever it is unpickled.
+        return {"torch_path": torch.__file__, "torch_version": str(torch.__version__), "pid": str(os.getpid())}

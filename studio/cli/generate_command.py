@@ -57,57 +57,78 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
 
-    from studio.engine.engine import Engine
+    from studio.backend.events import ImagesReady, JobCancelled, JobFailed, JobFinished, Stage, StepProgress
+    from studio.backend.factory import backend_from_settings
 
-    cancel = threading.Event()
+    settings, _ = load_settings()  # the same folders and annotators as the window
+    # In this process (a script's Ctrl+C and exit code stay simple), set up as the window's engine is.
+    backend = backend_from_settings(
+        settings,
+        own_process=False,
+        allow_pickle=args.allow_pickle,
+        lora_dirs=tuple(lora_dirs),
+        torch_threads=None,
+    )
+    cancelling = threading.Event()
     bar = _ProgressBar()
-
-    def on_step(preview) -> None:
-        bar.update(preview.step, preview.total, preview.pass_name, preview.image_index)
-        if preview_dir is not None:
-            name = f"b{preview.image_index:02d}-{preview.pass_name}-{preview.step:03d}.png"
-            _write_preview(preview.image, preview_dir / name)
-
     save_notes: list[str] = []
 
-    def on_batch(batch: GenerationResult) -> None:
-        known = len(batch.notices)
-        _save_batch(batch, out_dir, bar)
-        save_notes.extend(batch.notices[known:])  # saving says so when metadata had to be left out
-
     def on_sigint(signum, frame) -> None:
-        if cancel.is_set():  # a second Ctrl+C: the user really wants out
+        if cancelling.is_set():  # a second Ctrl+C: the user really wants out
             raise KeyboardInterrupt
-        cancel.set()
+        cancelling.set()
+        backend.cancel()
         print("\ncancelling… (Ctrl+C again to quit at once)", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
+    backend.start(warm_up=False)
     try:
-        settings, _ = load_settings()  # the same folders and annotators as the window
-        engine = Engine(
-            allow_pickle=args.allow_pickle,
-            lora_dirs=tuple(lora_dirs),
-            annotators_dir=settings.annotators_folder,
-            controlnet_dirs=tuple(str(folder) for folder in settings.controlnet_folders()),
-        )
-        # Each batch is saved as soon as it is decoded, so a kill loses at most the batch in progress.
-        result = engine.generate(
-            request,
-            on_step=on_step,
-            cancel=cancel,
-            on_stage=lambda text: print(text, file=sys.stderr),
-            on_batch=on_batch,
-        )
+        job = backend.submit(request)
+        while True:
+            event = backend.next_event(timeout=0.2)
+            if isinstance(event, StepProgress):
+                _show_step(event.preview, bar, preview_dir)
+            elif isinstance(event, Stage):
+                print(event.text, file=sys.stderr)
+            elif isinstance(event, ImagesReady):
+                # Each batch is saved as soon as it is decoded, so a kill loses at most the batch in progress.
+                known = len(event.result.notices)
+                _save_batch(event.result, out_dir, bar)
+                save_notes.extend(event.result.notices[known:])  # metadata that had to be left out
+            elif isinstance(event, JobFailed) and event.job_id == job:
+                if event.detail:
+                    raise EngineBug(event.detail)
+                raise CliError(event.message)
+            elif isinstance(event, JobFinished | JobCancelled) and event.job_id == job:
+                result = event.result
+                break
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.done()
-    for notice in dict.fromkeys([*result.notices, *save_notes]):  # each batch may repeat the same one
+        backend.close()
+    notices = result.notices if result is not None else []
+    for notice in dict.fromkeys([*notices, *save_notes]):  # each batch may repeat the same one
         print(f"note: {notice}", file=sys.stderr)
-    if result.cancelled:
+    if result is None or result.cancelled:
         print("diffusion-studio: cancelled", file=sys.stderr)
         return EXIT_CANCELLED
     print(f"done in {result.elapsed_s:.1f}s, seed {result.request.seed}", file=sys.stderr)
     return EXIT_OK
+
+
+class EngineBug(Exception):
+    """A bug inside the engine, which ran on its own thread: ``detail`` is its traceback, for the log."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail.strip().splitlines()[-1])
+        self.detail = detail
+
+
+def _show_step(preview: Any, bar: _ProgressBar, preview_dir: Path | None) -> None:
+    bar.update(preview.step, preview.total, preview.pass_name, preview.image_index)
+    if preview_dir is not None:
+        name = f"b{preview.image_index:02d}-{preview.pass_name}-{preview.step:03d}.png"
+        _write_preview(preview.image, preview_dir / name)
 
 
 def _save_batch(batch: GenerationResult, out_dir: Path, bar: _ProgressBar) -> None:

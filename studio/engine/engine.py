@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image
 
 from studio.engine import loading
+from studio.engine.config import EngineConfig
 from studio.engine.controlnet import ControlNetCache
 from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
 from studio.engine.guidance import (
@@ -67,37 +68,17 @@ class _Job:
 class Engine:
     """Keeps one model loaded and runs requests on it. Construction is cheap: nothing heavy is imported.
 
-    ``device`` None picks CUDA, then MPS, then the CPU. ``precision`` "auto" is fp16 on a GPU and fp32 on the
-    CPU. ``taesd_path`` (a local AutoencoderTiny folder) gives full-size previews instead of the cheap latent
-    approximation. ``torch_threads`` caps torch's CPU threads so the window stays responsive.
+    ``config`` (``EngineConfig``) says on which device, in which precision and with which folders; the backend
+    makes it from the preferences and changes it between jobs with ``configure``.
     """
 
-    def __init__(
-        self,
-        *,
-        device: str | None = None,
-        precision: str = "auto",
-        allow_pickle: bool = False,
-        taesd_path: str | None = None,
-        torch_threads: int | None = None,
-        lora_dirs: tuple[str, ...] = (),
-        annotators_dir: str | None = None,
-        controlnet_dirs: tuple[str, ...] = (),
-    ) -> None:
-        self.device = device
-        self.precision = precision
-        self.allow_pickle = allow_pickle
-        self.taesd_path = taesd_path
-        self.torch_threads = torch_threads
-        self.lora_dirs = tuple(lora_dirs)  # A1111/ComfyUI roots or LoRA folders, beside the studio's own
-        self.controlnet_dirs = tuple(controlnet_dirs)  # the models folder's ControlNet folders
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
         self._loras = LoraState()
         self._lock = threading.Lock()
         self._loaded: loading.LoadedModel | None = None
         self._variants: PipelineVariants | None = None  # img2img/inpaint/ControlNet pipelines, shared weights
         self._controlnets = ControlNetCache()
-        # controlnet-aux weights (depth, softedge...); DIFFUSION_STUDIO_ANNOTATORS overrides it when set.
-        self.annotators_dir = annotators_dir
         self._scheduler_config: dict[str, Any] = {}
         self._callback_counts: dict[tuple[str, int, float | None], int] = {}
         self._decoder: SafeDecoder | None = None
@@ -130,6 +111,19 @@ class Engine:
             except _Cancelled:
                 return self._cancelled_early(request, started)
 
+    def configure(self, config: EngineConfig) -> None:
+        """Use ``config`` from the next request on; a new device, precision or preview model reloads the model."""
+        reload = (config.device, config.precision, config.taesd_path, config.allow_pickle) != (
+            self.config.device,
+            self.config.precision,
+            self.config.taesd_path,
+            self.config.allow_pickle,
+        )
+        with self._lock:  # never under a running request
+            self.config = config
+            if reload:
+                self.unload()
+
     def unload(self) -> None:
         """Drop the loaded model and return its memory."""
         if self._loaded is None:
@@ -148,7 +142,7 @@ class Engine:
             raise RequestError("No model is chosen. Pick a model in the model list, then generate again.")
         check_request(request)  # before the model loads: a bad number or a 50 MB prompt fails at once
         _stop_if_cancelled(cancel)
-        set_threads(self.torch_threads)
+        set_threads(self.config.torch_threads)
         # Switched-off controls play no part in the run, so the result (and the metadata) leaves them out.
         request = request.with_changes(controls=request.active_controls)
         control_refs = self._controlnet_refs(request)
@@ -167,7 +161,7 @@ class Engine:
             device=loaded.device,
             dtype=loaded.dtype,
             notices=notices,
-            annotators=annotators_dir(self.annotators_dir),  # DIFFUSION_STUDIO_ANNOTATORS still wins
+            annotators=annotators_dir(self.config.annotators_dir),  # DIFFUSION_STUDIO_ANNOTATORS still wins
         )
         _stop_if_cancelled(cancel)
         prompt, negative = compose(request)  # tags stay in these (and in the metadata), as in A1111
@@ -312,8 +306,8 @@ class Engine:
         if not request.controls:
             return []
         if self._loaded is not None and self._loaded.reference == request.model:
-            return resolve_controls(request, self._loaded.info.family, self.controlnet_dirs)
-        return resolve_controls(request, peek_model_family(request.model), self.controlnet_dirs)
+            return resolve_controls(request, self._loaded.info.family, self.config.controlnet_dirs)
+        return resolve_controls(request, peek_model_family(request.model), self.config.controlnet_dirs)
 
     def _img2img_pass(
         self,
@@ -361,7 +355,7 @@ class Engine:
         if not request.loras and not tags:
             self._loras.apply(loaded.pipe, [], loaded.info.family)
             return []
-        loras = requested_loras(request.loras, tags, LoraLibrary.scan(self.lora_dirs), notices)
+        loras = requested_loras(request.loras, tags, LoraLibrary.scan(self.config.lora_dirs), notices)
         if any(adapter_name(lora.entry) not in self._loras.loaded for lora in loras):
             on_stage("Loading LoRAs…")
         self._loras.apply(loaded.pipe, loras, loaded.info.family)
@@ -396,16 +390,16 @@ class Engine:
             return self._loaded
         self.unload()  # free the old weights before loading new ones: two models may not fit together
         on_stage("Loading model…")
-        device = pick_device(self.device)
-        dtype = pick_dtype(device, self.precision)
+        device = pick_device(self.config.device)
+        dtype = pick_dtype(device, self.config.precision)
         loaded = loading.load_model(
             reference,
             device=device,
             dtype=dtype,
-            allow_pickle=self.allow_pickle,
+            allow_pickle=self.config.allow_pickle,
             on_progress=lambda stage: _stop_loading_if_cancelled(stage, cancel),
         )
-        taesd = load_taesd(self.taesd_path, device, dtype) if self.taesd_path else None
+        taesd = load_taesd(self.config.taesd_path, device, dtype) if self.config.taesd_path else None
         loaded.pipe.set_progress_bar_config(disable=True)  # the studio reports progress itself
         self._scheduler_config = dict(loaded.pipe.scheduler.config)
         self._callback_counts = {}

@@ -93,9 +93,9 @@ class AppState(QObject):
         self.loras = loras or LoraList(parent=self)
         self.loras.failed.connect(self.error)
         self._select_after_refresh: str | None = None
-        self.worker.configure_engine(
-            annotators_dir=settings.annotators_folder, controlnet_dirs=self._controlnet_dirs()
-        )
+        worker.engine_lost.connect(self.error)
+        self._demo_task: int | None = None
+        self.configure_backend()
 
     # --- models ---------------------------------------------------------------------------------------------
 
@@ -110,8 +110,11 @@ class AppState(QObject):
         """The folders ControlNets are listed from: the models folder's, then the studio's own."""
         return self.settings.controlnet_folders()
 
-    def _controlnet_dirs(self) -> tuple[str, ...]:
-        return tuple(str(folder) for folder in self.controlnet_folders())
+    def configure_backend(self) -> None:
+        """Hand the engine the preferences' folders and options (applied between jobs): one set-up, from settings."""
+        from studio.backend.factory import engine_config, model_dirs
+
+        self.worker.configure(engine_config(self.settings), model_dirs(self.settings))
 
     def set_models_folder(self, folder: Path | str | None) -> None:
         """Keep models in ``folder`` from now on (None: the studio's own): downloads go there, it is scanned."""
@@ -125,7 +128,6 @@ class AppState(QObject):
         self.refresh_models()
 
     def refresh_models(self) -> None:
-        self.worker.configure_engine(controlnet_dirs=self._controlnet_dirs())
         self.models.refresh(self.model_search_dirs())
         self.refresh_loras()
 
@@ -134,7 +136,7 @@ class AppState(QObject):
 
     def refresh_loras(self) -> None:
         roots = self.lora_roots()
-        self.worker.configure_engine(lora_dirs=tuple(roots))  # the engine reads the same folders
+        self.configure_backend()  # the engine reads the same folders
         self.loras.refresh(roots)
 
     def add_lora_folder(self, path: Path) -> None:
@@ -155,7 +157,7 @@ class AppState(QObject):
         self.settings.annotators_folder = folder or None
         self.save_settings()
         # The setting as it is: the engine applies DIFFUSION_STUDIO_ANNOTATORS over it.
-        self.worker.configure_engine(annotators_dir=self.settings.annotators_folder)
+        self.configure_backend()
         self.annotators_changed.emit(self.annotators_folder())
 
     def add_model_path(self, path: Path, folder_of_models: bool = False) -> None:
@@ -170,21 +172,17 @@ class AppState(QObject):
         self.refresh_models()
 
     def create_demo_models(self) -> None:
-        """Write the tiny offline demo models (on the worker thread: it imports torch) and select SD 1.5."""
+        """Write the tiny offline demo models (where the engine runs: it imports torch) and select SD 1.5."""
         from studio import paths
+        from studio.backend.tasks import BuildDemoModels
 
         folder = paths.models_dir() / "demo"
         self.info("Building the offline demo model (random weights — shows the workflow, not a picture)…")
+        self._demo_task = self.worker.run_task(BuildDemoModels(str(folder)))
 
-        def build() -> dict:
-            from studio.engine.demo_models import write_demo_models
-
-            return write_demo_models(folder)
-
-        self.worker.run_task("demo-models", build)
-
-    def _on_task_finished(self, name: str, value: Any) -> None:
-        if name == "demo-models":
+    def _on_task_finished(self, task_id: int, value: Any) -> None:
+        if task_id == self._demo_task:
+            self._demo_task = None
             folder = Path(value["sd15"]).parent
             if str(folder) not in self.settings.model_dirs:
                 self.settings.model_dirs.append(str(folder))
@@ -360,8 +358,10 @@ class AppState(QObject):
     def _on_progress(self, _job_id: int, step: int, total: int, pass_name: str, image_index: int) -> None:
         self.progress.emit(step, total, pass_name, image_index)
 
-    def _on_task_failed(self, _name: str, text: str, detail: str) -> None:
-        self.error(text, detail)
+    def _on_task_failed(self, task_id: int, text: str, detail: str) -> None:
+        if task_id == self._demo_task:  # other tasks' owners say what failed where the artist looks
+            self._demo_task = None
+            self.error(text, detail)
 
     def _on_preview_ready(self) -> None:
         wait = PREVIEW_INTERVAL_S - (time.monotonic() - self._last_preview_at)

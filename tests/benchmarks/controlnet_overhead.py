@@ -18,6 +18,7 @@ from alternating import print_medians, time_alternating
 from PIL import Image, ImageDraw
 
 from studio.engine import Engine
+from studio.engine.config import EngineConfig
 from studio.engine.control_images import invert_if_light
 from studio.engine.lazy import torch_modules
 from studio.engine.samplers import make_scheduler
@@ -57,7 +58,7 @@ def main() -> None:
             height=size,
             controls=(ControlInput("scribble", str(sketch), str(net_folder), source="canvas"),),
         )
-        engine = Engine(device="cpu")
+        engine = Engine(EngineConfig(device="cpu"))
         engine.generate(request)  # load the model and the ControlNet; warm-up
         (controlnet,) = engine._controlnets._models.values()
         plain_pipe = diffusers.StableDiffusionControlNetPipeline.from_pipe(

@@ -16,6 +16,7 @@ from pathlib import Path
 from alternating import print_medians, time_alternating
 
 from studio.engine import Engine
+from studio.engine.config import EngineConfig
 from studio.engine.lazy import torch_modules
 from studio.engine.samplers import make_scheduler
 from studio.engine.tiny_models import write_tiny_sd15
@@ -77,10 +78,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.full:
-            folder, engine = write_sd15_shaped(Path(tmp) / "sd15"), Engine(precision="fp16")
+            folder, engine = write_sd15_shaped(Path(tmp) / "sd15"), Engine(EngineConfig(precision="fp16"))
             size, steps = args.size or 512, args.steps or 30
         else:
-            folder, engine = write_tiny_sd15(Path(tmp) / "sd15"), Engine(device="cpu")
+            folder, engine = write_tiny_sd15(Path(tmp) / "sd15"), Engine(EngineConfig(device="cpu"))
             size, steps = args.size or 128, args.steps or 20
         request = GenerationRequest(
             model=str(folder),

@@ -24,6 +24,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from studio.engine import Engine
+from studio.engine.config import EngineConfig
 from studio.engine.tiny_addons import write_tiny_controlnet, write_tiny_lora
 from studio.engine.tiny_models import write_tiny_sd15
 from studio.request import ControlInput, GenerationRequest, LoraRef
@@ -88,7 +89,7 @@ def main() -> int:
             width=args.size,
             height=args.size,
         )
-        engine = Engine(device="cpu", torch_threads=args.threads)
+        engine = Engine(EngineConfig(device="cpu", torch_threads=args.threads))
         readings: dict[int, int] = {}
         source = ""
         started = time.perf_counter()

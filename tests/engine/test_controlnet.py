@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from studio.engine import Engine, loading
 from studio.engine import controlnet as controlnet_module
+from studio.engine.config import EngineConfig
 from studio.errors import ModelError, RequestError
 from studio.metadata.infotext import format_infotext, infotext_to_request, parse_infotext
 from studio.models.controlnets import (
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(torch_threads=2)
+    return Engine(EngineConfig(torch_threads=2))
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from PIL import Image
 
 from studio.engine import Engine, loading
 from studio.engine import engine as engine_module
+from studio.engine.config import EngineConfig
 from studio.errors import RequestError
 from studio.prompt.compose import compose
 from studio.request import GenerationRequest, HiresSettings
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(torch_threads=2)
+    return Engine(EngineConfig(torch_threads=2))
 
 
 def _request(tiny_models, family: str = "sd15", **changes) -> GenerationRequest:

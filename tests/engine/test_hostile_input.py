@@ -16,6 +16,7 @@ from PIL import Image
 
 from studio.engine import Engine
 from studio.engine import engine as engine_module
+from studio.engine.config import EngineConfig
 from studio.engine.devices import BROKEN_LATENTS
 from studio.engine.tiny_addons import write_tiny_lora
 from studio.engine.validation import MAX_PROMPT_CHUNKS
@@ -173,7 +174,7 @@ def test_a_lora_for_another_model_is_one_line_naming_the_file(
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(torch_threads=2)
+    return Engine(EngineConfig(torch_threads=2))
 
 
 def _request(tiny_models, **changes) -> GenerationRequest:
@@ -234,7 +235,7 @@ def test_cancel_during_the_model_load_stops_it_at_the_next_stage(tiny_models, mo
 
     monkeypatch.setattr(engine_module.loading, "load_model", spying_load)
     cancel = threading.Event()
-    fresh = Engine(torch_threads=2)
+    fresh = Engine(EngineConfig(torch_threads=2))
     started = time.monotonic()
     result = fresh.generate(_request(tiny_models), cancel=cancel)
     assert result.cancelled and result.images == [] and result.seeds == []

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from studio.engine import Engine
+from studio.engine.config import EngineConfig
 from studio.engine.inpainting import crop_region, load_mask, plan_inpaint
 from studio.engine.validation import validate
 from studio.errors import RequestError
@@ -127,7 +128,7 @@ def test_validation_of_inpainting_requests(picture):
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(torch_threads=2)
+    return Engine(EngineConfig(torch_threads=2))
 
 
 def _unchanged_outside(result: Image.Image, original: Image.Image, region) -> bool:

@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+from studio.engine.config import EngineConfig
 from studio.engine.engine import Engine
 from studio.engine.lora_loader import ActiveLora, LoraState
 from studio.engine.tiny_addons import write_tiny_lora
@@ -51,7 +52,7 @@ def _pixels(result):
 @pytest.mark.parametrize("family", ["sd15", "sdxl"])
 @pytest.mark.parametrize("kind", ["kohya", "peft"])
 def test_both_key_formats_load_and_change_the_image(tiny_models, own_loras, family, kind):
-    engine = Engine(device="cpu")
+    engine = Engine(EngineConfig(device="cpu"))
     plain = engine.generate(_request(tiny_models / family))
     with_lora = engine.generate(_request(tiny_models / family, prompt=f"a fox <lora:{family}-{kind}:1>"))
     assert not np.array_equal(_pixels(plain), _pixels(with_lora))
@@ -61,7 +62,7 @@ def test_both_key_formats_load_and_change_the_image(tiny_models, own_loras, fami
 
 
 def test_weight_zero_is_bit_identical_and_removal_restores_the_base(tiny_models, own_loras):
-    engine = Engine(device="cpu")
+    engine = Engine(EngineConfig(device="cpu"))
     plain = _pixels(engine.generate(_request(tiny_models / "sd15")))
     zero = engine.generate(_request(tiny_models / "sd15", loras=(LoraRef("sd15-kohya", 0.0),)))
     assert np.array_equal(plain, _pixels(zero))
@@ -72,7 +73,7 @@ def test_weight_zero_is_bit_identical_and_removal_restores_the_base(tiny_models,
 
 
 def test_reweighting_toggling_and_fusing_reuse_the_loaded_model(tiny_models, own_loras, monkeypatch):
-    engine = Engine(device="cpu")
+    engine = Engine(EngineConfig(device="cpu"))
     request = _request(tiny_models / "sd15", loras=(LoraRef("sd15-kohya", 0.8), LoraRef("sd15-peft", -0.5)))
     first = engine.generate(request)
     pipe = engine._loaded.pipe
@@ -87,12 +88,12 @@ def test_reweighting_toggling_and_fusing_reuse_the_loaded_model(tiny_models, own
     assert not engine._loras.fused and engine._loaded.pipe is pipe and loads == []
     assert not np.array_equal(_pixels(first), _pixels(changed))
     off = engine.generate(request.with_changes(loras=(LoraRef("sd15-kohya", 1.0, enabled=False),)))
-    plain = Engine(device="cpu").generate(_request(tiny_models / "sd15"))
+    plain = Engine(EngineConfig(device="cpu")).generate(_request(tiny_models / "sd15"))
     assert np.array_equal(_pixels(off), _pixels(plain))
 
 
 def test_tag_beats_the_request_entry_for_the_same_lora(tiny_models, own_loras):
-    engine = Engine(device="cpu")
+    engine = Engine(EngineConfig(device="cpu"))
     result = engine.generate(
         _request(
             tiny_models / "sd15", prompt="fox <lora:SD15-KOHYA:0.3>", loras=(LoraRef("sd15-kohya", 1.0),)
@@ -103,7 +104,7 @@ def test_tag_beats_the_request_entry_for_the_same_lora(tiny_models, own_loras):
 
 
 def test_wrong_family_and_unknown_names_are_request_errors(tiny_models, own_loras):
-    engine = Engine(device="cpu")
+    engine = Engine(EngineConfig(device="cpu"))
     with pytest.raises(RequestError, match="made for SDXL models"):
         engine.generate(_request(tiny_models / "sd15", prompt="fox <lora:sdxl-kohya:1>"))
     with pytest.raises(RequestError, match=r"'sd15-kohja' is not in the LoRA library.*'sd15-kohya'"):
@@ -116,7 +117,7 @@ def test_a_lora_by_path_and_from_an_a1111_root(tiny_models, lora_files, tmp_path
     root = tmp_path / "webui"
     (root / "models" / "Lora").mkdir(parents=True)
     shutil.copy(lora_files["sd15", "peft"], root / "models" / "Lora" / "ink.safetensors")
-    engine = Engine(device="cpu", lora_dirs=(str(root),))
+    engine = Engine(EngineConfig(device="cpu", lora_dirs=(str(root),)))
     result = engine.generate(_request(tiny_models / "sd15", prompt="fox <lora:ink:0.5>"))
     assert result.loras[0].name == "ink"
     by_path = engine.generate(
@@ -147,7 +148,7 @@ def test_metadata_keeps_the_tags_writes_hashes_and_reactivates_the_loras(tiny_mo
     from studio.metadata.reader import read_image_settings, read_settings_text
     from studio.metadata.saving import save_result
 
-    engine = Engine(device="cpu")
+    engine = Engine(EngineConfig(device="cpu"))
     result = engine.generate(
         _request(tiny_models / "sd15", prompt="fox <lora:sd15-kohya:0.7>", loras=(LoraRef("sd15-peft", 0.4),))
     )

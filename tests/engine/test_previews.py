@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from studio.engine import Engine
+from studio.engine.config import EngineConfig
 from studio.engine.previews import LATENT_RGB_BIAS, LATENT_RGB_FACTORS, LatentPreviewer, load_taesd
 from studio.errors import ModelError
 from studio.request import GenerationRequest
@@ -66,7 +67,7 @@ def taesd_folder(tmp_path):
 
 @pytest.mark.slow
 def test_taesd_previews_are_full_size(tiny_models, taesd_folder):
-    engine = Engine(taesd_path=str(taesd_folder))
+    engine = Engine(EngineConfig(taesd_path=str(taesd_folder)))
     previews = []
     request = GenerationRequest(
         model=str(tiny_models / "sd15"), seed=1, steps=2, sampler="Euler", width=64, height=64

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from PIL import Image
 
+from studio.engine.config import EngineConfig
 from studio.engine.guidance import resolve_controls
 from studio.engine.validation import validate
 from studio.errors import ModelError, RequestError
@@ -64,5 +65,5 @@ def test_the_engine_runs_without_and_reports_no_switched_off_control(tiny_models
     request = GenerationRequest(
         model=str(tiny_models / "sd15"), prompt="a fox", width=64, height=64, steps=2, seed=3, controls=(off,)
     )
-    result = Engine(device="cpu").generate(request)
+    result = Engine(EngineConfig(device="cpu")).generate(request)
     assert len(result.images) == 1 and result.request.controls == ()

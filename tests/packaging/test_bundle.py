@@ -78,6 +78,7 @@ def _check_self_test(figures: dict, out: Path) -> None:
     assert figures["ok"] is True and figures["errors"] == [], _failure_report(figures)
     assert figures["previews_received"] > 0
     assert figures["torch_imported_before_window"] is False
+    assert figures["torch_in_window"] is None  # the engine, torch and all, runs in its own process
     result = Path(figures["result_path"])
     assert result.is_file() and result.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     screenshot = out / "window.png"

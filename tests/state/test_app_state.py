@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from fake_engine import FakeEngine, Script
+from fake_engine import FakeEngine, Script, fake_backend
 
 from studio.request import GenerationRequest
 from studio.settings import AppSettings
@@ -26,7 +26,7 @@ def make_state(qtbot, tmp_path):
 
     def make(engine: FakeEngine, entries=()):
         worker = GenerationWorker(
-            lambda: engine, saver=lambda result, folder: [folder / f"{len(engine.calls)}.png"]
+            fake_backend(engine), saver=lambda result, folder: [folder / f"{len(engine.calls)}.png"]
         )
         state = AppState(
             AppSettings(output_folder=str(tmp_path / "out")),
@@ -119,7 +119,7 @@ def test_batches_that_could_not_be_saved_are_kept_and_the_error_said_once(qtbot,
             raise SaveError(f"Could not save the image to {folder}: disk full.")
         return [folder / "1234.png"]
 
-    worker = GenerationWorker(lambda: FakeEngine(), saver=saver)
+    worker = GenerationWorker(fake_backend(FakeEngine()), saver=saver)
     state = AppState(
         AppSettings(output_folder=str(tmp_path / "out")),
         worker,

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from fake_engine import FakeEngine, Script
+from fake_engine import FakeEngine, Script, fake_backend
 
 from studio.metadata.saving import embedded_pose_json
 from studio.pose.pose import Pose, default_pose
@@ -83,7 +83,7 @@ def test_switched_off_and_missing_inputs_are_not_copied(tmp_path):
 @pytest.fixture
 def state(qtbot, tmp_path):
     engine = FakeEngine(scripts=[Script(steps=3, pause_at_step=1)])
-    worker = GenerationWorker(lambda: engine, saver=lambda result, out: [])
+    worker = GenerationWorker(fake_backend(engine), saver=lambda result, out: [])
     state = AppState(
         AppSettings(output_folder=str(tmp_path / "out")),
         worker,

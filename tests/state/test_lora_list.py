@@ -105,17 +105,21 @@ def test_loras_listed_by_an_image_become_tags_and_a_tag_wins():
 
 
 def test_the_engine_gets_the_lora_folders_when_built_and_on_every_change(qtbot):
-    from types import SimpleNamespace
+    from fake_engine import FakeEngine
 
+    from studio.backend.local import LocalBackend
+    from studio.engine.config import EngineConfig
     from studio.state.worker import GenerationWorker
 
-    engine = SimpleNamespace(unload=lambda: None)
-    worker = GenerationWorker(lambda: engine)
-    worker.configure_engine(lora_dirs=("/a1111",))
+    engine, built_with = FakeEngine(), []
+    backend = LocalBackend(
+        EngineConfig(lora_dirs=("/a1111",)), engine_factory=lambda config: built_with.append(config) or engine
+    )
+    worker = GenerationWorker(backend)
     worker.start(warm_up=True)
     try:
-        qtbot.waitUntil(lambda: getattr(engine, "lora_dirs", None) == ("/a1111",), timeout=5000)
-        worker.configure_engine(lora_dirs=("/a1111", "/comfy"))
-        qtbot.waitUntil(lambda: engine.lora_dirs == ("/a1111", "/comfy"), timeout=5000)
+        qtbot.waitUntil(lambda: built_with == [EngineConfig(lora_dirs=("/a1111",))], timeout=5000)
+        worker.configure(EngineConfig(lora_dirs=("/a1111", "/comfy")))
+        qtbot.waitUntil(lambda: engine.configured == [EngineConfig(lora_dirs=("/a1111", "/comfy"))], timeout=5000)
     finally:
         assert worker.shutdown(2.0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_engine import FakeEngine
+from fake_engine import FakeEngine, fake_backend
 from PIL import Image
 
 from studio.metadata.png_chunks import POSE_KEY, read_text_chunks
@@ -138,7 +138,7 @@ def test_reusing_settings_restores_the_embedded_pose_into_the_session(qtbot, tmp
     save_pose(load_pose_preset("running"), pose_path)
     (saved,) = save_result(_result_with_pose_control(pose_path), tmp_path / "out")
     pose_path.unlink()  # the file the request names is gone, as on another machine
-    worker = GenerationWorker(lambda: FakeEngine())
+    worker = GenerationWorker(fake_backend(FakeEngine()))
     state = AppState(AppSettings(), worker, session_path=tmp_path / "home" / "session.json")
     state.apply_image_settings(read_image_settings(saved))
     control = pose_control(state.request)

@@ -6,13 +6,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from fake_engine import FakeEngine, Script
+from fake_engine import FakeEngine, Script, fake_backend
 from PySide6.QtCore import QObject
 
+from studio.backend.local import UNEXPECTED
 from studio.errors import ModelError, SaveError
 from studio.request import GenerationRequest
 from studio.state.jobs import Job
-from studio.state.worker import UNEXPECTED, GenerationWorker
+from studio.state.worker import GenerationWorker
 
 REQUEST = GenerationRequest(model="fake", prompt="a knight in armor", width=64, height=64, steps=2)
 
@@ -70,7 +71,7 @@ def make_worker(qtbot):
     workers = []
 
     def make(engine: FakeEngine, saver=lambda result, folder: [folder / "x.png"]):
-        worker = GenerationWorker(lambda: engine, saver=saver)
+        worker = GenerationWorker(fake_backend(engine), saver=saver)
         workers.append(worker)
         recorder = Recorder(worker)
         worker.start(warm_up=False)
@@ -81,13 +82,13 @@ def make_worker(qtbot):
         assert worker.shutdown(2.0)
 
 
-def test_job_runs_on_the_worker_thread_and_reports_on_the_gui_thread(qtbot, make_worker, tmp_path):
+def test_job_runs_on_the_engine_thread_and_reports_on_the_gui_thread(qtbot, make_worker, tmp_path):
     engine = FakeEngine(default=Script(steps=3))
     worker, rec = make_worker(engine)
     worker.submit(Job.new(REQUEST), tmp_path)
     qtbot.waitUntil(lambda: "finished" in rec.kinds(), timeout=5000)
     assert rec.kinds() == ["started", "progress", "progress", "progress", "batch_saved", "finished"]
-    assert engine.thread_names == ["studio-worker"]
+    assert engine.thread_names == ["studio-engine"]
     assert rec.threads == {threading.main_thread().name}
     _, result, saved, save_error = rec.events[-1]
     assert result.images and saved == [tmp_path / "x.png"] and save_error == ""
@@ -161,20 +162,31 @@ class PreviewCounter(QObject):
         self.count += 1
 
 
+class _Double:
+    def run(self) -> int:
+        return 21 * 2
+
+
+class _ReadMissing:
+    def run(self) -> str:
+        return Path("/nonexistent/x").read_text()
+
+
 def test_tasks_run_in_order_and_failures_are_reported(qtbot, make_worker):
     worker, rec = make_worker(FakeEngine())
-    worker.run_task("double", lambda: 21 * 2)
-    worker.run_task("broken", lambda: Path("/nonexistent/x").read_text())
+    double = worker.run_task(_Double())
+    broken = worker.run_task(_ReadMissing())
     qtbot.waitUntil(lambda: len(rec.events) == 2, timeout=5000)
-    assert rec.events[0] == ("task", "double", 42)
-    assert rec.events[1][:2] == ("task_failed", "broken")
+    assert rec.events[0] == ("task", double, 42)
+    assert rec.events[1][:2] == ("task_failed", broken)
+    assert "FileNotFoundError" in rec.events[1][2]  # the sentence names what broke
 
 
 def test_shutdown_during_a_hung_step_returns_quickly(make_worker, tmp_path):
     import time
 
     engine = FakeEngine(scripts=[Script(steps=3, pause_at_step=1)])
-    worker = GenerationWorker(lambda: engine)
+    worker = GenerationWorker(fake_backend(engine))
     worker.start(warm_up=False)
     worker.submit(Job.new(REQUEST), tmp_path)
     assert engine.reached_pause.wait(5)
@@ -198,6 +210,8 @@ def test_each_batch_is_saved_as_soon_as_it_is_decoded(qtbot, make_worker, tmp_pa
     out = tmp_path / "out"
     worker.submit(Job.new(REQUEST.with_changes(batch_size=2, batch_count=3)), out)
     assert engine.reached_pause.wait(5)
+    # While batch 2 is held, batch 1 reaches the disk: saved as it arrived, not at the end of the job.
+    qtbot.waitUntil(lambda: len(_files(out)) == 2, timeout=5000)
     on_disk = _files(out)
     assert [read_image_settings(path).request.seed for path in on_disk] == [1234, 1235]
     engine.resume.set()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import SimpleNamespace
 
-from fake_engine import FakeEngine
+from fake_engine import FakeEngine, fake_backend
 
 MODEL = SimpleNamespace(name="tiny", reference="/models/tiny", family="sd15")
 
@@ -16,7 +16,7 @@ MODEL = SimpleNamespace(name="tiny", reference="/models/tiny", family="sd15")
 def studio_on_fake_engine(qtbot, qapp) -> Iterator:
     from studio.app import build_studio
 
-    studio = build_studio(qapp, engine_factory=FakeEngine, discover=lambda dirs: [MODEL])
+    studio = build_studio(qapp, backend=fake_backend(FakeEngine), discover=lambda dirs: [MODEL])
     qtbot.addWidget(studio.window)
     studio.window.resize(1280, 800)
     studio.window.show()

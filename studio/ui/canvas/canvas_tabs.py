@@ -34,7 +34,7 @@ class CanvasTabs(QObject):
         self.store = CanvasStore(state.autosave.path.parent / "session", parent=self)
         self.sketch = SketchPage(self.store)
         self.mask_painter = MaskPainter(self.store)
-        self.control_panel = ControlPanel()
+        self.control_panel = ControlPanel(state.worker)
         tabs = window.canvas.tabs
         tabs.addTab(self.sketch, "Sketch")
         tabs.setTabToolTip(tabs.indexOf(self.sketch), "Draw a sketch for the picture to follow (ControlNet)")

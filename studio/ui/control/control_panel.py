@@ -1,32 +1,27 @@
 """The control inputs panel: a list of ControlNet inputs (sketch, image files, poses) and their previews.
 
 The panel owns the rows; ``controls()`` is what goes into ``GenerationRequest.controls`` (every row, a switched-off
-one with ``enabled=False`` so it survives restarts; a "canvas" row pointing at the saved sketch PNG). Previews are the pre-processed control images, computed on a
-background thread ``PREVIEW_DELAY_MS`` after the last change, so typing a threshold or drawing never waits
-for them; a result that a newer change made stale is dropped.
+one with ``enabled=False`` so it survives restarts; a "canvas" row pointing at the saved sketch PNG). Previews are the pre-processed control images, computed as
+backend tasks (where the engine runs) ``PREVIEW_DELAY_MS`` after the last change, so typing a threshold or drawing
+never waits for them; a result that a newer change made stale is dropped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QMenu, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from studio.errors import StudioError
+from studio.backend.tasks import ControlPreview
 from studio.request import ControlInput, GenerationRequest
+from studio.state.worker import GenerationWorker
 from studio.ui.control.control_row import CONTROL_TYPES, ControlRow
 
 PREVIEW_DELAY_MS = 300
-
-
-class _PreviewRelay(QObject):
-    """Carries a finished preview from the worker thread to the GUI thread (a queued signal)."""
-
-    ready = Signal(int, object, object, str, str)  # generation, row, QImage | None, notices, error
 
 
 class ControlPanel(QWidget):
@@ -34,8 +29,9 @@ class ControlPanel(QWidget):
     message = Signal(str, str)  # kind ("error" / "notice"), sentence
     download_requested = Signal(str)  # a recommended ControlNet's repo id
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, worker: GenerationWorker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.worker = worker
         self.rows: list[ControlRow] = []
         self.canvas_path = ""
         self._size = (512, 512)
@@ -46,9 +42,11 @@ class ControlPanel(QWidget):
         self.controlnet_folders: list[Path] | None = None  # where ControlNets are listed from (None: our own)
         self._generation = 0
         self._said: dict[int, str] = {}  # row id -> the last message sent, so a refresh does not repeat it
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="control-preview")
-        self._relay = _PreviewRelay(self)
-        self._relay.ready.connect(self._show_preview, Qt.ConnectionType.QueuedConnection)
+        self._previews: dict[
+            int, tuple[int, ControlRow]
+        ] = {}  # task id -> (generation, row) it was asked for
+        worker.task_finished.connect(self._preview_done)
+        worker.task_failed.connect(self._preview_failed)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
@@ -171,37 +169,33 @@ class ControlPanel(QWidget):
         if self.before_previews is not None:
             self.before_previews()
         self._generation += 1
+        annotators = str(self.annotators_folder) if self.annotators_folder else None
         for row in self.rows:
-            if row.is_enabled():
-                job = (self._generation, row, row.control(), self._size, self.annotators_folder)
-                self._pool.submit(self._preview_job, *job)
-            else:
+            control = row.control()
+            if not row.is_enabled():
                 row.set_preview(None, "Off")
+            elif not control.image:
+                self._show_preview(self._generation, row, None, "", "")
+            else:
+                task = self.worker.run_task(ControlPreview(control, *self._size, annotators))
+                self._previews[task] = (self._generation, row)
 
-    def _preview_job(
-        self, generation: int, row: ControlRow, control: ControlInput, size: tuple, annotators: Path | None
-    ) -> None:
-        from studio.engine.control_images import preprocess_control
-
-        if generation != self._generation:
-            return  # a newer change is queued behind this one
-        if not control.image:
-            self._relay.ready.emit(generation, row, None, "", "")
-            return
-        try:
-            image, notices = preprocess_control(control, *size, annotators=annotators)
-        except StudioError as exc:
-            self._relay.ready.emit(generation, row, None, "", str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - a preview must never take the window down
-            self._relay.ready.emit(generation, row, None, "", f"The preview failed ({exc}).")
-            return
+    def _preview_done(self, task_id: int, value: Any) -> None:
+        asked = self._previews.pop(task_id, None)
+        if asked is None:
+            return  # another panel's task
+        image, notices = value
         rgb = image.convert("RGB")
-        # A QImage (not a QPixmap) may be made off the GUI thread; copy() detaches it from the bytes.
+        # copy() detaches the QImage from the bytes object, which Python frees.
         qimage = QImage(
             rgb.tobytes(), rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888
         ).copy()
-        self._relay.ready.emit(generation, row, qimage, " ".join(notices), "")
+        self._show_preview(*asked, qimage, " ".join(notices), "")
+
+    def _preview_failed(self, task_id: int, message: str, _detail: str) -> None:
+        asked = self._previews.pop(task_id, None)
+        if asked is not None:
+            self._show_preview(*asked, None, "", message)
 
     def _show_preview(self, generation: int, row: ControlRow, image, notices: str, error: str) -> None:
         if generation != self._generation or row not in self.rows:
@@ -223,4 +217,4 @@ class ControlPanel(QWidget):
 
     def shutdown(self) -> None:
         self._timer.stop()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._previews.clear()

@@ -38,7 +38,6 @@ from studio.ui.shell.shortcuts import shortcut
 if TYPE_CHECKING:
     from studio.state.app_state import AppState
 
-DETECT_TASK = "pose-detect"
 IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.webp *.bmp);;All files (*)"
 POSE_FILES = "OpenPose JSON (*.json);;All files (*)"
 
@@ -154,7 +153,9 @@ class PoseEditor(QWidget):
         self.canvas.selection_changed.connect(self._selection_changed)
         self.people.currentRowChanged.connect(lambda row: self.canvas.set_selected(row if row >= 0 else None))
         self.store.changed.connect(self._store_changed)
+        self._detect_task: int | None = None
         state.worker.task_finished.connect(self._task_finished)
+        state.worker.task_failed.connect(self._task_failed)
         self.canvas.set_pose(self.store.pose)
         self._refresh_people()
         if self.store.load_problem:  # said once the window listens to messages
@@ -305,25 +306,22 @@ class PoseEditor(QWidget):
         return True
 
     def detect(self) -> None:
-        """Find the people in the reference photo on the worker thread; the result replaces the pose (undoable)."""
+        """Find the people in the reference photo where the engine runs; the result replaces the pose (undoable)."""
+        from studio.backend.tasks import DetectPose
+
         if self.reference_path is None:
             self.state.error("Choose a reference photo first: the pose is detected in it.")
             return
-        path, size = self.reference_path, self.store.pose.size
         folder = self.state.annotators_folder()
-
-        def run() -> Pose:
-            from studio.engine.pose_detect import detect_pose
-
-            return detect_pose(path, *size, folder=folder)
-
+        task = DetectPose(str(self.reference_path), *self.store.pose.size, str(folder) if folder else None)
         self.detect_button.setEnabled(False)
         self.state.info("Detecting the pose in the photo…")
-        self.state.worker.run_task(DETECT_TASK, run)
+        self._detect_task = self.state.worker.run_task(task)
 
-    def _task_finished(self, name: str, value: Any) -> None:
-        if name != DETECT_TASK:
+    def _task_finished(self, task_id: int, value: Any) -> None:
+        if task_id != self._detect_task:
             return
+        self._detect_task = None
         self.detect_button.setEnabled(self.reference_path is not None)
         if not value.people:
             self.state.notice("No person was found in the photo; the pose is unchanged.")
@@ -331,6 +329,13 @@ class PoseEditor(QWidget):
         self.edit(value, "Detect pose", 0)
         count = len(value.people)
         self.state.info(f"Detected {count} {'person' if count == 1 else 'people'} in the photo.")
+
+    def _task_failed(self, task_id: int, message: str, detail: str) -> None:
+        if task_id != self._detect_task:
+            return
+        self._detect_task = None
+        self.detect_button.setEnabled(self.reference_path is not None)
+        self.state.error(message, detail)
 
     # --- keeping the views in step ---------------------------------------------------------------------------
 

@@ -38,9 +38,8 @@ def test_the_dialog_explains_checks_and_saves_the_folder(qtbot, studio, folder):
     assert changed.args == [folder]
     assert load_settings()[0].annotators_folder == str(folder)
     assert window.canvases.control_panel.annotators_folder == folder
-    # The engine gets it between jobs, on the worker thread.
-    state.worker.run_task("probe", lambda: None)
-    qtbot.waitUntil(lambda: state.worker._engine_settings.get("annotators_dir") == str(folder), timeout=3000)
+    # The engine gets it between jobs, through the backend.
+    assert state.worker.backend.config.annotators_dir == str(folder)
 
 
 def test_the_environment_variable_overrides_the_setting(qtbot, studio, folder, tmp_path, monkeypatch):

@@ -18,11 +18,18 @@ def studio(qtbot, qapp):
 
 @pytest.fixture
 def panel(qtbot):
-    panel = ControlPanel()
+    from fake_engine import fake_backend
+
+    from studio.state.worker import GenerationWorker
+
+    worker = GenerationWorker(fake_backend())  # previews run as backend tasks, here in this process
+    worker.start(warm_up=False)
+    panel = ControlPanel(worker)
     qtbot.addWidget(panel)
     panel.set_canvas_path("/session/sketch.png")
     yield panel
     panel.shutdown()
+    assert worker.shutdown(2.0)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from fake_engine import FakeEngine
+from fake_engine import FakeEngine, fake_backend
 from fake_loras import write_fake_lora
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QTextCursor
@@ -35,7 +35,7 @@ def library(tmp_path):
 def studio(qtbot, qapp, library):
     from studio.app import build_studio
 
-    made = build_studio(qapp, engine_factory=FakeEngine, discover=lambda dirs: [MODEL])
+    made = build_studio(qapp, backend=fake_backend(FakeEngine), discover=lambda dirs: [MODEL])
     made.state.settings.lora_dirs.append(str(library))
     qtbot.addWidget(made.window)
     made.window.resize(1280, 800)

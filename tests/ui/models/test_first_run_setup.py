@@ -3,7 +3,7 @@ dialog for that model (the page a freshly installed app shows)."""
 
 from __future__ import annotations
 
-from fake_engine import FakeEngine
+from fake_engine import FakeEngine, fake_backend
 from PySide6.QtCore import Qt
 
 from studio.ui.models.download_dialog import DownloadDialog
@@ -12,7 +12,7 @@ from studio.ui.models.download_dialog import DownloadDialog
 def test_download_on_the_first_run_page_opens_the_dialog_for_that_model(qtbot, qapp):
     from studio.app import build_studio
 
-    studio = build_studio(qapp, engine_factory=FakeEngine, discover=lambda dirs: [])
+    studio = build_studio(qapp, backend=fake_backend(FakeEngine), discover=lambda dirs: [])
     window = studio.window
     qtbot.addWidget(window)
     window.show()

@@ -7,7 +7,7 @@ from collections import namedtuple
 from pathlib import Path
 
 import pytest
-from fake_engine import FakeEngine
+from fake_engine import FakeEngine, fake_backend
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
@@ -57,7 +57,7 @@ def studio(qtbot, qapp):
 
     scanned: list[list[Path]] = []
     studio = build_studio(
-        qapp, engine_factory=FakeEngine, discover=lambda dirs: scanned.append(list(dirs)) or []
+        qapp, backend=fake_backend(FakeEngine), discover=lambda dirs: scanned.append(list(dirs)) or []
     )
     studio.scanned = scanned
     qtbot.addWidget(studio.window)

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fake_engine import FakeEngine
+from fake_engine import FakeEngine, fake_backend
 from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QMouseEvent
@@ -31,7 +31,7 @@ def make_editor(qtbot, tmp_path):
     made = []
 
     def make(start_worker: bool = False):
-        worker = GenerationWorker(lambda: FakeEngine())
+        worker = GenerationWorker(fake_backend(FakeEngine()))
         state = AppState(AppSettings(), worker, session_path=tmp_path / "home" / "session.json")
         state.messages = []
         state.message.connect(lambda *m: state.messages.append(m))
@@ -261,7 +261,7 @@ def test_an_unreadable_reference_photo_is_refused_with_a_message(make_editor, tm
 def test_the_main_window_has_a_pose_tab_and_binds_undo(qtbot, qapp):
     from studio.app import build_studio
 
-    studio = build_studio(qapp, engine_factory=lambda: FakeEngine(), discover=lambda dirs: [])
+    studio = build_studio(qapp, backend=fake_backend(lambda: FakeEngine()), discover=lambda dirs: [])
     qtbot.addWidget(studio.window)
     tabs = studio.window.canvas.tabs
     assert tabs.tabText(tabs.indexOf(studio.window.pose_editor)) == "Pose"

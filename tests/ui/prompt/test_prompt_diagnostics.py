@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from fake_engine import FakeEngine
+from fake_engine import FakeEngine, fake_backend
 from PySide6.QtGui import QTextCharFormat, QTextDocument
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
@@ -126,7 +126,7 @@ def test_a_faulty_prompt_still_generates_unchanged(qtbot, qapp):
     from studio.app import build_studio
 
     model = SimpleNamespace(name="tiny", reference="/models/tiny", family="sd15")
-    studio = build_studio(qapp, engine_factory=FakeEngine, discover=lambda dirs: [model])
+    studio = build_studio(qapp, backend=fake_backend(FakeEngine), discover=lambda dirs: [model])
     qtbot.addWidget(studio.window)
     studio.start_background(warm_up=False)
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fake_engine import FakeEngine, Script
+from fake_engine import FakeEngine, Script, fake_backend
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit
 
@@ -28,7 +28,7 @@ def make_studio(qtbot, qapp):
         from studio.app import build_studio
 
         studio = build_studio(
-            qapp, engine_factory=lambda: engine or FakeEngine(), discover=lambda dirs: list(models)
+            qapp, backend=fake_backend(lambda: engine or FakeEngine()), discover=lambda dirs: list(models)
         )
         qtbot.addWidget(studio.window)
         studio.window.resize(1280, 800)
@@ -157,7 +157,7 @@ def test_closing_exits_the_process_within_2_s_even_if_the_engine_ignores_cancel(
         import sys, threading, time
         sys.path.insert(0, sys.argv[1])
         from PySide6.QtWidgets import QApplication
-        from fake_engine import FakeEngine, Script
+        from fake_engine import FakeEngine, Script, fake_backend
         from studio.app import build_studio
         stuck = threading.Event()
         class Stubborn(FakeEngine):
@@ -165,7 +165,7 @@ def test_closing_exits_the_process_within_2_s_even_if_the_engine_ignores_cancel(
                 stuck.set()
                 time.sleep(60)  # ignores cancel, like one endless torch call
         app = QApplication([])
-        studio = build_studio(app, engine_factory=Stubborn, discover=lambda dirs: [])
+        studio = build_studio(app, backend=fake_backend(Stubborn), discover=lambda dirs: [])
         studio.window.show()
         studio.start_background(warm_up=False)
         studio.state.update(model="m", prompt="a knight")
