@@ -21,6 +21,12 @@ from studio.errors import RequestError
 SCHEMA_VERSION = 2
 
 RANDOM_SEED = -1
+"""The ``seed`` that asks for a new random seed at every run (A1111's -1); the result carries the seed used."""
+RANDOM_SEED_LIMIT = 2**32
+"""Random seeds are drawn below this: 32-bit, as A1111's are, so they are short enough to read and retype."""
+SEED_MAX = 2**64 - 1
+"""The largest seed a request holds, typed or read from a file. Not 32-bit like random seeds: torch's generators
+take 64-bit seeds and ComfyUI and InvokeAI write such seeds into their PNGs, which must reproduce as they are."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +83,9 @@ class GenerationRequest:
     """One generation, fully described.
 
     ``model`` is a reference as the artist gave it: a Hugging Face repo id, a diffusers folder or a single
-    checkpoint file. ``sampler`` is an A1111 sampler name ("DPM++ 2M Karras"). ``seed`` -1 means random; the
-    engine's result carries the seed actually used. ``init_image`` (a file path) turns on img2img with
-    ``strength``.
+    checkpoint file. ``sampler`` is an A1111 sampler name ("DPM++ 2M Karras"). ``seed`` ``RANDOM_SEED`` means
+    random; the engine's result carries the seed actually used, and image ``i`` uses ``seed + i``.
+    ``init_image`` (a file path) turns on img2img with ``strength``.
     """
 
     model: str = ""
@@ -126,17 +132,30 @@ class GenerationRequest:
     def images_total(self) -> int:
         return self.batch_size * self.batch_count
 
+    def image_seeds(self, batch: int | None = None) -> list[int]:
+        """The seed of each image, A1111's way (``seed``, ``seed + 1``, ...); with ``batch``, only the seeds of
+        that pipeline call (``batch_size`` images). The seed must be fixed: a random one is picked first."""
+        if self.seed == RANDOM_SEED:
+            raise ValueError("a random seed has no image seeds until one is picked")
+        if batch is None:
+            return [self.seed + i for i in range(self.images_total)]
+        first = self.seed + batch * self.batch_size
+        return list(range(first, first + self.batch_size))
+
     # --- JSON -------------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"version": SCHEMA_VERSION}
         for f in fields(self):
             value = getattr(self, f.name)
-            if dataclasses.is_dataclass(value):
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
                 value = dataclasses.asdict(value)
             elif isinstance(value, tuple):
                 value = [
-                    dataclasses.asdict(item) if dataclasses.is_dataclass(item) else item for item in value
+                    dataclasses.asdict(item)
+                    if dataclasses.is_dataclass(item) and not isinstance(item, type)
+                    else item
+                    for item in value
                 ]
             elif isinstance(value, Mapping):
                 value = dict(value)

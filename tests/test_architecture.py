@@ -22,6 +22,12 @@ def test_ruff_is_clean():
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def test_the_qt_free_layers_type_check():
+    """mypy over the layers below the window (the files listed in pyproject's [tool.mypy])."""
+    run = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+
+
 def test_engine_prompt_and_pose_import_without_qt_or_torch():
     """Block PySide6, qasync and torch outright; the Qt-free layers must still import."""
     code = (

@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from studio.errors import RequestError
-from studio.request import SCHEMA_VERSION, ControlInput, GenerationRequest, HiresSettings, LoraRef
+from studio.request import (
+    SCHEMA_VERSION,
+    SEED_MAX,
+    ControlInput,
+    GenerationRequest,
+    HiresSettings,
+    LoraRef,
+)
 
 
 def full_request() -> GenerationRequest:
@@ -47,6 +54,19 @@ def test_json_round_trip_is_exact():
     text = request.to_json()
     assert json.loads(text)["version"] == SCHEMA_VERSION
     assert GenerationRequest.from_json(text) == request
+
+
+def test_image_seeds_count_up_from_the_seed_batch_by_batch():
+    request = GenerationRequest(seed=100, batch_size=2, batch_count=3)
+    assert request.image_seeds() == [100, 101, 102, 103, 104, 105]
+    assert request.image_seeds(1) == [102, 103] and request.image_seeds(2) == [104, 105]
+    with pytest.raises(ValueError, match="random seed"):
+        GenerationRequest().image_seeds()
+
+
+def test_a_64_bit_seed_read_from_a_file_is_kept_whole():
+    """ComfyUI writes seeds past 32 bits; reading one must not cut it (random seeds alone are 32-bit)."""
+    assert GenerationRequest.from_dict({"seed": SEED_MAX}).seed == SEED_MAX
 
 
 def test_request_is_frozen():

@@ -113,6 +113,7 @@ class LocalBackend(Catalogue):
         """Use ``config`` from the next job on (applied between jobs, never under a running one)."""
         if model_dirs is not None:
             self.model_dirs = model_dirs
+        self.config = config  # what the catalogue reads now; the engine gets it on its thread, between jobs
         self._commands.put(("configure", config))
 
     def next_event(self, timeout: float | None = None) -> BackendEvent | None:
@@ -147,7 +148,6 @@ class LocalBackend(Catalogue):
             if kind == "warm":
                 self._warm()
             elif kind == "configure":
-                self.config = payload
                 if self._engine is not None:
                     self._engine.configure(payload)
             elif kind == "job":

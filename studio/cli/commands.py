@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from studio.cli.folders import existing_folder, output_folder
 from studio.cli.generate_args import parse_size
@@ -26,12 +27,15 @@ def _human_size(size: int | None) -> str:
 
 def cmd_models(args: argparse.Namespace) -> int:
     given = [existing_folder(folder, "--dir") for folder in args.dir]  # a typo must not read as "no models"
-    from studio.models.discovery import discover_models
+    from studio.backend.factory import backend_from_settings, model_dirs
     from studio.settings import load_settings
 
-    settings, _ = load_settings()  # the window's folders too, so both list the same models
-    entries = discover_models([*settings.model_search_dirs(), *given])
-    rows = []
+    settings, _ = load_settings()
+    # The backend's catalogue, as the window's: the same folders, so both list the same models.
+    backend = backend_from_settings(settings, own_process=False)
+    backend.configure(backend.config, model_dirs=(*model_dirs(settings), *(str(folder) for folder in given)))
+    entries = backend.models()
+    rows: list[dict[str, Any]] = []
     for entry in entries:
         hash10 = entry.hash() if args.hash else entry.hash10
         rows.append(

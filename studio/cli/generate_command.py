@@ -57,6 +57,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
 
+    _log_to_file()
     from studio.backend.events import ImagesReady, JobCancelled, JobFailed, JobFinished, Stage, StepProgress
     from studio.backend.factory import backend_from_settings
 
@@ -114,6 +115,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return EXIT_CANCELLED
     print(f"done in {result.elapsed_s:.1f}s, seed {result.request.seed}", file=sys.stderr)
     return EXIT_OK
+
+
+def _log_to_file() -> None:
+    """The engine's log lines go to the studio's log file, never onto the terminal between the progress lines."""
+    import logging
+
+    from studio.logging_setup import LOGGER_NAME, setup_logging
+
+    try:
+        setup_logging()
+    except OSError:  # no writable data folder: the one-line errors still say everything the artist needs
+        logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
 
 
 class EngineBug(Exception):

@@ -94,8 +94,9 @@ def _log_exception(exc: BaseException) -> Path:
         handler = logging.FileHandler(path, encoding="utf-8")
         log.addHandler(handler)
         log.error("unexpected error", exc_info=exc)
-        if getattr(exc, "detail", ""):  # a bug on the engine's thread: its own traceback
-            log.error("where it happened:\n%s", exc.detail)
+        detail = getattr(exc, "detail", "")
+        if detail:  # a bug on the engine's thread: its own traceback
+            log.error("where it happened:\n%s", detail)
         log.removeHandler(handler)
         handler.close()
     except OSError:

@@ -42,10 +42,8 @@ from studio.models.lora_library import LoraLibrary
 from studio.models.model_family import base_family
 from studio.prompt.a1111_syntax import parse_prompt
 from studio.prompt.compose import compose
-from studio.request import GenerationRequest, LoraRef
+from studio.request import RANDOM_SEED, RANDOM_SEED_LIMIT, GenerationRequest, LoraRef
 from studio.results import GenerationResult, ModelInfo, StepPreview
-
-SEED_LIMIT = 2**32  # random seeds stay 32-bit, as A1111's do, so they are easy to read and retype
 
 
 @dataclass
@@ -171,12 +169,13 @@ class Engine:
         _stop_if_cancelled(cancel)
         encoded = prompt_embeds(loaded.pipe, parsed, parsed_negative)
         _stop_if_cancelled(cancel)
+        init_image: Any
         if guidance.inpaint is not None:
             init_image = guidance.inpaint.image
         else:
             init_image = _load_init_image(request, notices) if request.is_img2img else None
-        if request.seed == -1:
-            request = request.with_changes(seed=secrets.randbelow(SEED_LIMIT))
+        if request.seed == RANDOM_SEED:
+            request = request.with_changes(seed=secrets.randbelow(RANDOM_SEED_LIMIT))
         total = self._total_steps(request)
         job = _Job(
             request,
@@ -213,7 +212,7 @@ class Engine:
         size = request.batch_size
         torch = torch_modules().torch
         for call in range(request.batch_count):
-            batch_seeds = [request.seed + call * size + i for i in range(size)]
+            batch_seeds = request.image_seeds(call)
             try:
                 batch = self._run_batch(job, call, batch_seeds)
             except torch.OutOfMemoryError as exc:
@@ -228,8 +227,8 @@ class Engine:
             images.extend(batch)
             if on_batch is not None:
                 on_batch(result(batch, batch_seeds, list(notices), False))  # a copy: later batches add to it
-        seeds = [request.seed + i for i in range(len(images) if cancelled else request.images_total)]
-        return result(images, seeds, notices, cancelled)
+        # A cancel keeps only whole batches, so the first len(images) seeds are theirs.
+        return result(images, request.image_seeds()[: len(images)], notices, cancelled)
 
     def _run_batch(self, job: _Job, call: int, seeds: list[int]) -> list[Any] | None:
         """One pipeline call of ``batch_size`` images (plus its refine pass). None when cancelled."""
@@ -253,7 +252,7 @@ class Engine:
                 job.guidance,
             )
         else:
-            pipe = self._variants.get("txt2img", job.guidance.controlnets)
+            pipe = self._ready()[1].get("txt2img", job.guidance.controlnets)
             pipe.scheduler = make_scheduler(request.sampler, self._scheduler_config)
             latents = pipe(
                 width=request.width,
@@ -265,7 +264,7 @@ class Engine:
         if reporter.cancelled:
             return None
         job.on_stage("Decoding…")
-        images = self._to_pil(self._decoder.decode(latents, job.notices))
+        images = self._to_pil(self._ready()[2].decode(latents, job.notices))
         if job.guidance.inpaint is not None:
             images = job.guidance.inpaint.paste_back(images)
         if request.hires is None:
@@ -281,7 +280,7 @@ class Engine:
         if reporter.cancelled:
             return None
         job.on_stage("Decoding…")
-        return self._to_pil(self._decoder.decode(latents, job.notices))
+        return self._to_pil(self._ready()[2].decode(latents, job.notices))
 
     def _cancelled_early(self, request: GenerationRequest, started: float) -> GenerationResult:
         """The result of a run cancelled before its first step: no images, nothing to save."""
@@ -322,7 +321,7 @@ class Engine:
         """An img2img call, with the ControlNets of ``guidance`` and, given its mask, an inpaint call."""
         guidance = guidance or Guidance()
         mode = "inpaint" if guidance.inpaint is not None else "img2img"
-        pipe = self._variants.get(mode, guidance.controlnets)  # from_pipe: shares the loaded weights
+        pipe = self._ready()[1].get(mode, guidance.controlnets)  # from_pipe: shares the loaded weights
         pipe.scheduler = make_scheduler(job.request.sampler, self._scheduler_config)
         width, height = images[0].size
         latents = pipe(
@@ -351,7 +350,7 @@ class Engine:
 
     def _apply_loras(self, request, tags, notices: list[str], on_stage) -> list[LoraRef]:
         """Put the request's and the prompt tags' LoRAs on the model; the applied ones with their hashes."""
-        loaded = self._loaded
+        loaded = self._ready()[0]
         if not request.loras and not tags:
             self._loras.apply(loaded.pipe, [], loaded.info.family)
             return []
@@ -361,8 +360,13 @@ class Engine:
         self._loras.apply(loaded.pipe, loras, loaded.info.family)
         return [LoraRef(a.entry.name, a.weight, a.enabled, a.entry.short_hash()) for a in loras]
 
+    def _ready(self) -> tuple[loading.LoadedModel, PipelineVariants, SafeDecoder]:
+        """The loaded model and what was built with it: a request runs only after ``_ensure_model``."""
+        assert self._loaded is not None and self._variants is not None and self._decoder is not None
+        return self._loaded, self._variants, self._decoder
+
     def _to_pil(self, decoded: Any) -> list[Any]:
-        return self._loaded.pipe.image_processor.postprocess(decoded, output_type="pil")
+        return self._ready()[0].pipe.image_processor.postprocess(decoded, output_type="pil")
 
     def _total_steps(self, request: GenerationRequest) -> int:
         """The true number of step callbacks per batch call, from the schedulers themselves."""
@@ -434,20 +438,5 @@ def _ignore(_message: str) -> None:
 def _load_init_image(request: GenerationRequest, notices: list[str]) -> Any:
     """The init image as RGB at the request's size; a resize is reported in ``notices``."""
     what, advice = INIT_IMAGE
-    image = read_picture(request.init_image, what, advice)
+    image = read_picture(request.init_image or "", what, advice)  # is_img2img: never empty here
     return fit_to_size(image, (request.width, request.height), what, notices)
-
-
-_default_engine: Engine | None = None
-
-
-def generate(
-    request: GenerationRequest,
-    on_step: Callable[[StepPreview], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> GenerationResult:
-    """Run ``request`` on a shared default ``Engine`` (the CLI's entry point)."""
-    global _default_engine
-    if _default_engine is None:
-        _default_engine = Engine()
-    return _default_engine.generate(request, on_step=on_step, cancel=cancel)

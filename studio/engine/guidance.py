@@ -56,7 +56,7 @@ def resolve_controls(
                 "ControlNet for it, or remove the control."
             )
         refs.append(resolve_controlnet(control.model, folders))
-    family = model_family or (refs[0].family if refs else None)
+    family = model_family or (refs[0].family if refs else "")
     for ref in refs:
         check_family(ref, family)
     return refs
@@ -117,16 +117,16 @@ def prepare_guidance(
     guidance = Guidance()
     if request.mask is not None:
         guidance.inpaint = plan_inpaint(request, notices)
-    crop = guidance.inpaint.crop if guidance.inpaint is not None else None
+    inpaint = guidance.inpaint
     size = (request.width, request.height)
     controls = request.active_controls  # a switched-off control loads no ControlNet
     for control, ref in zip(controls, refs, strict=True):
-        if crop is None:
+        if inpaint is None or inpaint.crop is None:
             image, said = preprocess_control(control, *size, annotators=annotators)
         else:
             # "Only masked": the control map covers the whole picture, so it is cropped as the picture is.
-            image, said = preprocess_control(control, *guidance.inpaint.original.size, annotators=annotators)
-            image = image.crop(crop).resize(size, Image.Resampling.LANCZOS)
+            image, said = preprocess_control(control, *inpaint.original.size, annotators=annotators)
+            image = image.crop(inpaint.crop).resize(size, Image.Resampling.LANCZOS)
         notices.extend(said)
         guidance.images.append(image)
         guidance.controlnets.append(cache.get(ref, device=device, dtype=dtype))

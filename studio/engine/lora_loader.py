@@ -153,7 +153,8 @@ def _adapted_weights(pipe: Any) -> list[tuple[Any, Any]]:
             continue
         for layer in module.modules():
             if isinstance(layer, BaseTunerLayer):
-                weight = layer.get_base_layer().weight
+                base: Any = layer.get_base_layer()  # peft types it loosely; it is the wrapped nn.Module
+                weight = base.weight
                 saved.append((weight, weight.detach().to("cpu", copy=True)))
     return saved
 

@@ -83,6 +83,7 @@ def load_detector(folder: Path | None) -> Any:
             f"{ANNOTATORS_REPO}, and they are not installed. Download {'it' if len(missing) == 1 else 'them'} "
             f"({urls}) into {where}, then try again. You can also trace the pose by hand over the photo."
         )
+    assert folder is not None  # with no folder every file is missing, and that was raised above
     key = str(Path(folder).resolve())
     with _LOCK:
         if key not in _DETECTORS:

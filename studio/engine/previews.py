@@ -140,6 +140,7 @@ class StepReporter:
         self._send_landed(wait=True)
 
     def _send(self, step: int, pass_name: str, image: np.ndarray) -> None:
+        assert self.on_step is not None  # previews are made only for a listener
         self.on_step(StepPreview(step, self.total, image, pass_name, self.image_index))
 
     def _queue_copy(self, latents: Any) -> None:
@@ -153,6 +154,8 @@ class StepReporter:
             self._in_flight.pop(0)
 
     def _send_landed(self, *, wait: bool) -> None:
+        if self.previewer is None:  # nothing is queued without a previewer
+            return
         while self._in_flight:
             step, pass_name, copy, event = self._in_flight[0]
             if wait:

@@ -15,7 +15,7 @@ from typing import Any
 from studio.errors import RequestError
 from studio.models.model_family import FAMILY_NAMES
 from studio.prompt.a1111_syntax import check_prompt_length as check_length
-from studio.request import GenerationRequest
+from studio.request import RANDOM_SEED, SEED_MAX, GenerationRequest
 
 SIZE_RANGES: dict[str, tuple[int, int]] = {"sd15": (64, 2048), "sdxl": (256, 4096)}
 MAX_STEPS = 500
@@ -23,7 +23,6 @@ MAX_CFG = 100.0  # A1111's slider stops at 30; far beyond it the guidance overfl
 MAX_BATCH_SIZE = 16
 MAX_BATCH_COUNT = 100
 HIRES_SCALE_RANGE = (1.25, 2.0)
-MAX_SEED = 2**64 - 1
 UPSCALERS = ("Lanczos",)
 MAX_CONTROL_SCALE = 2.0  # A1111's ControlNet weight slider goes to 2
 MAX_MASK_BLUR = 64
@@ -72,9 +71,10 @@ def check_request(request: GenerationRequest) -> None:
     _check_int("batch count", request.batch_count, 1, MAX_BATCH_COUNT)
     _check_number("CFG scale", request.cfg_scale, 0.0, MAX_CFG)
     seed = request.seed
-    if not _is_int(seed) or (seed != -1 and not 0 <= seed <= MAX_SEED - request.images_total):
+    highest = SEED_MAX - (request.images_total - 1)  # image i uses seed + i, and the last one must fit too
+    if not _is_int(seed) or (seed != RANDOM_SEED and not 0 <= seed <= highest):
         raise RequestError(
-            f"The seed must be -1 (random) or a whole number from 0 to {MAX_SEED}, not {seed!r}."
+            f"The seed must be {RANDOM_SEED} (random) or a whole number from 0 to {highest}, not {seed!r}."
         )
     if request.is_img2img:
         _check_strength("img2img strength (denoising)", request.strength, request.steps)

@@ -192,7 +192,7 @@ class _Graph:
         return self.inputs(target).get(key) if target else None
 
     def clip_skip(self, encoder_id: str) -> int | None:
-        current, seen = _link(self.inputs(encoder_id).get("clip")), set()
+        current, seen = _link(self.inputs(encoder_id).get("clip")), set[str]()
         while current and current not in seen and len(seen) < _MAX_DEPTH:
             seen.add(current)
             inputs = self.inputs(current)

@@ -50,6 +50,7 @@ class FieldMapper:
         value = self.data.get(key)
         if value is None or isinstance(value, bool):
             return
+        number: float | int | None
         try:
             number = float(value) if kind is float else int(str(value).strip())
         except (TypeError, ValueError, OverflowError):

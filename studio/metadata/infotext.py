@@ -71,15 +71,15 @@ def format_infotext(
     *,
     prompt: str | None = None,
     negative_prompt: str | None = None,
-    seed: int | None = None,
     model: ModelInfo | None = None,
     loras: Sequence[LoraRef] = (),
 ) -> str:
     """The infotext A1111 would write for ``request``.
 
-    ``prompt``/``negative_prompt`` are the final texts sent to the model (default: the request's own),
-    ``seed`` the seed of this one image, ``model`` what the engine loaded (its name and hash), ``loras`` the
-    LoRAs applied with their A1111 short hashes (``Lora hashes: "name: 0123456789ab, ..."``).
+    ``prompt``/``negative_prompt`` are the final texts sent to the model (default: the request's own), ``model``
+    what the engine loaded (its name and hash), ``loras`` the LoRAs applied with their A1111 short hashes
+    (``Lora hashes: "name: 0123456789ab, ..."``). The seed is the request's: for one image of a batch, pass
+    ``image_request``.
     """
     prompt = request.prompt if prompt is None else prompt
     negative = request.negative_prompt if negative_prompt is None else negative_prompt
@@ -92,7 +92,7 @@ def format_infotext(
         "Sampler": sampler,
         "Schedule type": schedule,
         "CFG scale": request.cfg_scale,
-        "Seed": request.seed if seed is None else seed,
+        "Seed": request.seed,
         "Size": f"{request.width}x{request.height}",
         "Model hash": model.hash10 if model is not None else None,
         "Model": model_name or None,
@@ -116,13 +116,18 @@ def format_infotext(
     return f"{prompt}{negative_line}\n{settings}".strip()
 
 
+def image_request(result: GenerationResult, index: int) -> GenerationRequest:
+    """The request that makes image ``index`` of ``result`` on its own: the request as run, with that image's seed.
+    What both the infotext and the embedded request JSON of the image's PNG record."""
+    return result.request.with_changes(seed=result.seeds[index])
+
+
 def result_infotext(result: GenerationResult, index: int = 0) -> str:
     """The infotext of image ``index`` of ``result``: its final prompts, its own seed, the model used."""
     return format_infotext(
-        result.request,
+        image_request(result, index),
         prompt=result.prompt,
         negative_prompt=result.negative_prompt,
-        seed=result.seeds[index],
         model=result.model,
         loras=result.loras,
     )

@@ -141,7 +141,7 @@ def _fooocus(data: dict[str, Any]) -> Found:
     mapped.number("seed", "seed", int)
     mapped.text("base_model", "model")
     mapped.sampler("sampler", "scheduler")
-    resolution = data.get("resolution")
+    resolution: Any = data.get("resolution")
     mapped.used.add("resolution")
     try:
         width, height = ast.literal_eval(resolution) if isinstance(resolution, str) else resolution

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from studio.atomic import atomic_write_bytes
 from studio.errors import SaveError, StudioError
-from studio.metadata.infotext import result_infotext
+from studio.metadata.infotext import image_request, result_infotext
 from studio.metadata.png_chunks import MAX_EMBEDDED_BYTES, encode_png, fits_in_png, megabytes
 
 if TYPE_CHECKING:
@@ -73,11 +73,11 @@ def save_result(result: GenerationResult, folder: Path) -> list[Path]:
     counter = next_counter(folder)
     saved: list[Path] = []
     for index, image in enumerate(result.images):
-        seed = result.seeds[index]
-        request_json = _request_json(result.request.with_changes(seed=seed), result.notices)
+        request = image_request(result, index)
+        request_json = _request_json(request, result.notices)
         data = encode_png(image, result_infotext(result, index), request_json, pose_json)
         for _ in range(_MAX_NAME_TRIES):
-            path = folder / f"{counter:05d}-{seed}-{slug}.png"
+            path = folder / f"{counter:05d}-{request.seed}-{slug}.png"
             counter += 1
             if path.exists():
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from studio.pose import template
 from studio.pose.skeleton import (
@@ -28,7 +28,7 @@ HandSide = Literal["left", "right"]
 _WRIST_HAND = {R_WRIST: "right_hand", L_WRIST: "left_hand"}
 
 
-def _as_keypoints(values: Iterable[object], count: int | None, what: str) -> Keypoints:
+def _as_keypoints(values: Iterable[Any], count: int | None, what: str) -> Keypoints:
     points = tuple(None if value is None else Point(float(value[0]), float(value[1])) for value in values)
     if count is not None and len(points) != count:
         raise ValueError(f"{what} needs {count} keypoints, got {len(points)}")
@@ -101,7 +101,8 @@ class Person:
         def apply(group: Keypoints | None) -> Keypoints | None:
             return None if group is None else tuple(None if p is None else move(p) for p in group)
 
-        return Person(apply(self.body), apply(self.left_hand), apply(self.right_hand), apply(self.face))
+        body = tuple(None if p is None else move(p) for p in self.body)  # a person always has a body
+        return Person(body, apply(self.left_hand), apply(self.right_hand), apply(self.face))
 
     def translate(self, dx: float, dy: float) -> Person:
         return self.map_points(lambda p: Point(p.x + dx, p.y + dy))
@@ -159,7 +160,7 @@ class Person:
         moved = replace(self, body=tuple(body))
         hand_name = _WRIST_HAND.get(index)
         hand = getattr(self, hand_name) if hand_name else None
-        if carry_hand and hand is not None and old is not None:
+        if carry_hand and hand_name and hand is not None and old is not None:
             dx, dy = x - old.x, y - old.y
             shifted = tuple(None if p is None else Point(p.x + dx, p.y + dy) for p in hand)
             return replace(moved, **{hand_name: shifted})
@@ -214,7 +215,8 @@ class Person:
     def with_default_hands(self) -> Person:
         """Open hands added at each present wrist that has none, pointing along the forearm."""
         person = self
-        for side, wrist_index, elbow_index in (("right", R_WRIST, R_ELBOW), ("left", L_WRIST, L_ELBOW)):
+        sides: tuple[tuple[HandSide, int, int], ...] = (("right", R_WRIST, R_ELBOW), ("left", L_WRIST, L_ELBOW))
+        for side, wrist_index, elbow_index in sides:
             wrist, elbow = self.body[wrist_index], self.body[elbow_index]
             if wrist is None or self.hand(side) is not None:
                 continue

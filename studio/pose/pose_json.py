@@ -231,7 +231,12 @@ def _parse(data: object) -> Pose:
             return None
         return tuple(None if p is None else Point(p[0] * sx, p[1] * sy) for p in group)
 
-    people = tuple(Person(points(b), points(lh), points(rh), points(f)) for b, lh, rh, f in groups)
+    def body(group: list[tuple[float, float] | None] | None) -> Keypoints:
+        found = points(group)
+        assert found is not None  # _person_groups refuses a person without pose_keypoints_2d
+        return found
+
+    people = tuple(Person(body(b), points(lh), points(rh), points(f)) for b, lh, rh, f in groups)
     return Pose(width, height, people)
 
 
@@ -250,7 +255,7 @@ def _canvas_side(data: dict, key: str) -> int:
 def _person_groups(entry: object, number: int) -> list[list[tuple[float, float] | None] | None]:
     if not isinstance(entry, dict):
         raise _Invalid(f"person {number} is not an object with 'pose_keypoints_2d'")
-    groups = []
+    groups: list[list[tuple[float, float] | None] | None] = []
     for key, count, what in _GROUPS:
         values = entry.get(key)
         if key == "pose_keypoints_2d" and values is None:

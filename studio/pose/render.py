@@ -103,7 +103,8 @@ def _draw_body(canvas: np.ndarray, keypoints: Keypoints) -> None:
         length = ((X[0] - X[1]) ** 2 + (Y[0] - Y[1]) ** 2) ** 0.5
         angle = math.degrees(math.atan2(X[0] - X[1], Y[0] - Y[1]))
         polygon = cv2.ellipse2Poly((int(mY), int(mX)), (int(length / 2), STICK_WIDTH), int(angle), 0, 360, 1)
-        cv2.fillConvexPoly(canvas, polygon, [int(float(c) * 0.6) for c in colour])
+        # cv2's stubs want an ndarray of points; ellipse2Poly's own result is what it takes at run time.
+        cv2.fillConvexPoly(canvas, polygon, [int(float(c) * 0.6) for c in colour])  # type: ignore[call-overload]
     for keypoint, colour in zip(keypoints, BODY_COLOURS, strict=True):
         if keypoint is not None:
             cv2.circle(canvas, (int(keypoint.x * W), int(keypoint.y * H)), JOINT_RADIUS, colour, thickness=-1)

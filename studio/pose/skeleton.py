@@ -99,8 +99,10 @@ HAND_EDGES: tuple[tuple[int, int], ...] = (
 )  # fmt: skip
 
 # Mirroring a person swaps each right keypoint with its left twin; MIRROR_ORDER[i] is the index that lands on i.
-_PAIRS = ((R_SHOULDER, L_SHOULDER), (R_ELBOW, L_ELBOW), (R_WRIST, L_WRIST), (R_HIP, L_HIP), (R_KNEE, L_KNEE))
-_PAIRS += ((R_ANKLE, L_ANKLE), (R_EYE, L_EYE), (R_EAR, L_EAR))
+_PAIRS: tuple[tuple[int, int], ...] = (
+    (R_SHOULDER, L_SHOULDER), (R_ELBOW, L_ELBOW), (R_WRIST, L_WRIST), (R_HIP, L_HIP), (R_KNEE, L_KNEE),
+    (R_ANKLE, L_ANKLE), (R_EYE, L_EYE), (R_EAR, L_EAR),
+)  # fmt: skip
 _mirror = list(range(BODY_COUNT))
 for _right, _left in _PAIRS:
     _mirror[_right], _mirror[_left] = _left, _right

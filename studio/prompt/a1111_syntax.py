@@ -136,7 +136,8 @@ class _Reader:
         for match in _BREAK.finditer(text):
             self.add_piece(text[start : match.start()].rstrip())  # rstrip() and \s agree on what is space
             self.add_piece("BREAK", -1.0, position + match.start())
-            start = _SPACES.match(text, match.end()).end()
+            spaces = _SPACES.match(text, match.end())
+            start = spaces.end() if spaces else match.end()  # the pattern also matches no space at all
         self.add_piece(text[start:])
 
     def open(self, token: str, at: int) -> None:

@@ -1,7 +1,9 @@
 """The window's brain without widgets: the current request, the queue, the worker and the session.
 
 Widgets edit the request through ``set_request``/``update`` and listen to the signals; the worker's signals
-are turned into GUI-friendly ones here (the newest preview only, at display rate).
+are turned into GUI-friendly ones here (the newest preview only, at display rate). The session's files (the
+request, the drawn layers, the pose) are owned here too: the widgets draw into ``canvas`` and ``pose``, and
+``generate`` and ``shutdown`` put them on disk.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio.request import GenerationRequest
+from studio.request import RANDOM_SEED, GenerationRequest
 from studio.settings import AppSettings, save_settings
+from studio.state.canvas_store import CanvasStore
 from studio.state.input_snapshot import snapshot_inputs
 from studio.state.jobs import Job, JobQueue
 from studio.state.lora_list import LoraList
 from studio.state.model_list import ModelList, usable
-from studio.state.pose_store import PoseStore
-from studio.state.session import Session, SessionAutosave
+from studio.state.pose_store import PoseStore, pose_file
+from studio.state.session import Session, SessionAutosave, session_folder
 from studio.state.worker import GenerationWorker
 
 if TYPE_CHECKING:
@@ -44,7 +47,7 @@ class AppState(QObject):
     job_cancelled = Signal()
     job_failed = Signal(str)  # the message (also sent through ``message``)
     message = Signal(str, str, str)  # kind (error/notice/info), sentence, detail
-    last_seed_changed = Signal(object)  # int; seeds go up to 2**32 - 1, past a C++ int
+    last_seed_changed = Signal(object)  # int; seeds go up to SEED_MAX, past a C++ int
     annotators_changed = Signal(object)  # the annotators folder in effect (Path or None)
     models_folder_changed = Signal(object)  # the models folder now in effect (Path)
 
@@ -64,12 +67,16 @@ class AppState(QObject):
         self.queue = JobQueue(self)
         self._request = GenerationRequest()
         self.running: Job | None = None
-        self.last_seed: int | None = None
+        self.last_seed: int | None = None  # the first seed of the last finished job: "Reuse last" fixes it
         self.unsaved_results: list[Any] = []  # batches whose save failed, kept so nothing is lost
         self._save_error_shown_for: int | None = None  # a full disk fails every batch: say it once per job
         self.autosave = SessionAutosave(self.snapshot, session_path, on_error=self.notice, parent=self)
-        pose_path = session_path.parent / "session" / "pose.json" if session_path else None
-        self.pose = PoseStore(pose_path, on_error=self.notice, parent=self)
+        self._session_folder = session_folder(self.autosave.path)
+        self.pose = PoseStore(pose_file(self._session_folder), on_error=self.notice, parent=self)
+        # The sketch, mask and reference layers the canvas widgets draw. ``failed`` comes from the store's save
+        # thread: a bound method, so Qt queues it onto this object's (the GUI) thread.
+        self.canvas = CanvasStore(self._session_folder, parent=self)
+        self.canvas.failed.connect(self.notice)
         # The pose canvas is the generation size, so the pose editor shows what ControlNet will get.
         self.request_changed.connect(lambda request: self.pose.fit_to(request.width, request.height))
         self._last_preview_at = 0.0
@@ -226,11 +233,10 @@ class AppState(QObject):
         """
         found = settings.request
         if seed_only:
-            if found.seed == -1 or settings.source == "none":
+            if found.seed == RANDOM_SEED or settings.source == "none":
                 self.error("This image does not record its seed, so it cannot be reused.")
                 return
-            self.update(seed=found.seed)
-            self.info(f"Seed {found.seed} reused.")
+            self._reuse_seed(found.seed)
             return
         if settings.source == "none":
             self.error(
@@ -265,6 +271,16 @@ class AppState(QObject):
         else:
             self.info(f"Settings restored from the image ({settings.source}).")
 
+    def reuse_last_seed(self) -> None:
+        """Fix the seed of the last picture made, to vary it by changing the prompt."""
+        if self.last_seed is not None:  # nothing made yet: the window's "Reuse last" is greyed out until then
+            self._reuse_seed(self.last_seed)
+
+    def _reuse_seed(self, seed: int) -> None:
+        # The one way a seed is reused, from the last picture or from an image's metadata.
+        self.update(seed=seed)
+        self.info(f"Seed {seed} reused.")
+
     def restore(self, session: Session) -> None:
         """Put a saved session back: its request, and its queue held paused until the artist resumes it."""
         self.set_request(session.request)
@@ -298,8 +314,7 @@ class AppState(QObject):
         if not request.prompt.strip() and not (request.style or request.lighting or request.composition):
             self.error("Write a prompt (or pick a style) first: the model needs to be told what to draw.")
             return None
-        if self.pose.pending():  # the engine reads the pose file: the last drag must be in it
-            self.pose.flush()
+        self.flush_inputs()
         try:
             # A queued job must not see later strokes: it gets frozen copies of the session's files.
             request = snapshot_inputs(request, self.session_folder())
@@ -314,9 +329,16 @@ class AppState(QObject):
         self._pump()
         return job
 
+    def flush_inputs(self) -> None:
+        """Put the drawn layers and the pose on disk now: the engine reads their files, and the queue copies them,
+        so the last stroke and the last drag must be in them."""
+        self.canvas.flush()
+        if self.pose.pending():
+            self.pose.flush()
+
     def session_folder(self) -> Path:
         """Where the session's drawn layers, pose and frozen job inputs live (beside ``session.json``)."""
-        return self.autosave.path.parent / "session"
+        return self._session_folder
 
     def resume_queue(self) -> None:
         self.queue.set_paused(False)
@@ -433,9 +455,11 @@ class AppState(QObject):
             log.warning("settings not saved: %s", exc)
 
     def shutdown(self, timeout: float = 1.5) -> bool:
-        """Cancel what runs, write the session and stop the worker; True when the worker ended in time."""
+        """Cancel what runs, write the session (request, pose, drawn layers) and stop the worker; True when the
+        worker ended in time."""
         self.autosave.flush()
         self.pose.flush()
+        self.canvas.close()
         self.save_settings()
         # Scans report through signals of objects about to be deleted: stop them first (briefly: a scan stuck
         # on a network share is a daemon thread and cannot hold the process).

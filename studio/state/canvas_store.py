@@ -1,4 +1,4 @@
-"""The drawn layers of the session (sketch, mask, reference) as PNG files in ``data_dir()/session``.
+"""The drawn layers of the session (sketch, mask, reference) as PNG files in the session folder.
 
 A stroke marks its layer dirty; the layer is written at most ``SAVE_DELAY_MS`` later (a throttle, not a
 debounce, so an artist who never lifts the pen still has the last second saved). The pixels are copied on the
@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from studio import paths
 from studio.atomic import atomic_write_bytes
+from studio.state.session import session_folder
 
 log = logging.getLogger("studio.canvas")
 
@@ -28,10 +28,6 @@ SAVE_DELAY_MS = 500  # plus the write itself: well inside the "lose at most one 
 LAYERS = ("sketch", "reference", "mask", "inpaint_source")
 
 Snapshot = Callable[[], np.ndarray]
-
-
-def session_folder() -> Path:
-    return paths.data_dir() / "session"
 
 
 def encode_png(pixels: np.ndarray) -> bytes:

@@ -1,4 +1,4 @@
-"""The pose being edited: kept in ``data_dir()/session/pose.json``, saved atomically ~300 ms after each change.
+"""The pose being edited: kept in the session folder's ``pose.json``, saved atomically ~300 ms after each change.
 
 The file is also what the request's openpose control points at (``ControlInput(source="pose")``), so the engine
 renders exactly what the editor shows. Helpers here add, update or remove that control in a request, and put a
@@ -14,7 +14,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from studio import paths
 from studio.atomic import keep_aside
 from studio.errors import StudioError
 from studio.pose.pose import Pose, default_pose
@@ -22,6 +21,7 @@ from studio.pose.pose_json import load_pose, save_pose
 from studio.pose.skeleton import Point
 from studio.request import ControlInput, GenerationRequest
 from studio.state.debounced_writer import DebouncedWriter
+from studio.state.session import session_folder
 
 log = logging.getLogger("studio.pose")
 
@@ -29,8 +29,9 @@ POSE_CONTROL_TYPE = "openpose"
 POSE_SOURCE = "pose"
 
 
-def pose_file() -> Path:
-    return paths.data_dir() / "session" / "pose.json"
+def pose_file(folder: Path | None = None) -> Path:
+    """The pose's file in the session folder ``folder`` (default: the data folder's)."""
+    return (folder or session_folder()) / "pose.json"
 
 
 def pose_control(request: GenerationRequest) -> ControlInput | None:

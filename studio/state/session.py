@@ -55,6 +55,12 @@ def session_file() -> Path:
     return paths.data_dir() / "session.json"
 
 
+def session_folder(session_path: Path | None = None) -> Path:
+    """Where the session's drawn layers, its pose and the queue's frozen inputs live: the ``session`` folder
+    beside the session file (``session_path``, else ``session_file()``), so a test's session keeps them too."""
+    return (session_path or session_file()).parent / "session"
+
+
 def load_session(path: Path | None = None) -> tuple[Session, str | None]:
     """The saved session, or a fresh one. An unreadable file is kept aside as ``.bad`` and explained."""
     path = path or session_file()

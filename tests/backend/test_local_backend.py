@@ -143,3 +143,23 @@ def test_the_demo_models_task_builds_the_demo_set(tmp_path):
         assert (tmp_path / "demo" / "sd15" / "model_index.json").is_file()
     finally:
         backend.close()
+
+
+def test_the_catalogue_lists_what_the_configured_folders_hold(tmp_path, tiny_models, tiny_controlnets):
+    """Models, LoRAs and ControlNets come from the backend's folders, read from headers (no engine built)."""
+    from studio.engine.tiny_addons import write_tiny_lora
+
+    loras = tmp_path / "loras"
+    write_tiny_lora(loras / "ink.safetensors", "sd15")
+    config = EngineConfig(lora_dirs=(str(loras),), controlnet_dirs=(str(tiny_controlnets),))
+    backend = LocalBackend(config, model_dirs=(str(tiny_models),), engine_factory=_never)
+    assert {entry.name for entry in backend.models()} >= {"sd15", "sdxl"}
+    assert [entry.name for entry in backend.loras()] == ["ink"]
+    assert {path.name for path in backend.controlnets()} >= {"controlnet-sd15", "controlnet-sdxl"}
+    capabilities = backend.capabilities()
+    assert capabilities.families == ("sd15", "sdxl") and "Euler a" in capabilities.samplers
+    assert "openpose" in capabilities.control_types
+
+
+def _never(config: EngineConfig) -> FakeEngine:
+    raise AssertionError("listing must not build the engine")

@@ -309,12 +309,6 @@ def test_bad_requests_raise_request_errors(engine, tiny_models):
         engine.generate(_request(tiny_models, "sdxl", width=64))
 
 
-def test_module_level_generate_uses_a_default_engine(tiny_models, monkeypatch):
-    monkeypatch.setattr(engine_module, "_default_engine", None)
-    result = engine_module.generate(_request(tiny_models))
-    assert len(result.images) == 1 and engine_module._default_engine is not None
-
-
 def test_out_of_memory_becomes_a_request_error(engine, tiny_models, monkeypatch):
     import torch
 

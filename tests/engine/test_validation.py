@@ -14,7 +14,7 @@ from studio.engine.validation import (
 )
 from studio.errors import RequestError
 from studio.prompt.a1111_syntax import MAX_PROMPT_CHARS
-from studio.request import ControlInput, GenerationRequest, HiresSettings, LoraRef
+from studio.request import RANDOM_SEED, SEED_MAX, ControlInput, GenerationRequest, HiresSettings, LoraRef
 
 OK = GenerationRequest(model="m", width=512, height=512, steps=20)
 
@@ -32,6 +32,18 @@ def test_width_is_rounded_to_the_nearest_multiple_of_8_with_a_notice(width):
         assert notices == [f"The width {width} is not a multiple of 8; it was rounded to {request.width}."]
     else:
         assert notices == [] and request.width == width
+
+
+def test_seeds_are_random_or_64_bit_and_every_image_seed_fits():
+    """A seed past 32 bits (ComfyUI writes them) runs as it is; the last image's seed (seed + n - 1) must fit."""
+    for seed in (RANDOM_SEED, 0, 2**40, SEED_MAX):
+        check_request(OK.with_changes(seed=seed))
+    check_request(OK.with_changes(seed=SEED_MAX - 3, batch_size=2, batch_count=2))
+    highest = rf"seed must be -1 \(random\) or a whole number from 0 to {SEED_MAX - 1},"
+    with pytest.raises(RequestError, match=highest):
+        check_request(OK.with_changes(seed=SEED_MAX, batch_size=2))
+    with pytest.raises(RequestError, match="seed must be -1"):
+        check_request(OK.with_changes(seed=SEED_MAX + 1))
 
 
 def test_both_sides_rounded_give_two_notices():

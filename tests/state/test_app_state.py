@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from fake_engine import FakeEngine, Script, fake_backend
 
-from studio.request import GenerationRequest
+from studio.request import RANDOM_SEED, GenerationRequest
 from studio.settings import AppSettings
 from studio.state.app_state import ERROR, INFO, NOTICE, AppState
 from studio.state.model_list import ModelList
@@ -239,8 +239,33 @@ def test_first_discovered_model_is_chosen_when_none_is(qtbot, make_state):
     assert state.request.model == "/m/one"  # SD 1.5 group comes first
 
 
+def test_reusing_the_last_seed_fixes_it_in_the_request(qtbot, make_state):
+    state = make_state(FakeEngine())
+    state.reuse_last_seed()  # nothing made yet: nothing to reuse, nothing said
+    assert state.request.seed == RANDOM_SEED and state.messages == []
+    state.set_request(REQUEST)
+    state.generate()
+    qtbot.waitUntil(lambda: not state.is_running, timeout=5000)
+    state.reuse_last_seed()
+    assert state.request.seed == state.last_seed == 1234
+    assert state.messages[-1] == (INFO, "Seed 1234 reused.", "")
+
+
+def test_the_state_owns_the_session_files_and_writes_them_on_shutdown(qtbot, tmp_path):
+    """The drawn layers and the pose live in one session folder beside session.json, both made by the state."""
+    import numpy as np
+
+    worker = GenerationWorker(fake_backend(FakeEngine()), saver=lambda result, folder: [])
+    state = AppState(AppSettings(), worker, ModelList(lambda dirs: []), session_path=tmp_path / "session.json")
+    folder = tmp_path / "session"
+    assert state.session_folder() == folder == state.canvas.folder == state.pose.path.parent
+    state.canvas.schedule("sketch", lambda: np.zeros((8, 8, 4), np.uint8))
+    state.shutdown(2.0)
+    assert (folder / "sketch.png").is_file() and (folder / "pose.json").is_file()
+
+
 def test_seeds_past_a_cpp_int_reach_the_window(qtbot, make_state):
-    """Seeds go up to 2**32 - 1; a Signal(int) carrying one crashed PySide."""
+    """Seeds go past 2**31 - 1 (random ones up to 2**32 - 1); a Signal(int) carrying one crashed PySide."""
     state = make_state(FakeEngine())
     state.set_request(REQUEST.with_changes(seed=4_000_000_000))
     seeds = []

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from studio.state.canvas_store import CanvasStore, session_folder
+from studio.state.canvas_store import CanvasStore
+from studio.state.session import session_folder
 
 
 def layer(value: int, size: int = 32) -> np.ndarray:

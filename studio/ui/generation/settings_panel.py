@@ -22,14 +22,13 @@ from PySide6.QtWidgets import (
 
 from studio.models.demo import DEMO_LABEL
 from studio.models.samplers import SAMPLER_NAMES
-from studio.request import RANDOM_SEED, GenerationRequest
+from studio.request import RANDOM_SEED, SEED_MAX, GenerationRequest
 from studio.state.model_list import family_label
 from studio.ui.generation.hires_box import HiresBox
 from studio.ui.generation.size_picker import SizePicker
 
 ROLE_REFERENCE = Qt.ItemDataRole.UserRole
 ROLE_FAMILY = Qt.ItemDataRole.UserRole + 1
-SEED_MAX = 2**32 - 1
 
 
 def is_demo_model(reference: str) -> bool:
@@ -50,11 +49,11 @@ class SettingsPanel(QWidget):
     add_model_requested = Signal()
     download_requested = Signal()
     browse_init_requested = Signal()
+    reuse_seed_requested = Signal()  # "Reuse last": the state owns the last seed and fixes it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._loading = False
-        self._last_seed: int | None = None
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
@@ -105,7 +104,9 @@ class SettingsPanel(QWidget):
         self.seed = _tip(
             QLineEdit(self), "Seed", "The same seed with the same settings gives the same picture."
         )
-        self.seed.setValidator(QRegularExpressionValidator(r"\d{0,10}", self.seed))
+        # As many digits as SEED_MAX has, so a 64-bit seed read from an image shows and survives an edit. The
+        # few 20-digit numbers past SEED_MAX are not cut down here: the engine refuses them, saying the range.
+        self.seed.setValidator(QRegularExpressionValidator(rf"\d{{0,{len(str(SEED_MAX))}}}", self.seed))
         self.reuse_seed = _tip(
             QPushButton("Reuse last", self),
             "Reuse last seed",
@@ -156,7 +157,7 @@ class SettingsPanel(QWidget):
         self.download.clicked.connect(self.download_requested)
         self.browse_init.clicked.connect(self.browse_init_requested)
         self.clear_init.clicked.connect(lambda: self.set_init_image(None))
-        self.reuse_seed.clicked.connect(self._reuse_seed)
+        self.reuse_seed.clicked.connect(self.reuse_seed_requested)
         self.random_seed.toggled.connect(lambda on: (self.seed.setEnabled(not on), self._edited()))
         self.size_picker.changed.connect(self._edited)
         self.model.currentIndexChanged.connect(self._model_changed)
@@ -241,17 +242,11 @@ class SettingsPanel(QWidget):
     # --- seed and source --------------------------------------------------------------------------------
 
     def set_last_seed(self, seed: int) -> None:
-        self._last_seed = seed
+        """Say which seed "Reuse last" fixes; the seed itself comes back through ``set_request``."""
         self.reuse_seed.setEnabled(True)
         self.reuse_seed.setToolTip(
             f"Fix the seed of the last picture ({seed}) to vary it by changing the prompt."
         )
-
-    def _reuse_seed(self) -> None:
-        if self._last_seed is not None:
-            self.seed.setText(str(self._last_seed))
-            self.random_seed.setChecked(False)
-            self._edited()
 
     def set_init_image(self, path: str | None) -> None:
         self.init_image.setText(path or "")
@@ -292,7 +287,7 @@ class SettingsPanel(QWidget):
 
     def apply_to(self, request: GenerationRequest) -> GenerationRequest:
         seed_text = self.seed.text()
-        seed = RANDOM_SEED if self.random_seed.isChecked() or not seed_text else min(int(seed_text), SEED_MAX)
+        seed = RANDOM_SEED if self.random_seed.isChecked() or not seed_text else int(seed_text)
         return request.with_changes(
             model=self.model.currentData(ROLE_REFERENCE) or "",
             sampler=self.sampler.currentText(),

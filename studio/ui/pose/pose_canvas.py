@@ -273,7 +273,8 @@ class PoseCanvas(QWidget):
             return None
         kind, number, key = found
         self.set_selected(number)
-        return person_menu(self, number, key if kind == "joint" else None)
+        joint = key if kind == "joint" else None
+        return person_menu(self._pose, number, self.propose, parent=self, joint=joint)
 
     # --- painting -------------------------------------------------------------------------------------------
 

@@ -1,17 +1,22 @@
 """The pose canvas's right-click menu: hide or show joints, hands, mirror, delete. Each entry proposes an edit
-(``PoseCanvas.propose``) that the editor puts on its undo stack."""
+through the ``propose`` callback (the canvas's ``PoseCanvas.propose``) that the editor puts on its undo stack.
+
+The menu takes the pose and the callback rather than the canvas, so that this module need not import
+``pose_canvas``, which imports it.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QWidget
 
 from studio.pose.person import Person
+from studio.pose.pose import Pose
 from studio.pose.skeleton import BODY_KEYPOINTS
 
-if TYPE_CHECKING:
-    from studio.ui.pose.pose_canvas import PoseCanvas
+# ``propose(after, text, selected_after)``: ask for the edit to ``after``, named ``text`` on the undo stack.
+Propose = Callable[[Pose, str, int | None], None]
 
 
 def joint_name(index: int) -> str:
@@ -24,15 +29,17 @@ def selection_after_delete(count: int, index: int) -> int | None:
     return min(index, count - 2) if count > 1 else None
 
 
-def person_menu(canvas: PoseCanvas, number: int, joint: int | None = None) -> QMenu:
-    """The menu for person ``number``, with "Hide <joint>" first when the click was on body ``joint``."""
-    pose = canvas.pose()
+def person_menu(
+    pose: Pose, number: int, propose: Propose, parent: QWidget | None = None, joint: int | None = None
+) -> QMenu:
+    """The menu for person ``number`` of ``pose``, with "Hide <joint>" first when the click was on body
+    ``joint``; each entry calls ``propose`` with the edited pose."""
     person = pose.people[number]
-    menu = QMenu(canvas)
+    menu = QMenu(parent)
 
     def add(target: QMenu, label: str, text: str, after: Person) -> None:
         changed = pose.with_person(number, after)
-        target.addAction(label, lambda: canvas.propose(changed, text, number))
+        target.addAction(label, lambda: propose(changed, text, number))
 
     if joint is not None:
         text = f"Hide {joint_name(joint)}"
@@ -49,7 +56,5 @@ def person_menu(canvas: PoseCanvas, number: int, joint: int | None = None) -> QM
     add(menu, "Mirror left/right", "Mirror person", person.mirror())
     menu.addSeparator()
     after = selection_after_delete(len(pose.people), number)
-    menu.addAction(
-        "Delete person", lambda: canvas.propose(pose.remove_person(number), "Delete person", after)
-    )
+    menu.addAction("Delete person", lambda: propose(pose.remove_person(number), "Delete person", after))
     return menu

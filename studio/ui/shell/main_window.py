@@ -114,9 +114,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.statusBar().showMessage("Ready")
 
-        self.menus = WindowMenus(self)
+        self.menus = WindowMenus(self, commands=self)
         self._connect()
-        self.canvases = CanvasTabs(self)  # Sketch and Inpaint tabs, the Control tab
+        self.canvases = CanvasTabs(  # Sketch and Inpaint tabs, the Control tab
+            state, self.canvas, self.side_tabs, self.gallery, shown_path=lambda: self.shown_path, parent=self
+        )
         self.prompt_panel.set_request(state.request)
         self.settings_panel.set_request(state.request)
         self.gallery.set_folder(state.settings.outputs())
@@ -148,6 +150,7 @@ class MainWindow(QMainWindow):
         s.job_failed.connect(lambda _text: p.set_finished("Failed: see the message above the picture"))
         s.message.connect(self._show_message)
         s.last_seed_changed.connect(self.settings_panel.set_last_seed)
+        self.settings_panel.reuse_seed_requested.connect(s.reuse_last_seed)
         s.models.changed.connect(self._models_changed)
         s.models.refreshing.connect(lambda busy: busy and self.statusBar().showMessage("Looking for models…"))
         self.queue_panel.remove_requested.connect(s.remove_job)
@@ -264,8 +267,7 @@ class MainWindow(QMainWindow):
 
     def generate(self) -> None:
         self._edited()  # a keystroke not yet turned into the request must not be lost
-        self.canvases.flush()  # the engine reads the sketch and mask files
-        self.state.generate()
+        self.state.generate()  # puts the drawn layers and the pose on disk first
 
     def show_path(self, path: Path) -> None:
         image = QImage(str(path))
@@ -305,7 +307,7 @@ class MainWindow(QMainWindow):
         if self.shown_path is not None:
             self.reuse_image(self.shown_path, seed_only=True)
         else:
-            self.settings_panel.reuse_seed.click()
+            self.state.reuse_last_seed()
 
     def reuse_image(self, path: Path, seed_only: bool = False) -> None:
         from studio.metadata.reader import read_image_settings
@@ -345,7 +347,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        self.canvases.shutdown()
+        self.canvases.shutdown()  # the control previews; the state writes the layers and the pose below
         self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.state.settings.window_state = bytes(self.splitter.saveState().toBase64()).decode("ascii")
         if not self.state.shutdown(timeout=1.5):

@@ -135,7 +135,7 @@ def test_the_sketch_becomes_a_scribble_control_in_the_request(qtbot, studio):
     canvases.control_panel.add_control("scribble", "canvas")
     control = state.request.controls[0]
     assert control.source == "canvas" and control.image == canvases.sketch.sketch_path()
-    canvases.flush()
+    state.flush_inputs()
     saved = Image.open(control.image).convert("RGBA")
     assert saved.size == (state.request.width, state.request.height)
     assert saved.getpixel((200, 200))[3] == 255 and saved.getpixel((200, 100))[3] == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from studio.request import RANDOM_SEED, GenerationRequest, HiresSettings
+from studio.request import RANDOM_SEED, SEED_MAX, GenerationRequest, HiresSettings
 from studio.ui.generation.settings_panel import ROLE_REFERENCE, SettingsPanel
 
 GROUPS = {
@@ -69,10 +69,25 @@ def test_seed_random_fixed_and_reuse_last(qtbot):
     assert panel.random_seed.isChecked() and not panel.seed.isEnabled()
     assert not panel.reuse_seed.isEnabled()
     panel.set_last_seed(987654)
-    panel.reuse_seed.click()
-    assert panel.apply_to(GenerationRequest()).seed == 987654
+    assert panel.reuse_seed.isEnabled() and "987654" in panel.reuse_seed.toolTip()
+    with qtbot.waitSignal(panel.reuse_seed_requested, timeout=1000):  # the state owns the seed and fixes it
+        panel.reuse_seed.click()
+    panel.set_request(GenerationRequest(model="/m/dreamy", seed=987654))
+    assert not panel.random_seed.isChecked() and panel.apply_to(GenerationRequest()).seed == 987654
     panel.random_seed.setChecked(True)
     assert panel.apply_to(GenerationRequest()).seed == RANDOM_SEED
+
+
+def test_a_64_bit_seed_from_an_image_survives_an_edit(qtbot):
+    """ComfyUI writes seeds past 32 bits: the field keeps them whole instead of cutting them to 32 bits."""
+    panel = make(qtbot)
+    panel.set_request(GenerationRequest(model="/m/dreamy", seed=SEED_MAX))
+    panel.steps.setValue(31)
+    assert panel.apply_to(GenerationRequest()).seed == SEED_MAX
+    panel.seed.clear()
+    panel.seed.setFocus()
+    qtbot.keyClicks(panel.seed, "123456789012345678901")  # one digit more than SEED_MAX has: refused
+    assert panel.seed.text() == "12345678901234567890"
 
 
 def test_unknown_model_and_sampler_are_kept_visible(qtbot):

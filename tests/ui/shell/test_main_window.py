@@ -78,6 +78,9 @@ def test_generate_shows_previews_then_the_image_in_canvas_and_gallery(qtbot, mak
     # The final picture (the fake engine's orange) replaced the grey previews.
     assert window.canvas.current_pixmap().toImage().pixelColor(0, 0).getRgb()[:3] == (200, 120, 40)
     assert window.settings_panel.reuse_seed.isEnabled()
+    qtbot.mouseClick(window.settings_panel.reuse_seed, Qt.MouseButton.LeftButton)  # through the state's seed
+    assert state.request.seed == state.last_seed == 1234
+    assert not window.settings_panel.random_seed.isChecked() and window.settings_panel.seed.text() == "1234"
 
 
 def test_generate_while_running_queues_and_the_queue_panel_can_remove(qtbot, make_studio):
@@ -423,3 +426,17 @@ def test_gallery_navigation_copy_and_save_as(qtbot, make_studio, tmp_path):
     assert read_image_settings(target).request.prompt == "second"  # the settings travel with the copy
     window.save_shown_image(tmp_path / "missing-folder" / "x.png")
     assert window.messages.messages()[-1][0] == "error"
+
+
+def test_the_download_model_menu_opens_the_download_dialog(qtbot, make_studio):
+    """The menu's triggered(checked) signal once reached download_model as a repo id of False."""
+    from studio.ui.models.download_dialog import DownloadDialog
+
+    window = make_studio().window
+    action = next(a for menu in window.menuBar().actions() for a in menu.menu().actions()
+                  if a.text() == "Download model…")  # fmt: skip
+    action.trigger()
+    dialog = window.findChild(DownloadDialog)
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    dialog.reject()
