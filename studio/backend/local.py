@@ -15,9 +15,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from studio.backend.catalogue import Catalogue
+from studio.backend.base import BackendBase
 from studio.backend.events import (
-    BackendEvent,
     EngineReady,
     ImagesReady,
     JobCancelled,
@@ -53,7 +52,7 @@ def build_engine(config: EngineConfig) -> Any:
     return Engine(config)
 
 
-class LocalBackend(Catalogue):
+class LocalBackend(BackendBase):
     """Runs requests on the engine in this process. ``start()`` it, ``close()`` it when done."""
 
     name = "local"
@@ -64,16 +63,15 @@ class LocalBackend(Catalogue):
         model_dirs: tuple[str, ...] = (),
         engine_factory: EngineFactory = build_engine,
     ) -> None:
+        super().__init__()
         self.config = config or EngineConfig()
         self.model_dirs = model_dirs
         self._engine_factory = engine_factory
         self._engine: Any = None
-        self._events: queue.Queue[BackendEvent] = queue.Queue()
         self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._tasks: queue.Queue[tuple[int, Task] | None] = queue.Queue()
         self._ids = itertools.count(1)
         self._cancel = threading.Event()
-        self._running: int | None = None
         self._cancelled: set[int] = set()  # queued jobs cancelled before they started
         # Daemon: a torch op that ignores cancel must not keep the process alive after the studio closed.
         self._thread = threading.Thread(target=self._serve, name="studio-engine", daemon=True)
@@ -116,16 +114,6 @@ class LocalBackend(Catalogue):
         self.config = config  # what the catalogue reads now; the engine gets it on its thread, between jobs
         self._commands.put(("configure", config))
 
-    def next_event(self, timeout: float | None = None) -> BackendEvent | None:
-        """The next event, waiting up to ``timeout`` seconds (None: until one comes); None when none came."""
-        try:
-            return self._events.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    @property
-    def busy(self) -> bool:
-        return self._running is not None
 
     def close(self, timeout: float = 1.5) -> bool:
         """Cancel, stop the thread and wait up to ``timeout`` s. True when it ended in time."""

@@ -21,7 +21,7 @@ import queue
 import threading
 from typing import Any
 
-from studio.backend.catalogue import Catalogue
+from studio.backend.base import BackendBase
 from studio.backend.events import (
     JOB_ENDS,
     BackendEvent,
@@ -52,7 +52,7 @@ def crash_message(exitcode: int | None) -> str:
     )
 
 
-class ProcessBackend(Catalogue):
+class ProcessBackend(BackendBase):
     """``LocalBackend``'s interface, with the engine in a child process (started by ``start`` or the first job).
 
     ``engine_factory`` names a function ``module:name`` the child builds its engine with (tests use a fake
@@ -67,6 +67,7 @@ class ProcessBackend(Catalogue):
         model_dirs: tuple[str, ...] = (),
         engine_factory: str | None = None,
     ) -> None:
+        super().__init__()
         self.config = config or EngineConfig()
         self.model_dirs = model_dirs
         self._factory = engine_factory
@@ -74,11 +75,9 @@ class ProcessBackend(Catalogue):
         self._lock = threading.Lock()
         self._process: Any = None
         self._commands: Any = None
-        self._events: queue.Queue[BackendEvent] = queue.Queue()
         self._ids = itertools.count(1)
         self._open_jobs: set[int] = set()  # submitted and not ended
         self._open_tasks: set[int] = set()
-        self._running: int | None = None
         self._cancelling: set[int] = set()
 
     # --- the listener's side ----------------------------------------------------------------------------------
@@ -131,15 +130,6 @@ class ProcessBackend(Catalogue):
             if self._process is not None:
                 self._commands.put(("configure", (config, model_dirs)))
 
-    def next_event(self, timeout: float | None = None) -> BackendEvent | None:
-        try:
-            return self._events.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    @property
-    def busy(self) -> bool:
-        return self._running is not None
 
     @property
     def pid(self) -> int | None:
