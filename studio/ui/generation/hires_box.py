@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox, QWidget
 
 from studio.request import HiresSettings
@@ -20,7 +20,6 @@ class HiresBox(QGroupBox):
         self.setCheckable(True)
         self.setAccessibleName("Upscale and refine")
         self.setToolTip("After the first picture, enlarge it and repaint the details (hires fix).")
-        self._loading = False
         self.scale = QDoubleSpinBox(self)
         self.scale.setRange(1.25, 2.0)
         self.scale.setSingleStep(0.25)
@@ -53,8 +52,8 @@ class HiresBox(QGroupBox):
         self.toggled.connect(self._edited)
 
     def set_settings(self, hires: HiresSettings | None) -> None:
-        self._loading = True
-        try:
+        """Show ``hires`` without emitting ``changed``."""
+        with QSignalBlocker(self):
             shown = hires or HiresSettings()
             self.setChecked(hires is not None)
             self.scale.setValue(shown.scale)
@@ -63,8 +62,6 @@ class HiresBox(QGroupBox):
             if self.upscaler.findText(shown.upscaler) < 0:
                 self.upscaler.addItem(shown.upscaler)  # kept as read; the engine says if it cannot use it
             self.upscaler.setCurrentText(shown.upscaler)
-        finally:
-            self._loading = False
 
     def settings(self) -> HiresSettings | None:
         if not self.isChecked():
@@ -77,5 +74,4 @@ class HiresBox(QGroupBox):
         )
 
     def _edited(self, *_args) -> None:
-        if not self._loading:
-            self.changed.emit()
+        self.changed.emit()

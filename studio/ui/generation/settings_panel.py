@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QFont, QRegularExpressionValidator, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,6 +24,7 @@ from studio.models.demo import DEMO_LABEL
 from studio.models.samplers import SAMPLER_NAMES
 from studio.request import RANDOM_SEED, SEED_MAX, GenerationRequest
 from studio.state.model_list import family_label
+from studio.ui.binding import FieldBinding, RequestState
 from studio.ui.generation.hires_box import HiresBox
 from studio.ui.generation.size_picker import SizePicker
 
@@ -43,9 +44,8 @@ def _tip(widget: QWidget, name: str, tip: str) -> QWidget:
 
 
 class SettingsPanel(QWidget):
-    """Edits everything but the prompt. ``changed`` fires on the artist's edits, never on ``set_request``."""
+    """Edits everything but the prompt: ``bind(state)`` ties each field of the state's request to its widget."""
 
-    changed = Signal()
     add_model_requested = Signal()
     download_requested = Signal()
     browse_init_requested = Signal()
@@ -53,7 +53,7 @@ class SettingsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._loading = False
+        self.bindings: dict[str, FieldBinding] = {}
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
@@ -158,17 +158,12 @@ class SettingsPanel(QWidget):
         self.browse_init.clicked.connect(self.browse_init_requested)
         self.clear_init.clicked.connect(lambda: self.set_init_image(None))
         self.reuse_seed.clicked.connect(self.reuse_seed_requested)
-        self.random_seed.toggled.connect(lambda on: (self.seed.setEnabled(not on), self._edited()))
-        self.size_picker.changed.connect(self._edited)
+        self.random_seed.toggled.connect(lambda on: self.seed.setEnabled(not on))
         self.model.currentIndexChanged.connect(self._model_changed)
-        for widget in (self.steps, self.batch_count):
-            widget.valueChanged.connect(self._edited)
-        for widget in (self.cfg, self.strength):
-            widget.valueChanged.connect(self._edited)
-        self.sampler.currentIndexChanged.connect(self._edited)
-        self.seed.textEdited.connect(self._edited)
-        self.hires.changed.connect(self._edited)
-        self.set_request(GenerationRequest())
+        self.init_image.textChanged.connect(self._update_init_controls)
+        self.random_seed.setChecked(True)
+        self.hires.set_settings(None)
+        self._update_init_controls()
 
     def _row(self, *widgets: QWidget) -> QWidget:
         row = QWidget(self)
@@ -183,7 +178,7 @@ class SettingsPanel(QWidget):
     def set_models(self, grouped: dict[str, list[Any]]) -> None:
         """Fill the model list: ``grouped`` maps a family label to ModelEntry objects."""
         current = self.model.currentData(ROLE_REFERENCE)
-        self._loading = True
+        blocker = QSignalBlocker(self.model)  # refilling the list is no choice of the artist's
         self._models.clear()
         bold = QFont()
         bold.setBold(True)
@@ -201,8 +196,10 @@ class SettingsPanel(QWidget):
                 if problem:
                     item.setFlags(Qt.ItemFlag.NoItemFlags)  # listed so the artist sees why, never chosen
                 self._models.appendRow(item)
-        self._loading = False
         self._select_model(current or "")
+        blocker.unblock()
+        if "model" in self.bindings:
+            self.bindings["model"].show()  # the request's model may be listed now
 
     def model_family(self) -> str:
         return self.model.currentData(ROLE_FAMILY) or "sd15"
@@ -211,8 +208,8 @@ class SettingsPanel(QWidget):
         return any(self._models.item(row).data(ROLE_REFERENCE) for row in range(self._models.rowCount()))
 
     def _select_model(self, reference: str) -> None:
-        self._loading, was_loading = True, self._loading
-        try:
+        """Show ``reference`` as the chosen model, with no edit sent (the caller blocks the signals)."""
+        with QSignalBlocker(self.model):
             for row in range(self._models.rowCount()):
                 if self._models.item(row).data(ROLE_REFERENCE) == reference:
                     self.model.setCurrentIndex(row)
@@ -228,30 +225,27 @@ class SettingsPanel(QWidget):
             self.size_picker.set_family(self.model_family())
             # The tiny demo paints noise by design; say so where the model is chosen.
             self.model_note.setVisible(is_demo_model(self.model.currentData(ROLE_REFERENCE) or ""))
-        finally:
-            self._loading = was_loading
 
     def _model_changed(self) -> None:
         self.model_note.setVisible(is_demo_model(self.model.currentData(ROLE_REFERENCE) or ""))
         # A new family wants its native size; keep the aspect ratio the artist had picked.
-        chosen = not self._loading and bool(self.model.currentData(ROLE_REFERENCE))
+        # The model goes to the request first: the size the new family brings must not undo the choice.
+        chosen = bool(self.model.currentData(ROLE_REFERENCE))
+        if chosen and "model" in self.bindings:
+            self.bindings["model"].commit()
         self.size_picker.set_family(self.model_family(), keep_ratio=chosen)
-        if chosen:
-            self._edited()
 
     # --- seed and source --------------------------------------------------------------------------------
 
     def set_last_seed(self, seed: int) -> None:
-        """Say which seed "Reuse last" fixes; the seed itself comes back through ``set_request``."""
+        """Say which seed "Reuse last" fixes; the seed itself comes back through the state's request."""
         self.reuse_seed.setEnabled(True)
         self.reuse_seed.setToolTip(
             f"Fix the seed of the last picture ({seed}) to vary it by changing the prompt."
         )
 
     def set_init_image(self, path: str | None) -> None:
-        self.init_image.setText(path or "")
-        self._update_init_controls()
-        self._edited()
+        self.init_image.setText(path or "")  # ``textChanged`` sends it to the request
 
     def _update_init_controls(self) -> None:
         # Strength only means something with a source picture; greyed out it cannot confuse.
@@ -262,46 +256,91 @@ class SettingsPanel(QWidget):
 
     # --- request <-> widgets ----------------------------------------------------------------------------
 
-    def set_request(self, request: GenerationRequest) -> None:
-        """Show ``request``'s settings; does not emit ``changed``."""
-        self._loading = True
-        try:
-            self._select_model(request.model)
-            if self.sampler.findText(request.sampler) < 0:
-                self.sampler.addItem(request.sampler)  # shown as it is; the engine explains if unusable
-            self.sampler.setCurrentText(request.sampler)
-            self.steps.setValue(request.steps)
-            self.cfg.setValue(request.cfg_scale)
-            self.random_seed.setChecked(request.seed == RANDOM_SEED)
-            self.seed.setEnabled(request.seed != RANDOM_SEED)
-            if request.seed != RANDOM_SEED or not self.seed.text():
-                self.seed.setText(str(request.seed) if request.seed != RANDOM_SEED else "")
-            self.size_picker.set_size(request.width, request.height)
-            self.batch_count.setValue(request.batch_count)
-            self.init_image.setText(request.init_image or "")
-            self._update_init_controls()
-            self.strength.setValue(request.strength)
-            self.hires.set_settings(request.hires)
-        finally:
-            self._loading = False
+    def bind(self, state: RequestState) -> None:
+        """Tie each field of ``state.request`` to its widget(s), once."""
 
-    def apply_to(self, request: GenerationRequest) -> GenerationRequest:
-        seed_text = self.seed.text()
-        seed = RANDOM_SEED if self.random_seed.isChecked() or not seed_text else int(seed_text)
-        return request.with_changes(
-            model=self.model.currentData(ROLE_REFERENCE) or "",
-            sampler=self.sampler.currentText(),
-            steps=self.steps.value(),
-            cfg_scale=round(self.cfg.value(), 2),
-            seed=seed,
-            width=self.width.value(),
-            height=self.height.value(),
-            batch_count=self.batch_count.value(),
-            init_image=self.init_image.text() or None,
-            strength=round(self.strength.value(), 2),
-            hires=self.hires.settings(),
+        def bind(name: str, fields, read, write, edited, widgets) -> None:
+            self.bindings[name] = FieldBinding(state, fields, read, write, edited, widgets)
+
+        bind(
+            "model",
+            ("model",),
+            lambda: {"model": self.model.currentData(ROLE_REFERENCE) or ""},
+            lambda request: self._select_model(request.model),
+            (),  # sent by ``_model_changed``, before the new family's size
+            (self.model,),
+        )
+        bind(
+            "sampler",
+            ("sampler",),
+            lambda: {"sampler": self.sampler.currentText()},
+            self._show_sampler,
+            (self.sampler.currentIndexChanged,),
+            (self.sampler,),
+        )
+        # The spin boxes that are one number each; fractions are kept to two decimals, as typed.
+        for name, spin in (
+            ("steps", self.steps),
+            ("cfg_scale", self.cfg),
+            ("batch_count", self.batch_count),
+            ("strength", self.strength),
+        ):
+            bind(
+                name,
+                (name,),
+                lambda name=name, spin=spin: {name: round(spin.value(), 2)},
+                lambda request, name=name, spin=spin: spin.setValue(getattr(request, name)),
+                (spin.valueChanged,),
+                (spin,),
+            )
+        bind(
+            "seed",
+            ("seed",),
+            lambda: {"seed": self._shown_seed()},
+            self._show_seed,
+            (self.random_seed.toggled, self.seed.textEdited),
+            (self.random_seed, self.seed),
+        )
+        bind(
+            "size",
+            ("width", "height"),
+            lambda: {"width": self.width.value(), "height": self.height.value()},
+            lambda request: self.size_picker.set_size(request.width, request.height),
+            (self.size_picker.changed,),
+            (self.size_picker,),
+        )
+        bind(
+            "init_image",
+            ("init_image",),
+            lambda: {"init_image": self.init_image.text() or None},
+            self._show_init_image,
+            (self.init_image.textChanged,),
+            (self.init_image,),
+        )
+        bind(
+            "hires",
+            ("hires",),
+            lambda: {"hires": self.hires.settings()},
+            lambda request: self.hires.set_settings(request.hires),
+            (self.hires.changed,),
+            (self.hires,),
         )
 
-    def _edited(self, *_args) -> None:
-        if not self._loading:
-            self.changed.emit()
+    def _show_sampler(self, request: GenerationRequest) -> None:
+        if self.sampler.findText(request.sampler) < 0:
+            self.sampler.addItem(request.sampler)  # shown as it is; the engine explains if unusable
+        self.sampler.setCurrentText(request.sampler)
+
+    def _shown_seed(self) -> int:
+        seed_text = self.seed.text()
+        return RANDOM_SEED if self.random_seed.isChecked() or not seed_text else int(seed_text)
+
+    def _show_seed(self, request: GenerationRequest) -> None:
+        self.random_seed.setChecked(request.seed == RANDOM_SEED)
+        self.seed.setEnabled(request.seed != RANDOM_SEED)
+        if request.seed != RANDOM_SEED or not self.seed.text():
+            self.seed.setText(str(request.seed) if request.seed != RANDOM_SEED else "")
+
+    def _show_init_image(self, request: GenerationRequest) -> None:
+        self.init_image.setText(request.init_image or "")
+        self._update_init_controls()

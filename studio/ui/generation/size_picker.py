@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
 ROLE_RATIO = Qt.ItemDataRole.UserRole + 2
@@ -38,7 +38,6 @@ class SizePicker(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.family = "sd15"
-        self._loading = False
         self.preset = QComboBox(self)
         self.preset.setAccessibleName("Size preset")
         self.preset.setToolTip("Aspect ratios at the size the model was trained for.")
@@ -66,10 +65,9 @@ class SizePicker(QWidget):
 
     def set_size(self, width: int, height: int) -> None:
         """Show a size without emitting ``changed``."""
-        self._loading, was_loading = True, self._loading
-        self.width.setValue(width)
-        self.height.setValue(height)
-        self._loading = was_loading
+        with QSignalBlocker(self.width), QSignalBlocker(self.height):
+            self.width.setValue(width)
+            self.height.setValue(height)
         self._match()
 
     def set_family(self, family: str | None, keep_ratio: bool = False) -> None:
@@ -105,5 +103,4 @@ class SizePicker(QWidget):
 
     def _spin_edited(self) -> None:
         self._match()
-        if not self._loading:
-            self.changed.emit()
+        self.changed.emit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
@@ -9,6 +11,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout, 
 from studio.errors import StudioError
 from studio.prompt.compose import compose
 from studio.request import GenerationRequest
+from studio.ui.binding import FieldBinding, RequestState
 from studio.ui.prompt.preset_picker import PresetPicker
 from studio.ui.prompt.prompt_diagnostics import PromptDiagnostics
 from studio.ui.prompt.prompt_editing import insert_phrase, replace_text
@@ -17,14 +20,13 @@ PRESET_KINDS = (("style", "Style"), ("lighting", "Lighting"), ("composition", "C
 
 
 class PromptPanel(QWidget):
-    """Edits the prompt fields of a request. ``changed`` fires on every edit by the artist (not on load)."""
+    """Edits the prompt fields of the state's request: ``bind(state)`` ties each field to its widget once."""
 
-    changed = Signal()
     generate_requested = Signal()  # Ctrl+Enter in a text field
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._loading = False
+        self.bindings: list[FieldBinding] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
 
@@ -55,7 +57,6 @@ class PromptPanel(QWidget):
         self.pickers: dict[str, PresetPicker] = {}
         for kind, label in PRESET_KINDS:
             picker = PresetPicker(kind, self)
-            picker.preset_changed.connect(self._edited)
             self.pickers[kind] = picker
             form.addRow(label, picker)
         layout.addLayout(form)
@@ -70,8 +71,6 @@ class PromptPanel(QWidget):
         layout.addWidget(self._caption("Final prompt (sent to the model)", self.final))
         layout.addWidget(self.final, 1)
 
-        self.prompt.textChanged.connect(self._edited)
-        self.negative.textChanged.connect(self._edited)
         self.update_final(GenerationRequest())
 
     def _text_edit(self, name: str, placeholder: str, tip: str, min_height: int) -> QPlainTextEdit:
@@ -101,29 +100,39 @@ class PromptPanel(QWidget):
 
     # --- request <-> widgets --------------------------------------------------------------------------------
 
-    def set_request(self, request: GenerationRequest) -> None:
-        """Show ``request``'s prompt fields; does not emit ``changed``."""
-        self._loading = True
-        try:
-            # Only the changed part is replaced: the cursor stays and Ctrl+Z undoes e.g. a LoRA slider's edit.
-            replace_text(self.prompt, request.prompt)
-            replace_text(self.negative, request.negative_prompt)
-            for kind, picker in self.pickers.items():
-                picker.set_preset_id(getattr(request, kind))
-        finally:
-            self._loading = False
-        self.update_final(request)
+    def bind(self, state: RequestState) -> None:
+        """Tie each prompt field of ``state.request`` to its widget, once."""
+        fields = [
+            (name, edit, edit.textChanged, edit.toPlainText, partial(self._write_text, edit))
+            for name, edit in (("prompt", self.prompt), ("negative_prompt", self.negative))
+        ]
+        fields += [
+            (kind, picker, picker.preset_changed, picker.preset_id, picker.set_preset_id)
+            for kind, picker in self.pickers.items()
+        ]
+        for name, widget, edited, value, show in fields:
+            self.bindings.append(
+                FieldBinding(
+                    state,
+                    (name,),
+                    read=lambda name=name, value=value: {name: value()},
+                    write=lambda request, name=name, show=show: show(getattr(request, name)),
+                    edited=(edited,),
+                    widgets=(widget,),
+                )
+            )
+        state.request_changed.connect(lambda _request: self.update_final(state.request))
+        self.update_final(state.request)
+
+    def _write_text(self, edit: QPlainTextEdit, text: str) -> None:
+        # Only the changed part is replaced: the cursor stays and Ctrl+Z undoes e.g. a LoRA slider's edit.
+        replace_text(edit, text)
+        # Written with the edit's signals blocked, so its syntax check is asked for here.
+        (self.prompt_check if edit is self.prompt else self.negative_check).check_now()
 
     def insert_at_cursor(self, phrase: str) -> None:
         """Put ``phrase`` (a trigger word) into the prompt at the cursor, as the artist's own edit."""
         insert_phrase(self.prompt, phrase)
-
-    def apply_to(self, request: GenerationRequest) -> GenerationRequest:
-        return request.with_changes(
-            prompt=self.prompt.toPlainText(),
-            negative_prompt=self.negative.toPlainText(),
-            **{kind: picker.preset_id() for kind, picker in self.pickers.items()},
-        )
 
     def update_final(self, request: GenerationRequest) -> None:
         try:
@@ -136,7 +145,3 @@ class PromptPanel(QWidget):
                 text += f"\n\nNegative: {final_negative}"
         if self.final.toPlainText() != text:
             self.final.setPlainText(text)
-
-    def _edited(self, *_args) -> None:
-        if not self._loading:
-            self.changed.emit()

@@ -119,8 +119,6 @@ class MainWindow(QMainWindow):
         self.canvases = CanvasTabs(  # Sketch and Inpaint tabs, the Control tab
             state, self.canvas, self.side_tabs, self.gallery, shown_path=lambda: self.shown_path, parent=self
         )
-        self.prompt_panel.set_request(state.request)
-        self.settings_panel.set_request(state.request)
         self.gallery.set_folder(state.settings.outputs())
         self.resize(1280, 800)
         if state.settings.window_geometry:
@@ -132,8 +130,9 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         s, p = self.state, self.progress_panel
-        self.prompt_panel.changed.connect(self._edited)
-        self.settings_panel.changed.connect(self._edited)
+        # Each field is bound once, before ``_show_request``: an edit sends only its field to the state.
+        self.prompt_panel.bind(s)
+        self.settings_panel.bind(s)
         self.prompt_panel.generate_requested.connect(self.generate)
         p.generate_clicked.connect(self.generate)
         p.cancel_clicked.connect(s.cancel)
@@ -163,11 +162,6 @@ class MainWindow(QMainWindow):
         self.gallery.reuse_seed_requested.connect(lambda path: self.reuse_image(path, seed_only=True))
         self.gallery.img2img_requested.connect(lambda path: self.settings_panel.set_init_image(str(path)))
         self._connect_loras()
-
-    def _edited(self) -> None:
-        request = self.settings_panel.apply_to(self.prompt_panel.apply_to(self.state.request))
-        self.state.set_request(request)
-        self.prompt_panel.update_final(request)
 
     def _connect_loras(self) -> None:
         s, panel = self.state, self.lora_panel
@@ -202,8 +196,6 @@ class MainWindow(QMainWindow):
         if owned is not request:  # LoRAs listed by an image or the CLI become tags: the prompt is the truth
             self.state.set_request(owned)
             return
-        self.prompt_panel.set_request(request)
-        self.settings_panel.set_request(request)
         if self.lora_panel.set_model_family(self._model_family()):
             self._recheck_prompts()  # a LoRA tag may now be for the wrong family
         self.lora_panel.set_request(request)
@@ -242,8 +234,7 @@ class MainWindow(QMainWindow):
     def _models_changed(self, _entries: list) -> None:
         if self.lora_panel.set_model_family(self._model_family()):
             self._recheck_prompts()
-        self.settings_panel.set_models(self.state.models.grouped())
-        self.settings_panel.set_request(self.state.request)
+        self.settings_panel.set_models(self.state.models.grouped())  # shows the request's model again
         self.statusBar().showMessage("Ready")
         has_models = self.settings_panel.has_models()
         self.gallery.setVisible(has_models or bool(self.gallery.paths()))  # the welcome page needs the room
@@ -266,7 +257,6 @@ class MainWindow(QMainWindow):
     # --- actions ----------------------------------------------------------------------------------------
 
     def generate(self) -> None:
-        self._edited()  # a keystroke not yet turned into the request must not be lost
         self.state.generate()  # puts the drawn layers and the pose on disk first
 
     def show_path(self, path: Path) -> None:

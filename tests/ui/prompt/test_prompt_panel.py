@@ -3,41 +3,68 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPlainTextEdit
+from request_state import RequestState
 
 from studio.prompt.compose import compose
 from studio.request import GenerationRequest
+from studio.ui.prompt import prompt_panel
 from studio.ui.prompt.preset_picker import PresetPicker
 from studio.ui.prompt.prompt_panel import PromptPanel
 
 
-def test_typing_and_picking_update_the_request_and_final_prompt(qtbot):
+def make(qtbot, request: GenerationRequest | None = None) -> tuple[PromptPanel, RequestState]:
     panel = PromptPanel()
     qtbot.addWidget(panel)
-    edits = []
-    panel.changed.connect(lambda: edits.append(1))
+    state = RequestState(request)
+    panel.bind(state)
+    return panel, state
+
+
+def test_typing_and_picking_update_the_request_and_final_prompt(qtbot):
+    panel, state = make(qtbot)
     qtbot.keyClicks(panel.prompt, "a knight in armor")
     panel.pickers["lighting"].set_preset_id("moonlight")
+    panel.pickers["lighting"].preset_changed.emit("moonlight")
     qtbot.keyClicks(panel.pickers["style"].lineEdit(), "digital")
     qtbot.keyClick(panel.pickers["style"].lineEdit(), Qt.Key.Key_Return)
-    request = panel.apply_to(GenerationRequest())
+    request = state.request
     assert request.prompt == "a knight in armor"
     assert request.style == "digital-art" and request.lighting == "moonlight" and request.composition is None
-    assert edits, "typing must announce changes"
-    panel.update_final(request)
     final_prompt, _ = compose(request)
     assert panel.final.toPlainText().startswith(final_prompt)
     assert final_prompt != "a knight in armor", "the presets' words must show in the final prompt"
 
 
-def test_set_request_does_not_announce_a_change(qtbot):
-    panel = PromptPanel()
-    qtbot.addWidget(panel)
-    edits = []
-    panel.changed.connect(lambda: edits.append(1))
-    panel.set_request(GenerationRequest(prompt="castle", negative_prompt="blurry", composition="low-angle"))
-    assert edits == []
+def test_a_request_from_elsewhere_is_shown_without_sending_an_edit(qtbot):
+    panel, state = make(qtbot)
+    state.set_request(GenerationRequest(prompt="castle", negative_prompt="blurry", composition="low-angle"))
+    assert state.updates == []
     assert panel.prompt.toPlainText() == "castle" and panel.negative.toPlainText() == "blurry"
     assert panel.pickers["composition"].preset_id() == "low-angle"
+    assert panel.final.toPlainText().startswith("castle")
+
+
+def test_typing_sends_only_the_prompt_and_never_rewrites_the_prompt_field(qtbot, monkeypatch):
+    """The point of binding each field once: the widget that sent an edit is not written back."""
+    panel, state = make(qtbot, GenerationRequest(negative_prompt="blurry", steps=30))
+    writes = []
+    for method in ("setPlainText", "insertPlainText"):
+        original = getattr(QPlainTextEdit, method)
+        monkeypatch.setattr(
+            QPlainTextEdit, method, lambda edit, *a, _o=original: (writes.append(edit), _o(edit, *a))
+        )
+    monkeypatch.setattr(prompt_panel, "replace_text", lambda edit, text: writes.append(edit))
+    before = state.request
+    panel.prompt.setFocus()
+    qtbot.keyClicks(panel.prompt, "a fox")
+    assert state.request == before.with_changes(prompt="a fox")
+    assert state.updates == [{"prompt": text} for text in ("a", "a ", "a f", "a fo", "a fox")]
+    assert panel.prompt not in writes  # the field was never written from the request
+    document = panel.prompt.document()
+    assert document.availableUndoSteps() >= 1 and panel.prompt.textCursor().position() == len("a fox")
+    panel.prompt.undo()  # the artist's own typing is still on the undo stack
+    assert state.request.prompt == panel.prompt.toPlainText() != "a fox"
 
 
 def test_ctrl_enter_in_the_prompt_asks_to_generate(qtbot):
@@ -70,3 +97,13 @@ def test_unknown_saved_preset_is_shown_not_dropped(qtbot):
     picker.set_preset_id("gone-style")
     assert picker.preset_id() == "gone-style"
     assert "unknown" in picker.currentText()
+
+
+def test_a_change_from_elsewhere_writes_only_the_fields_it_changed(qtbot, monkeypatch):
+    panel, state = make(qtbot, GenerationRequest(prompt="a fox", negative_prompt="blurry"))
+    written = []
+    monkeypatch.setattr(prompt_panel, "replace_text", lambda edit, text: written.append(edit))
+    state.update(steps=7)
+    assert written == []  # no prompt field was touched
+    state.update(negative_prompt="blurry, dark")
+    assert written == [panel.negative]
