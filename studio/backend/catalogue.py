@@ -6,7 +6,6 @@ answers the same questions from its server.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
     from studio.models.lora_file import LoraEntry
 
 FAMILIES = ("sd15", "sdxl")
-CONTROL_TYPES = ("scribble", "lineart", "canny", "openpose", "depth", "softedge", "normal")
 
 
 @dataclass(frozen=True)
@@ -25,17 +23,6 @@ class Capabilities:
     families: tuple[str, ...]
     control_types: tuple[str, ...]
     samplers: tuple[str, ...]
-
-
-def local_controlnets(folders: Sequence[Path]) -> list[Path]:
-    """ControlNet files and folders (downloaded ones included) in ``folders``, each once."""
-    from studio.models.controlnets import is_controlnet
-
-    found: list[Path] = []
-    for folder in folders:
-        if folder.is_dir():
-            found += sorted(p for p in folder.iterdir() if is_controlnet(p))
-    return list(dict.fromkeys(found))
 
 
 class Catalogue:
@@ -55,9 +42,12 @@ class Catalogue:
         return scan_loras(self.config.lora_dirs)
 
     def controlnets(self) -> list[Path]:
+        from studio.models.controlnets import local_controlnets
+
         return local_controlnets([Path(folder) for folder in self.config.controlnet_dirs])
 
     def capabilities(self) -> Capabilities:
+        from studio.models.controlnets import CONTROL_TYPES
         from studio.models.samplers import SAMPLER_NAMES
 
         return Capabilities(FAMILIES, CONTROL_TYPES, SAMPLER_NAMES)

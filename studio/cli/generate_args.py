@@ -105,7 +105,8 @@ def parse_controls(specs: list[str], models: list[str], canny: str | None = None
         if not (low.strip().isdigit() and high.strip().isdigit()):
             raise CliError(f"--canny-thresholds must look like 100:200, not '{canny}'.")
         params = {"low_threshold": int(low), "high_threshold": int(high)}
-    known = control_types()
+    from studio.models.controlnets import CONTROL_TYPES as known
+
     controls = []
     for spec, model in zip(specs, models, strict=True):
         kind, image, numbers = _split_control(spec)
@@ -127,13 +128,6 @@ def parse_controls(specs: list[str], models: list[str], canny: str | None = None
             )
         )
     return tuple(controls)
-
-
-def control_types() -> tuple[str, ...]:
-    """The control types the studio has ControlNets and pre-processors for (the download dialog's table)."""
-    from studio.models.controlnets import RECOMMENDED_CONTROLNETS
-
-    return tuple(dict.fromkeys(r.type for r in RECOMMENDED_CONTROLNETS))
 
 
 def _split_control(spec: str) -> tuple[str, str, list[float]]:
@@ -205,7 +199,7 @@ def resolve_controlnet_name(reference: str) -> str:
     window lists from; paths and repo ids are kept as given."""
     if Path(reference).expanduser().exists() or "/" in reference or "\\" in reference:
         return reference
-    from studio.backend.catalogue import local_controlnets
+    from studio.models.controlnets import local_controlnets
     from studio.settings import load_settings
 
     settings, _ = load_settings()

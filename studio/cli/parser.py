@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_generate_flags(gen: argparse.ArgumentParser) -> None:
     # Flags default to None ("not given") so --from-png settings show through; the defaults in the help are
     # those a new request starts from, read from the request itself.
-    from studio.cli.generate_args import control_types
     from studio.models.annotators import CANNY_DEFAULTS
+    from studio.models.controlnets import CONTROL_TYPES
     from studio.request import ControlInput, GenerationRequest, HiresSettings, LoraRef
 
     new, hires, control = GenerationRequest(), HiresSettings(), ControlInput("", "")
@@ -127,7 +127,7 @@ def _add_generate_flags(gen: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="TYPE:IMAGE[:SCALE[:START:END]]",
-        help=f"a ControlNet input, TYPE one of {', '.join(control_types())}; "
+        help=f"a ControlNet input, TYPE one of {', '.join(CONTROL_TYPES)}; "
         "openpose:POSE.json uses a pose file; "
         f"SCALE defaults to {control.scale:g}, START:END to {control.start:g}:{control.end:g}; repeatable "
         "(default: none)",

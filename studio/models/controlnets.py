@@ -53,6 +53,20 @@ RECOMMENDED_CONTROLNETS: tuple[RecommendedControlNet, ...] = (
 )
 
 
+# The control kinds the studio has pre-processors and recommended ControlNets for, in the order it lists them.
+CONTROL_TYPES: tuple[str, ...] = tuple(dict.fromkeys(r.type for r in RECOMMENDED_CONTROLNETS))
+
+
+def local_controlnets(folders: Sequence[Path] | None = None) -> list[Path]:
+    """ControlNet files and folders (downloaded ones included) in ``folders``, each once: the models folder's
+    ControlNet folders (None: the studio's own ``models/controlnet``)."""
+    found: list[Path] = []
+    for folder in folders if folders is not None else [model_folders().controlnets]:
+        if folder.is_dir():
+            found += sorted(p for p in folder.iterdir() if is_controlnet(p))
+    return list(dict.fromkeys(found))
+
+
 def recommended_for(control_type: str, family: str) -> RecommendedControlNet | None:
     """The recommended ControlNet of ``control_type`` for a model of ``family`` ("sd15-inpaint" counts as sd15)."""
     family = base_family(family)

@@ -17,9 +17,10 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QMenu, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from studio.backend.tasks import ControlPreview
+from studio.models.controlnets import CONTROL_TYPES
 from studio.request import ControlInput, GenerationRequest
 from studio.state.worker import GenerationWorker
-from studio.ui.control.control_row import CONTROL_TYPES, ControlRow
+from studio.ui.control.control_row import ControlRow
 
 PREVIEW_DELAY_MS = 300
 

@@ -26,28 +26,22 @@ from PySide6.QtWidgets import (
 )
 
 from studio.models.annotators import CANNY_DEFAULTS
-from studio.models.controlnets import RECOMMENDED_CONTROLNETS, is_controlnet, local_download
+from studio.models.controlnets import (
+    CONTROL_TYPES,
+    RECOMMENDED_CONTROLNETS,
+    local_controlnets,
+    local_download,
+)
 from studio.models.model_folders import model_folders
 from studio.request import ControlInput
 from studio.ui.shell.icons import icon
 
-CONTROL_TYPES = ("scribble", "lineart", "canny", "openpose", "depth", "softedge", "normal")
 SOURCES = (("canvas", "This sketch"), ("image", "An image file"), ("pose", "A pose"))
 PREPROCESSORS = (("auto", "Automatic"), ("none", "None (a ready control map)"))
 PREVIEW_SIZE = 96
 _FAMILY_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL"}
 _IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.webp);;All files (*)"
 _MODEL_FILES = "ControlNet (*.safetensors *.pth *.bin);;All files (*)"
-
-
-def local_controlnets(folders: Sequence[Path] | None = None) -> list[Path]:
-    """ControlNet files and folders (downloaded ones included) in ``folders``: the models folder's ControlNet
-    folders (None: the studio's own ``models/controlnet``)."""
-    found: list[Path] = []
-    for folder in folders if folders is not None else [model_folders().controlnets]:
-        if folder.is_dir():
-            found += sorted(p for p in folder.iterdir() if is_controlnet(p))
-    return list(dict.fromkeys(found))
 
 
 def _spin(low: float, high: float, step: float, name: str, tip: str) -> QDoubleSpinBox:

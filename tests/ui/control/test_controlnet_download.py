@@ -153,8 +153,8 @@ def test_the_rows_download_button_downloads_the_controlnet_into_the_models_folde
 
 def test_controlnets_in_an_added_model_folder_are_offered(tiny_controlnets, tiny_models):
     """The demo set (and any folder added with Add model…) holds ControlNets beside the checkpoints."""
+    from studio.models.controlnets import local_controlnets
     from studio.settings import AppSettings
-    from studio.ui.control.control_row import local_controlnets
 
     settings = AppSettings(model_dirs=[str(tiny_controlnets), str(tiny_models)])
     offered = local_controlnets(settings.controlnet_folders())
