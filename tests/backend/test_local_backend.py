@@ -7,20 +7,7 @@ import threading
 import pytest
 from fake_engine import FakeEngine, Script
 
-from studio.backend.events import (
-    JOB_ENDS,
-    EngineReady,
-    ImagesReady,
-    JobCancelled,
-    JobFailed,
-    JobFinished,
-    JobQueued,
-    JobStarted,
-    Stage,
-    StepProgress,
-    TaskFailed,
-    TaskFinished,
-)
+from studio.backend import events as ev
 from studio.backend.local import LocalBackend
 from studio.backend.tasks import BuildDemoModels
 from studio.engine.config import EngineConfig
@@ -56,7 +43,7 @@ def _until_end(backend, job_id: int) -> list:
         event = backend.next_event(timeout=10)
         assert event is not None, f"no event; so far {events}"
         events.append(event)
-        if isinstance(event, JOB_ENDS) and event.job_id == job_id:
+        if isinstance(event, ev.JOB_ENDS) and event.job_id == job_id:
             return events
 
 
@@ -64,10 +51,10 @@ def test_a_job_sends_typed_events_in_order(backend):
     job = backend.submit(REQUEST)
     events = _until_end(backend, job)
     kinds = [type(event) for event in events]
-    assert kinds[:3] == [JobQueued, JobStarted, EngineReady]
-    assert kinds.count(StepProgress) == 3 and kinds.count(ImagesReady) == 1 and kinds[-1] is JobFinished
-    assert [e.preview.step for e in events if isinstance(e, StepProgress)] == [1, 2, 3]
-    assert next(e for e in events if isinstance(e, Stage)).loading  # "Loading model…"
+    assert kinds[:3] == [ev.JobQueued, ev.JobStarted, ev.EngineReady]
+    assert kinds.count(ev.StepProgress) == 3 and kinds.count(ev.ImagesReady) == 1 and kinds[-1] is ev.JobFinished
+    assert [e.preview.step for e in events if isinstance(e, ev.StepProgress)] == [1, 2, 3]
+    assert next(e for e in events if isinstance(e, ev.Stage)).loading  # "Loading model…"
     assert events[-1].result.images[0].size == (64, 64)
     assert backend.made == [EngineConfig(torch_threads=1)]  # built once, from the config
 
@@ -80,13 +67,13 @@ def test_the_caller_may_number_the_jobs(backend):
 def test_a_bad_request_fails_with_the_engines_sentence(backend, engine):
     engine.scripts.append(Script(error=RequestError("Pick a model first.")))
     events = _until_end(backend, backend.submit(REQUEST))
-    assert events[-1] == JobFailed(events[-1].job_id, "Pick a model first.", "")
+    assert events[-1] == ev.JobFailed(events[-1].job_id, "Pick a model first.", "")
 
 
 def test_a_bug_fails_with_a_traceback_for_the_log(backend, engine):
     engine.scripts.append(Script(error=ZeroDivisionError("boom")))
     failed = _until_end(backend, backend.submit(REQUEST))[-1]
-    assert isinstance(failed, JobFailed) and "try again" in failed.message
+    assert isinstance(failed, ev.JobFailed) and "try again" in failed.message
     assert "ZeroDivisionError: boom" in failed.detail
 
 
@@ -99,9 +86,9 @@ def test_cancel_stops_the_running_job_and_a_queued_one_never_starts(backend, eng
     backend.cancel(second)
     backend.cancel()  # the running one
     events = _until_end(backend, first)
-    assert isinstance(events[-1], JobCancelled)
+    assert isinstance(events[-1], ev.JobCancelled)
     rest = _until_end(backend, second)
-    assert rest[-1] == JobCancelled(second) and not any(isinstance(e, JobStarted) for e in rest)
+    assert rest[-1] == ev.JobCancelled(second) and not any(isinstance(e, ev.JobStarted) for e in rest)
     assert len(engine.calls) == 1
 
 
@@ -128,7 +115,7 @@ def test_tasks_run_on_their_own_thread_with_typed_results(backend, tmp_path):
     ok = backend.run_task(Probe())
     bad = backend.run_task(Broken())
     events = [backend.next_event(timeout=10) for _ in range(2)]
-    assert events == [TaskFinished(ok, "done"), TaskFailed(bad, "That photo cannot be read.", "")]
+    assert events == [ev.TaskFinished(ok, "done"), ev.TaskFailed(bad, "That photo cannot be read.", "")]
     assert ran_on == ["studio-tasks"]  # beside the engine's thread: a preview never waits for a generation
 
 
@@ -139,7 +126,7 @@ def test_the_demo_models_task_builds_the_demo_set(tmp_path):
     try:
         task = backend.run_task(BuildDemoModels(str(tmp_path / "demo")))
         event = backend.next_event(timeout=300)
-        assert isinstance(event, TaskFinished) and event.task_id == task
+        assert isinstance(event, ev.TaskFinished) and event.task_id == task
         assert (tmp_path / "demo" / "sd15" / "model_index.json").is_file()
     finally:
         backend.close()

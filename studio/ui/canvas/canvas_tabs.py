@@ -70,6 +70,7 @@ class CanvasTabs(QObject):
         request = state.request
         self.sketch.restore(request.width, request.height)
         self.mask_painter.restore(request)
+        self.mask_painter.bind(state)
         self.control_panel.set_canvas_path(self.sketch.sketch_path())
         self.control_panel.set_request(request)
         self._show_control_count(request)
@@ -140,7 +141,7 @@ class CanvasTabs(QObject):
             self.inpaint_path(Path(path))
 
     def _mask_edited(self) -> None:
-        self.state.set_request(self.mask_painter.apply_to(self.state.request))
+        self.state.update(**self.mask_painter.mask_changes(self.state.request))
 
     # --- controls -------------------------------------------------------------------------------------
 
@@ -152,7 +153,6 @@ class CanvasTabs(QObject):
     def _show_request(self, request: GenerationRequest) -> None:
         self.sketch.canvas.set_canvas_size(request.width, request.height)
         self.control_panel.set_request(request)
-        self.mask_painter.set_options(request)
         self._show_control_count(request)
 
     def _show_control_count(self, request: GenerationRequest) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from studio.request import GenerationRequest
 from studio.state.canvas_store import CanvasStore
+from studio.ui.binding import FieldBinding, RequestState
 from studio.ui.canvas.layer_pixels import alpha_mask, new_layer, qimage_to_rgba, rgba_to_qimage
 from studio.ui.canvas.sketch_canvas import SketchCanvas
 from studio.ui.canvas.sketch_toolbar import SketchToolbar
@@ -87,15 +88,38 @@ class MaskPainter(QWidget):
         layout.addLayout(picture)
         layout.addLayout(options)
         layout.addWidget(self.canvas, 1)
-        self.set_options(GenerationRequest())
         self.canvas.changed.connect(self._mask_edited)
         self.use_current.clicked.connect(self.use_current_requested)
         self.open.clicked.connect(self.open_requested)
-        self.blur.valueChanged.connect(self._option_edited)
-        self.padding.valueChanged.connect(self._option_edited)
-        self.masked_only.toggled.connect(self._option_edited)
-        self._loading = False
+        self.masked_only.toggled.connect(self._show_padding)
+        self._bindings: list[FieldBinding] = []
+        self._show_padding()
         self._show_status()
+
+    def bind(self, state: RequestState) -> None:
+        """The blur, area and padding options edit their request fields directly (``studio.ui.binding``)."""
+        self._bindings = [
+            FieldBinding(
+                state, ["mask_blur"], lambda: {"mask_blur": self.blur.value()},
+                lambda request: self.blur.setValue(request.mask_blur), [self.blur.valueChanged], [self.blur],
+            ),
+            FieldBinding(
+                state, ["inpaint_area"], lambda: {"inpaint_area": "masked" if self.masked_only.isChecked() else "whole"},
+                self._show_area, [self.masked_only.toggled], [self.masked_only],
+            ),
+            FieldBinding(
+                state, ["inpaint_padding"], lambda: {"inpaint_padding": self.padding.value()},
+                lambda request: self.padding.setValue(request.inpaint_padding), [self.padding.valueChanged],
+                [self.padding],
+            ),
+        ]  # fmt: skip
+
+    def _show_area(self, request: GenerationRequest) -> None:
+        self.masked_only.setChecked(request.inpaint_area == "masked")
+        self._show_padding()  # its signal is blocked while a binding writes it
+
+    def _show_padding(self) -> None:
+        self.padding.setEnabled(self.masked_only.isChecked())
 
     # --- the picture and the mask ---------------------------------------------------------------------
 
@@ -122,7 +146,6 @@ class MaskPainter(QWidget):
 
     def restore(self, request: GenerationRequest) -> None:
         """Bring back the mask of the last session when the request still inpaints."""
-        self.set_options(request)
         if not (request.mask and request.init_image):
             return
         image = QImage(request.init_image)
@@ -138,29 +161,14 @@ class MaskPainter(QWidget):
         self.canvas.set_layer(rgba_to_qimage(layer))
         self._show_status()
 
-    def set_options(self, request: GenerationRequest) -> None:
-        self._loading = True
-        try:
-            self.blur.setValue(request.mask_blur)
-            self.masked_only.setChecked(request.inpaint_area == "masked")
-            self.padding.setValue(request.inpaint_padding)
-            self.padding.setEnabled(self.masked_only.isChecked())
-        finally:
-            self._loading = False
-
-    def apply_to(self, request: GenerationRequest) -> GenerationRequest:
-        """``request`` inpainting with this mask, or with inpainting off when there is no mask."""
-        options = dict(
-            mask_blur=self.blur.value(),
-            inpaint_area="masked" if self.masked_only.isChecked() else "whole",
-            inpaint_padding=self.padding.value(),
-        )
+    def mask_changes(self, request: GenerationRequest) -> dict[str, str | None]:
+        """The ``init_image`` and ``mask`` fields that inpaint with this mask, or that turn inpainting off."""
         if self.has_mask():
-            return request.with_changes(init_image=self.source_path, mask=str(self.mask_path()), **options)
+            return {"init_image": self.source_path, "mask": str(self.mask_path())}
         if request.mask is not None and request.init_image == self.source_path:
             # Inpainting turned off: the picture was the mask's, not an img2img source the artist chose.
-            return request.with_changes(init_image=None, mask=None, **options)
-        return request.with_changes(mask=None, **options)
+            return {"init_image": None, "mask": None}
+        return {"mask": None}
 
     # --- edits ----------------------------------------------------------------------------------------
 
@@ -171,11 +179,6 @@ class MaskPainter(QWidget):
             self.store.schedule(MASK_LAYER, lambda: alpha_mask(self.canvas.layer()))
         self._show_status()
         self.changed.emit()
-
-    def _option_edited(self) -> None:
-        self.padding.setEnabled(self.masked_only.isChecked())
-        if not self._loading:
-            self.changed.emit()
 
     def _show_status(self) -> None:
         if self.source_path is None:

@@ -47,18 +47,30 @@ def paint(canvas, start=(10, 10), end=(40, 30), size=8):
 
 def test_painting_sets_the_mask_and_init_image(painter, picture):
     request = GenerationRequest(prompt="a cat")
-    assert painter.apply_to(request).mask is None  # nothing painted: no inpainting
+    assert painter.mask_changes(request) == {"mask": None}  # nothing painted: no inpainting
     paint(painter.canvas)
+    changes = painter.mask_changes(request)
+    assert changes == {"init_image": str(picture), "mask": str(painter.mask_path())}
+    painter.store.flush()
+    mask = np.asarray(Image.open(changes["mask"]))
+    assert mask.shape == (64, 96)  # the picture's size, one grey channel
+    assert mask[20, 25] == 255 and mask[60, 90] == 0
+
+
+def test_each_option_edits_its_own_field_and_shows_changes_from_elsewhere(painter):
+    from request_state import RequestState
+
+    state = RequestState(GenerationRequest(mask_blur=4))
+    painter.bind(state)
     painter.blur.setValue(9)
     painter.masked_only.setChecked(True)
     painter.padding.setValue(48)
-    result = painter.apply_to(request)
-    assert result.init_image == str(picture) and result.mask == str(painter.mask_path())
-    assert (result.mask_blur, result.inpaint_area, result.inpaint_padding) == (9, "masked", 48)
-    painter.store.flush()
-    mask = np.asarray(Image.open(result.mask))
-    assert mask.shape == (64, 96)  # the picture's size, one grey channel
-    assert mask[20, 25] == 255 and mask[60, 90] == 0
+    assert state.updates == [{"mask_blur": 9}, {"inpaint_area": "masked"}, {"inpaint_padding": 48}]
+    assert painter.padding.isEnabled()
+    state.update(mask_blur=2, inpaint_area="whole")  # e.g. settings reused from an image
+    assert painter.blur.value() == 2 and not painter.masked_only.isChecked()
+    assert not painter.padding.isEnabled()
+    assert state.updates[-1] == {"mask_blur": 2, "inpaint_area": "whole"}  # nothing echoed back
 
 
 def test_mouse_painting_uses_a_translucent_red_overlay(qtbot, painter):
@@ -75,18 +87,17 @@ def test_mouse_painting_uses_a_translucent_red_overlay(qtbot, painter):
 
 def test_clearing_the_mask_turns_inpainting_off(painter, picture):
     paint(painter.canvas)
-    request = painter.apply_to(GenerationRequest())
+    request = GenerationRequest().with_changes(**painter.mask_changes(GenerationRequest()))
     painter.toolbar.clear.trigger()
-    off = painter.apply_to(request)
-    assert off.mask is None and off.init_image is None
+    assert painter.mask_changes(request) == {"init_image": None, "mask": None}
     assert not painter.mask_path().exists()
     # an img2img source the artist chose elsewhere is left alone
-    assert painter.apply_to(GenerationRequest(init_image="/elsewhere.png")).init_image == "/elsewhere.png"
+    assert painter.mask_changes(GenerationRequest(init_image="/elsewhere.png")) == {"mask": None}
 
 
 def test_the_mask_is_restored_with_the_session(qtbot, tmp_path, painter, picture):
     paint(painter.canvas)
-    request = painter.apply_to(GenerationRequest())
+    request = GenerationRequest().with_changes(**painter.mask_changes(GenerationRequest()))
     painter.store.flush()
     again = MaskPainter(CanvasStore(tmp_path / "session"))
     qtbot.addWidget(again)
