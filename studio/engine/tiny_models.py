@@ -110,19 +110,25 @@ def _scheduler_config() -> dict:
     }
 
 
+# The tiny UNet both families share; each adds its own conditioning.
+_TINY_UNET = {
+    "block_out_channels": (32, 64),
+    "layers_per_block": 1,
+    "sample_size": 8,
+    "in_channels": 4,
+    "out_channels": 4,
+    "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D"),
+    "up_block_types": ("CrossAttnUpBlock2D", "UpBlock2D"),
+}
+
+
 def build_tiny_sd15_components() -> dict:
     """Components of an SD1.x-shaped pipeline with random weights (seeded, so always the same)."""
     mods = torch_modules()
     torch, diffusers, transformers = mods.torch, mods.diffusers, mods.transformers
     torch.manual_seed(TINY_SEED)
     unet = diffusers.UNet2DConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        **_TINY_UNET,
         cross_attention_dim=32,
         attention_head_dim=8,
         norm_num_groups=32,
@@ -153,13 +159,7 @@ def build_tiny_sdxl_components(text_encoder_2_width: int = 32) -> dict:
     torch, diffusers, transformers = mods.torch, mods.diffusers, mods.transformers
     torch.manual_seed(TINY_SEED)
     unet = diffusers.UNet2DConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        **_TINY_UNET,
         attention_head_dim=(2, 4),
         use_linear_projection=True,
         addition_embed_type="text_time",

@@ -23,14 +23,7 @@ def invokeai3_settings(raw: Mapping[str, str]) -> Found | None:
     mapped = FieldMapper(data)
     mapped.text("positive_prompt", "prompt")
     mapped.text("negative_prompt", "negative_prompt")
-    for key, target, kind in (
-        ("steps", "steps", int),
-        ("cfg_scale", "cfg_scale", float),
-        ("seed", "seed", int),
-    ):
-        mapped.number(key, target, kind)
-    mapped.number("width", "width", int)
-    mapped.number("height", "height", int)
+    _map_numbers(mapped)
     mapped.sampler("scheduler", None)
     model = data.get("model")
     mapped.used.update({"model", "generation_mode"})
@@ -57,14 +50,7 @@ def sd_metadata_settings(raw: Mapping[str, str]) -> Found | None:
     else:
         text = str(prompts or "")
     mapped.fields["prompt"], mapped.fields["negative_prompt"] = split_bracket_negative(text)
-    for key, target, kind in (
-        ("steps", "steps", int),
-        ("cfg_scale", "cfg_scale", float),
-        ("seed", "seed", int),
-    ):
-        mapped.number(key, target, kind)
-    mapped.number("width", "width", int)
-    mapped.number("height", "height", int)
+    _map_numbers(mapped)
     mapped.sampler("sampler", None)
     if image.get("type") == "txt2img":
         mapped.used.add("type")
@@ -121,3 +107,9 @@ def split_bracket_negative(text: str) -> tuple[str, str]:
     negatives = re.findall(r"\[([^\[\]]*)\]", text)
     prompt = re.sub(r"\s*\[[^\[\]]*\]", "", text)
     return prompt.strip(), ", ".join(part.strip() for part in negatives if part.strip())
+
+
+def _map_numbers(mapped: FieldMapper) -> None:
+    """The numbers InvokeAI 3.x and 2.3 store under the studio's own names."""
+    for key, kind in (("steps", int), ("cfg_scale", float), ("seed", int), ("width", int), ("height", int)):
+        mapped.number(key, key, kind)
