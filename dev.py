@@ -57,14 +57,19 @@ def wanted_install(extras: tuple[str, ...], torch_index: str | None) -> dict[str
     return {"inputs": digest.hexdigest(), "extras": sorted(extras), "torch_index": torch_index}
 
 
-def up_to_date(wanted: dict[str, object]) -> bool:
-    """The stamp covers what is wanted: same inputs and torch, and at least the extras asked for."""
+def read_stamp() -> dict[str, object]:
+    """What the last finished install recorded ({} when there was none)."""
     try:
-        stamp = json.loads(STAMP.read_text(encoding="utf-8"))
+        return json.loads(STAMP.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return {}
+
+
+def up_to_date(wanted: dict[str, object], stamp: dict[str, object]) -> bool:
+    """The stamp covers what is wanted: same inputs and torch, and at least the extras asked for."""
     return (
-        venv_python().exists()
+        bool(stamp)
+        and venv_python().exists()
         and stamp.get("inputs") == wanted["inputs"]
         and stamp.get("torch_index") == wanted["torch_index"]
         and set(wanted["extras"]) <= set(stamp.get("extras", []))
@@ -83,10 +88,12 @@ def install_commands(extras: tuple[str, ...], torch_index: str | None, fresh_tor
         str(locked_env.LOCK),
     ]
     commands = []
-    if torch_index:
-        # First, so the main install finds a locked torch present and never fetches PyPI's build.
+    if torch_index or fresh_torch:
+        # First, so the main install finds a locked torch present and never fetches PyPI's build; a change of
+        # build (CPU to CUDA or back) must replace torch, which the locked version alone would keep.
         reinstall = ["--force-reinstall", "--no-deps"] if fresh_torch else []
-        commands.append([*pip, *reinstall, "--index-url", torch_index, "torch", "torchvision"])
+        index = ["--index-url", torch_index] if torch_index else []
+        commands.append([*pip, *reinstall, *index, "torch", "torchvision"])
     target = f"{ROOT}[{','.join(extras)}]" if extras else str(ROOT)
     commands.append([*pip, "-e", target])
     return commands
@@ -94,14 +101,11 @@ def install_commands(extras: tuple[str, ...], torch_index: str | None, fresh_tor
 
 def ensure_environment(extras: tuple[str, ...], torch_index: str | None) -> None:
     """Make or update ``.venv`` to the lock unless the stamp says it already is."""
-    try:
-        stamp = json.loads(STAMP.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        stamp = {}
+    stamp = read_stamp()
     # Extras once installed stay installed: `test` after `studio` must not make `studio` reinstall.
     extras = tuple(sorted(set(extras) | set(stamp.get("extras", [])))) if stamp else extras
     wanted = wanted_install(extras, torch_index)
-    if up_to_date(wanted):
+    if up_to_date(wanted, stamp):
         return
     started = time.monotonic()
     if not venv_python().exists():

@@ -30,12 +30,12 @@ def fake_venv(tmp_path, monkeypatch):
 
 def test_a_matching_stamp_means_no_install(fake_venv):
     wanted = dev.wanted_install(("dev",), None)
-    assert not dev.up_to_date(wanted)  # no stamp yet
+    assert dev.read_stamp() == {} and not dev.up_to_date(wanted, dev.read_stamp())  # no stamp yet
     dev.STAMP.write_text(json.dumps(dev.wanted_install(("dev", "packaging"), None)))
-    assert dev.up_to_date(wanted)  # more extras installed than asked for is fine
-    assert not dev.up_to_date(dev.wanted_install(("dev",), dev.CPU_TORCH_INDEX))  # another torch build
+    assert dev.up_to_date(wanted, dev.read_stamp())  # more extras installed than asked for is fine
+    assert not dev.up_to_date(dev.wanted_install(("dev",), dev.CPU_TORCH_INDEX), dev.read_stamp())  # other torch
     dev.STAMP.write_text(json.dumps({**wanted, "inputs": "an older lock"}))
-    assert not dev.up_to_date(wanted)
+    assert not dev.up_to_date(wanted, dev.read_stamp())
 
 
 def test_the_cpu_choice_installs_torch_first_from_its_index():
@@ -47,6 +47,13 @@ def test_the_cpu_choice_installs_torch_first_from_its_index():
     for command in commands:  # every install goes through the lock
         assert command[command.index("-c") + 1] == str(dev.locked_env.LOCK)
     assert dev.install_commands((), None, fresh_torch=False) == [[*main_step[:-2], "-e", str(dev.ROOT)]]
+
+
+def test_going_back_from_the_cpu_build_replaces_torch_from_the_default_index():
+    """The locked version alone would keep "2.14.1+cpu": leaving --cpu must reinstall torch itself."""
+    torch_step, _main = dev.install_commands((), None, fresh_torch=True)
+    assert {"torch", "torchvision", "--force-reinstall", "--no-deps"} <= set(torch_step)
+    assert "--index-url" not in torch_step
 
 
 def test_arguments_after_the_action_go_to_the_studio_untouched():

@@ -27,9 +27,16 @@ def model_dirs(settings: AppSettings) -> tuple[str, ...]:
     return tuple(str(folder) for folder in settings.model_search_dirs())
 
 
-def backend_from_settings(settings: AppSettings, *, own_process: bool, **overrides: Any) -> Backend:
-    """The local engine as the preferences set it up: in a child process (the window) or in this one (the CLI)."""
+def backend_from_settings(
+    settings: AppSettings, *, own_process: bool, extra_model_dirs: tuple[str, ...] = (), **overrides: Any
+) -> Backend:
+    """The local engine as the preferences set it up: in a child process (the window) or in this one (the CLI).
+
+    ``extra_model_dirs`` are listed beside the preferences' folders (``models --dir``); ``overrides`` replace
+    fields of the ``EngineConfig``.
+    """
     config = engine_config(settings, **overrides)
+    folders = (*model_dirs(settings), *extra_model_dirs)
     if own_process:
-        return ProcessBackend(config, model_dirs(settings))
-    return LocalBackend(config, model_dirs(settings))
+        return ProcessBackend(config, folders)
+    return LocalBackend(config, folders)

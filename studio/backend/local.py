@@ -114,7 +114,6 @@ class LocalBackend(BackendBase):
         self.config = config  # what the catalogue reads now; the engine gets it on its thread, between jobs
         self._commands.put(("configure", config))
 
-
     def close(self, timeout: float = 1.5) -> bool:
         """Cancel, stop the thread and wait up to ``timeout`` s. True when it ended in time."""
         self._cancel.set()

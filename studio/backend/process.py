@@ -130,7 +130,6 @@ class ProcessBackend(BackendBase):
             if self._process is not None:
                 self._commands.put(("configure", (config, model_dirs)))
 
-
     @property
     def pid(self) -> int | None:
         """The engine process's id (None when none runs): for tests and the log."""

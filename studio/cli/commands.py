@@ -27,13 +27,14 @@ def _human_size(size: int | None) -> str:
 
 def cmd_models(args: argparse.Namespace) -> int:
     given = [existing_folder(folder, "--dir") for folder in args.dir]  # a typo must not read as "no models"
-    from studio.backend.factory import backend_from_settings, model_dirs
+    from studio.backend.factory import backend_from_settings
     from studio.settings import load_settings
 
     settings, _ = load_settings()
     # The backend's catalogue, as the window's: the same folders, so both list the same models.
-    backend = backend_from_settings(settings, own_process=False)
-    backend.configure(backend.config, model_dirs=(*model_dirs(settings), *(str(folder) for folder in given)))
+    backend = backend_from_settings(
+        settings, own_process=False, extra_model_dirs=tuple(str(folder) for folder in given)
+    )
     entries = backend.models()
     rows: list[dict[str, Any]] = []
     for entry in entries:
