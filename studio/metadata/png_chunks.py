@@ -2,9 +2,9 @@
 
 Reading never trusts the file: a damaged chunk is skipped, and only a file that is not an image at all raises
 ``MetadataError``. Sources, in order: PNG tEXt/zTXt/iTXt chunks (walked by hand, so chunks after the image data
-count and a bad CRC does not lose the rest), EXIF UserComment (A1111 JPEG/WEBP) and ComfyUI's
-``prompt:``/``workflow:`` EXIF tags (its WEBP), then A1111's "stealth" alpha-channel form when nothing else was
-found. What is read is capped, per text and per image, decompressed (a zip bomb is cut off as it inflates): a
+count and a bad CRC does not lose the rest), EXIF (``exif_texts``: UserComment, and the IFD0 tags ComfyUI's
+savers use), the XMP packet (``XML:com.adobe.xmp``), then A1111's "stealth" alpha-channel form when nothing else
+was found. What is read is capped, per text and per image, decompressed (a zip bomb is cut off as it inflates): a
 text over the cap is left out and named in ``TextChunks.left_out``, never silently.
 """
 
@@ -19,12 +19,18 @@ from pathlib import Path
 from PIL import Image, PngImagePlugin
 
 from studio.errors import MetadataError
+from studio.metadata.exif_texts import container_metadata, read_exif_texts
+from studio.metadata.exif_texts import (
+    decode_user_comment as decode_user_comment,  # its old home, still imported
+)
 from studio.metadata.stealth import read_stealth_text
 
 PARAMETERS_KEY = "parameters"
 """A1111's chunk: its infotext. Also where EXIF UserComment and stealth text are reported."""
 STUDIO_KEY = "diffusion_studio"
 """Our chunk: the full ``GenerationRequest`` JSON of that one image."""
+XMP_KEY = "XML:com.adobe.xmp"
+"""The XMP packet: the iTXt keyword in PNG; JPEG APP1 and WebP ``XMP `` packets are reported under it too."""
 POSE_KEY = "diffusion_studio_pose"
 """Our chunk when the image was steered by the pose editor: the OpenPose JSON itself (the request has its path)."""
 
@@ -53,9 +59,6 @@ MAX_EMBEDDED_BYTES = 1024 * 1024
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TEXT_KINDS = (b"tEXt", b"zTXt", b"iTXt")
 _HEADER_ROOM = 1024  # a chunk's keyword, language tag and flags, beside its text
-_EXIF_IFD = 0x8769
-_USER_COMMENT = 0x9286
-_COMFY_EXIF_TAGS = (0x010F, 0x0110, 0x010E)  # Make, Model, ImageDescription: ComfyUI writes "key:json" there
 
 
 class TextChunks(dict[str, str]):
@@ -64,16 +67,20 @@ class TextChunks(dict[str, str]):
     def __init__(self) -> None:
         super().__init__()
         self.left_out: list[str] = []
+        self.origins: dict[str, str] = {}
+        """Where each text was found, readably: "a PNG tEXt chunk", "the EXIF UserComment", ..."""
         self._room = MAX_TOTAL_TEXT_BYTES
 
     def _limit(self) -> int:
         """The most the next text may hold: the per-text cap, or what is left of the per-image one."""
         return max(0, min(MAX_TEXT_BYTES, self._room))
 
-    def _take(self, key: str, value: str, size: int) -> None:
+    def _take(self, key: str, value: str, size: int, where: str = "") -> None:
         if key not in self:
             self[key] = value
             self._room -= size
+            if where:
+                self.origins[key] = where
 
     def _leave_out(self, key: str, size: int | None = None) -> None:
         if key in self:
@@ -92,17 +99,24 @@ class TextChunks(dict[str, str]):
 
 
 def encode_png(
-    image: Image.Image, parameters: str, request_json: str | None = None, pose_json: str | None = None
+    image: Image.Image,
+    parameters: str,
+    request_json: str | None = None,
+    pose_json: str | None = None,
+    xmp: str | None = None,
 ) -> bytes:
     """The PNG bytes of ``image`` with A1111's ``parameters`` chunk and our ``diffusion_studio`` chunk.
 
     ``parameters`` is tEXt when it fits latin-1 and iTXt otherwise, exactly as A1111 (through PIL) writes it,
     so every tool reads it. Our JSON (the request, the pose) is compressed UTF-8 iTXt, which only our reader
     and PIL-based ones need to read. Raises ``ValueError`` for a JSON text over ``MAX_EMBEDDED_BYTES``: the
-    caller decides what to leave out (see ``fits_in_png``).
+    caller decides what to leave out (see ``fits_in_png``). ``xmp`` is an XMP packet, written as the
+    uncompressed iTXt ``XML:com.adobe.xmp`` the XMP specification asks for (so exiftool and photo tools read it).
     """
     info = PngImagePlugin.PngInfo()
     info.add_text(PARAMETERS_KEY, parameters)
+    if xmp is not None:
+        info.add_itxt(XMP_KEY, xmp, zip=False)
     for key, text in ((STUDIO_KEY, request_json), (POSE_KEY, pose_json)):
         if text is None:
             continue
@@ -152,13 +166,37 @@ def read_text_chunks_from_bytes(data: bytes, *, name: str = "the image") -> Text
     if is_png:
         _png_texts(data, texts)
     if image is None:
+        if not is_png:  # a JPEG/WebP too large to open: its EXIF and XMP segments can still be read
+            exif, xmp = container_metadata(data)
+            if exif is not None:
+                read_exif_texts(exif, texts)
+            if xmp:
+                _take_xmp(xmp, texts, "the image's XMP packet")
         return texts
-    _exif_texts(image, texts)
+    read_exif_texts(image, texts)
+    _xmp_packet(image, texts)
     if not KNOWN_KEYS.intersection(texts):
         hidden = read_stealth_text(image, max_bytes=texts._limit(), left_out=texts.left_out)
         for key, value in hidden.items():
-            texts._take(key, value, len(value))
+            texts._take(key, value, len(value), "the pixels' lowest bits (stealth metadata)")
     return texts
+
+
+def _xmp_packet(image: Image.Image, texts: TextChunks) -> None:
+    """The XMP packet of a JPEG (APP1) or WebP (``XMP `` chunk), as PIL found it."""
+    packet = image.info.get("xmp")
+    if isinstance(packet, bytes | str) and packet:
+        _take_xmp(packet, texts, f"the {image.format or 'image'}'s XMP packet")
+
+
+def _take_xmp(packet: bytes | str, texts: TextChunks, where: str) -> None:
+    if XMP_KEY in texts:
+        return
+    if len(packet) > texts._limit():
+        texts._leave_out(XMP_KEY, len(packet))
+        return
+    text = packet.decode("utf-8", errors="replace") if isinstance(packet, bytes) else packet
+    texts._take(XMP_KEY, text, len(packet), where)
 
 
 # --- PNG ------------------------------------------------------------------------------------------------
@@ -206,7 +244,8 @@ def _png_texts(data: bytes, texts: TextChunks) -> None:
             continue
         except (ValueError, IndexError, zlib.error):
             continue
-        texts._take(*entry)
+        key, value, size = entry
+        texts._take(key, value, size, f"a PNG {kind.decode()} chunk")
 
 
 def _keyword(body: bytes) -> str:
@@ -249,64 +288,3 @@ def _inflate(data: bytes, limit: int) -> bytes:
 def megabytes(size: int) -> str:
     """A size for a sentence: "50.0 MB"."""
     return f"{size / 1_000_000:.1f} MB"
-
-
-# --- EXIF -----------------------------------------------------------------------------------------------
-
-
-def _exif_texts(image: Image.Image, texts: TextChunks) -> None:
-    """Add the EXIF texts not already found in PNG chunks."""
-    try:
-        exif = image.getexif()
-        user_comment = exif.get_ifd(_EXIF_IFD).get(_USER_COMMENT)
-        big_endian = getattr(exif, "endian", "<") == ">"
-        tags = {tag: exif.get(tag) for tag in _COMFY_EXIF_TAGS}
-    except Exception:  # noqa: BLE001 - PIL raises many types on broken EXIF; none of them may stop the read
-        return
-    found: list[tuple[str, str | bytes]] = []
-    if isinstance(user_comment, bytes | str) and PARAMETERS_KEY not in texts:
-        found.append((PARAMETERS_KEY, user_comment))
-    for value in tags.values():
-        if isinstance(value, str) and ":" in value:
-            key, _, text = value.partition(":")
-            if key in ("prompt", "workflow") and text.lstrip().startswith("{"):
-                found.append((key, text))
-    for key, value in found:
-        if len(value) > texts._limit():
-            texts._leave_out(key, len(value))
-        elif key == PARAMETERS_KEY:
-            text = decode_user_comment(value, big_endian=big_endian)
-            if text:
-                texts._take(key, text, len(value))
-        else:
-            texts._take(key, str(value), len(value))
-
-
-def decode_user_comment(value: bytes | str, *, big_endian: bool = True) -> str:
-    """The text of an EXIF UserComment: 8 bytes naming the character code, then the text.
-
-    A1111 writes ``UNICODE`` with piexif, which is UTF-16 big-endian; other writers follow the file's byte
-    order, so without a BOM the order whose high bytes are mostly zero wins (prompts are mostly ASCII).
-    """
-    if isinstance(value, str):
-        return value.strip("\0")
-    code, body = value[:8], value[8:]
-    if code.startswith(b"UNICODE"):
-        if body[:2] in (b"\xfe\xff", b"\xff\xfe"):
-            return body.decode("utf-16", errors="replace").strip("\0")
-        body = body[: len(body) // 2 * 2]
-        zeros_even = body[0::2].count(0)
-        zeros_odd = body[1::2].count(0)
-        if zeros_even != zeros_odd:
-            encoding = "utf-16-be" if zeros_even > zeros_odd else "utf-16-le"
-        else:
-            encoding = "utf-16-be" if big_endian else "utf-16-le"
-        return body.decode(encoding, errors="replace").strip("\0")
-    if code.startswith(b"JIS"):
-        return body.decode("shift_jis", errors="replace").strip("\0")
-    if code.strip(b"\0") and not code.startswith(b"ASCII"):
-        body = value  # no character code at all: the whole value is text
-    try:
-        return body.decode("utf-8").strip("\0")
-    except UnicodeDecodeError:
-        return body.decode("latin-1").strip("\0")

@@ -1,9 +1,13 @@
 """Settings read back from an image (ours or another tool's) or from pasted text.
 
-Tried in order: our own ``diffusion_studio`` chunk (restores exactly); A1111/Forge/SD.Next infotext (and
-Fooocus, which shares the ``parameters`` key); a ComfyUI ``prompt`` graph; InvokeAI 3.x ``invokeai_metadata``,
-2.3 ``sd-metadata`` and legacy ``Dream``; NovelAI ``Description``/``Comment``. What cannot be mapped onto a
-``GenerationRequest`` is listed in ``ImageSettings.unmapped`` as readable text and kept in ``request.extras``.
+Tried in order: our own ``diffusion_studio`` chunk (restores exactly); Stability Matrix's ``parameters-json``;
+the ``parameters`` text: SwarmUI, RuinedFooocus and Fooocus JSON, else A1111/Forge/SD.Next infotext (checked
+against a ComfyUI graph in the same file: when they disagree, the graph is the truth); a ComfyUI ``prompt``
+graph (with Civitai's additions); InvokeAI 3.x ``invokeai_metadata``, 2.3 ``sd-metadata`` and legacy ``Dream``;
+NovelAI ``Description``/``Comment`` (V4 included); Draw Things' XMP. Where each text was found (PNG chunk, EXIF
+tag, XMP, hidden pixels) does not matter to the dialects: ``png_chunks`` and ``exif_texts`` put each under the
+key its PNG form has. What cannot be mapped onto a ``GenerationRequest`` is listed in ``ImageSettings.unmapped``
+as readable text and kept in ``request.extras``; ``ImageSettings.read_from`` says which text was used.
 """
 
 from __future__ import annotations
@@ -17,22 +21,57 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.errors import MetadataError, StudioError
-from studio.metadata.comfyui import comfyui_settings
+from studio.metadata.civitai import comfy_graph_settings
+from studio.metadata.drawthings import drawthings_settings
 from studio.metadata.field_mapper import FieldMapper, Found, json_object
 from studio.metadata.infotext import infotext_to_request, parse_infotext
 from studio.metadata.invokeai import dream_settings, invokeai3_settings, sd_metadata_settings
+from studio.metadata.novelai import novelai_settings
 from studio.metadata.png_chunks import (
     MAX_TEXT_BYTES,
     PARAMETERS_KEY,
     STUDIO_KEY,
+    XMP_KEY,
     TextChunks,
     read_text_chunks,
 )
+from studio.metadata.ruined_fooocus import ruined_fooocus_data, ruined_fooocus_settings
+from studio.metadata.stability_matrix import STABILITY_MATRIX_KEY, stability_matrix_settings
+from studio.metadata.swarmui import is_swarmui, swarmui_settings
 from studio.request import GenerationRequest, LoraRef
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("diffusion-studio", "a1111", "comfyui", "invokeai", "fooocus", "novelai", "sdnext", "none")
+SOURCES = (
+    "diffusion-studio",
+    "a1111",
+    "comfyui",
+    "invokeai",
+    "fooocus",
+    "novelai",
+    "sdnext",
+    "swarmui",
+    "ruinedfooocus",
+    "stability-matrix",
+    "drawthings",
+    "none",
+)
+# Each source's tool, and the text key its settings are read from (for ``ImageSettings.read_from``).
+_TOOLS = {
+    "diffusion-studio": ("Diffusion Studio's own settings", STUDIO_KEY),
+    "a1111": ("A1111 settings text", PARAMETERS_KEY),
+    "sdnext": ("SD.Next settings text", PARAMETERS_KEY),
+    "fooocus": ("Fooocus settings", PARAMETERS_KEY),
+    "comfyui": ("ComfyUI graph", "prompt"),
+    "invokeai": ("InvokeAI metadata", ""),
+    "novelai": ("NovelAI settings", "Comment"),
+    "swarmui": ("SwarmUI settings (sui_image_params)", PARAMETERS_KEY),
+    "ruinedfooocus": ("RuinedFooocus settings", PARAMETERS_KEY),
+    "stability-matrix": ("Stability Matrix settings", STABILITY_MATRIX_KEY),
+    "drawthings": ("Draw Things settings (XMP)", XMP_KEY),
+}
+# Fields compared when an A1111 text and a ComfyUI graph describe the same picture.
+_COMPARED = ("prompt", "negative_prompt", "seed", "steps", "cfg_scale", "width", "height", "sampler")
 
 
 @dataclass(frozen=True)
@@ -40,13 +79,15 @@ class ImageSettings:
     """What an image says about how it was made.
 
     ``source`` is one of ``SOURCES``; ``unmapped`` lists, readably, what had no place in the request;
-    ``raw`` holds the text chunks as found.
+    ``raw`` holds the text chunks as found; ``read_from`` says which text the settings came from and where it
+    was ("ComfyUI graph, from the EXIF UserComment").
     """
 
     request: GenerationRequest
     source: str
     unmapped: list[str] = field(default_factory=list)
     raw: dict[str, str] = field(default_factory=dict)
+    read_from: str = ""
 
 
 def read_image_settings(
@@ -87,6 +128,7 @@ def settings_from_chunks(
     The texts a reader left out for their size (``TextChunks.left_out``) lead the ``unmapped`` notes.
     """
     notes: list[str] = list(raw.left_out) if isinstance(raw, TextChunks) else []
+    origins = dict(raw.origins) if isinstance(raw, TextChunks) else {}
     raw = {str(k): str(v) for k, v in raw.items()}
     for what, reader in _READERS:
         try:
@@ -99,7 +141,13 @@ def settings_from_chunks(
             request, source, unmapped = found
             if request.loras and source != "diffusion-studio":
                 request = _match_loras(request, lora_dirs, unmapped)
-            return ImageSettings(request=request, source=source, unmapped=notes + unmapped, raw=raw)
+            return ImageSettings(
+                request=request,
+                source=source,
+                unmapped=notes + unmapped,
+                raw=raw,
+                read_from=_read_from(source, raw, origins),
+            )
     return ImageSettings(request=GenerationRequest(), source="none", unmapped=notes, raw=raw)
 
 
@@ -117,8 +165,13 @@ def _parameters(raw: dict[str, str], notes: list[str]) -> Found | None:
     text = raw.get(PARAMETERS_KEY, "")
     if not text.strip():
         return None
+    rf_data = ruined_fooocus_data(text)
+    if rf_data is not None:
+        return ruined_fooocus_settings(rf_data)
     data = json_object(text)
     if data is not None:
+        if is_swarmui(data):
+            return swarmui_settings(data)
         if "fooocus_scheme" in raw or "metadata_scheme" in data or "full_prompt" in data:
             return _fooocus(data)
         return None
@@ -129,7 +182,62 @@ def _parameters(raw: dict[str, str], notes: list[str]) -> Found | None:
         source = "sdnext"
     else:
         source = "a1111"
+    graph = _graph_instead(raw, request)
+    if graph is not None:
+        return graph
     return request, source, unmapped
+
+
+def _graph_instead(raw: dict[str, str], request: GenerationRequest) -> Found | None:
+    """The file's ComfyUI graph when it disagrees with the A1111 text beside it (some ComfyUI savers write
+    placeholder text such as "unknown"): the graph is what ran. ``None`` when there is no graph or they agree."""
+    try:
+        found = comfy_graph_settings(raw)
+    except Exception:  # noqa: BLE001 - a broken graph leaves the text as the only settings
+        log.warning("Reading the ComfyUI graph beside the A1111 text failed", exc_info=True)
+        return None
+    if found is None or any("no sampler node" in note for note in found[2]):
+        return None
+    graph_request, source, unmapped = found
+    differ = [
+        name
+        for name in _COMPARED
+        if str(getattr(request, name)).strip() != str(getattr(graph_request, name)).strip()
+    ]
+    if not differ:
+        return None
+    details = ", ".join(
+        f"{name.replace('_', ' ')} {_short(getattr(request, name))!r} in the text, "
+        f"{_short(getattr(graph_request, name))!r} in the graph"
+        for name in differ[:4]
+    )
+    note = (
+        "The A1111 settings text in this image disagrees with its ComfyUI graph "
+        f"({details}); the graph was used, as it is what ran."
+    )
+    return graph_request, source, [note, *unmapped]
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read_from(source: str, raw: dict[str, str], origins: dict[str, str]) -> str:
+    """A sentence naming the text used and where it was: "ComfyUI graph, from the EXIF UserComment"."""
+    if source == "none":
+        return ""
+    tool, key = _TOOLS.get(source, (source, ""))
+    if not key:
+        key = next((k for k in ("invokeai_metadata", "sd-metadata", "Dream") if k in raw), "")
+    if source == "comfyui" and (
+        "extraMetadata" in raw.get("prompt", "") or "urn:air:" in raw.get("prompt", "")
+    ):
+        tool = "ComfyUI graph (generated on Civitai)"
+    where = origins.get(key)
+    if where:
+        return f"{tool}, from {where}"
+    return f"{tool}, from the '{key}' text" if key else tool
 
 
 def _fooocus(data: dict[str, Any]) -> Found:
@@ -158,38 +266,16 @@ def _fooocus(data: dict[str, Any]) -> Found:
     return mapped.finish("fooocus")
 
 
-def _novelai(raw: dict[str, str], notes: list[str]) -> Found | None:
-    comment = json_object(raw.get("Comment", ""))
-    if comment is None and raw.get("Software") != "NovelAI":
-        return None
-    comment = comment or {}
-    if raw.get("Software") != "NovelAI" and not {"uc", "scale", "steps"} <= comment.keys():
-        return None
-    mapped = FieldMapper(comment)
-    mapped.fields["prompt"] = raw.get("Description", "")
-    if not mapped.fields["prompt"]:
-        mapped.text("prompt", "prompt")
-    mapped.used.add("prompt")
-    mapped.text("uc", "negative_prompt")
-    mapped.number("steps", "steps", int)
-    mapped.number("scale", "cfg_scale", float)
-    mapped.number("seed", "seed", int)
-    mapped.number("width", "width", int)
-    mapped.number("height", "height", int)
-    mapped.sampler("sampler", None)
-    if raw.get("Source"):
-        mapped.fields["model"] = raw["Source"]
-    return mapped.finish("novelai")
-
-
 _READERS: list[tuple[str, Callable[[dict[str, str], list[str]], Found | None]]] = [
     ("studio's own settings", _ours),
+    ("Stability Matrix settings", lambda raw, notes: stability_matrix_settings(raw)),
     ("A1111 settings text", _parameters),
-    ("ComfyUI graph", lambda raw, notes: comfyui_settings(raw.get("prompt", ""))),
+    ("ComfyUI graph", lambda raw, notes: comfy_graph_settings(raw)),
     ("InvokeAI metadata", lambda raw, notes: invokeai3_settings(raw)),
     ("InvokeAI sd-metadata", lambda raw, notes: sd_metadata_settings(raw)),
     ("InvokeAI Dream text", lambda raw, notes: dream_settings(raw)),
-    ("NovelAI settings", _novelai),
+    ("NovelAI settings", novelai_settings),
+    ("Draw Things settings", drawthings_settings),
 ]
 
 

@@ -1,7 +1,8 @@
 """Saving finished images: one PNG per image, named ``00012-1234567-a-knight-in-armor.png``.
 
 Each PNG carries A1111's ``parameters`` text (so other tools read it) and our ``diffusion_studio`` request JSON
-with that image's own seed (so the studio restores it exactly), plus the pose of a pose-editor control. Our JSON
+with that image's own seed (so the studio restores it exactly), plus the pose of a pose-editor control, and an
+XMP packet marking it as made by a trained model (IPTC ``DigitalSourceType``, with the tool and the model). Our JSON
 is compressed and capped (``MAX_EMBEDDED_BYTES``): what would not fit is left out of the PNG with a notice in
 ``result.notices``, and the picture is still saved. Files are written atomically and an existing file is never
 replaced: the counter moves on instead.
@@ -17,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from studio.atomic import atomic_write_bytes
 from studio.errors import SaveError, StudioError
-from studio.metadata.infotext import image_request, result_infotext
+from studio.metadata.infotext import image_request, result_infotext, studio_version
 from studio.metadata.png_chunks import MAX_EMBEDDED_BYTES, encode_png, fits_in_png, megabytes
+from studio.metadata.xmp import provenance_xmp
 
 if TYPE_CHECKING:
     from studio.request import GenerationRequest
@@ -71,11 +73,13 @@ def save_result(result: GenerationResult, folder: Path) -> list[Path]:
     slug = slugify(result.prompt or result.request.prompt)
     pose_json = embedded_pose_json(result.request, result.notices)
     counter = next_counter(folder)
+    model_name = result.model.name if result.model is not None else result.request.model
+    xmp = provenance_xmp(creator_tool(), Path(model_name).name if model_name else "")
     saved: list[Path] = []
     for index, image in enumerate(result.images):
         request = image_request(result, index)
         request_json = _request_json(request, result.notices)
-        data = encode_png(image, result_infotext(result, index), request_json, pose_json)
+        data = encode_png(image, result_infotext(result, index), request_json, pose_json, xmp)
         for _ in range(_MAX_NAME_TRIES):
             path = folder / f"{counter:05d}-{request.seed}-{slug}.png"
             counter += 1
@@ -95,6 +99,11 @@ def save_result(result: GenerationResult, folder: Path) -> list[Path]:
                 "The image is kept in the studio; choose another output folder."
             )
     return saved
+
+
+def creator_tool() -> str:
+    """What the XMP names as the tool that made the picture."""
+    return f"Diffusion Studio {studio_version()}"
 
 
 def embedded_pose_json(request: GenerationRequest, notices: list[str] | None = None) -> str | None:
