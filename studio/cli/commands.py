@@ -77,7 +77,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     settings = read_image_settings(Path(args.image))
     print(
         json.dumps(
-            {"source": settings.source, "request": settings.request.to_dict(), "unmapped": settings.unmapped},
+            {
+                "source": settings.source,
+                "read_from": settings.read_from,
+                "request": settings.request.to_dict(),
+                "unmapped": settings.unmapped,
+            },
             indent=2,
             ensure_ascii=False,
         )

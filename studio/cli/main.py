@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studio.cli.commands import cmd_demo_models, cmd_info, cmd_models, cmd_pose_render
+from studio.cli.export_command import cmd_export
 from studio.cli.generate_command import cmd_generate
 from studio.cli.parser import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, build_parser
 from studio.errors import StudioError
@@ -63,6 +64,7 @@ def _run(argv: Sequence[str] | None) -> int:
         "generate": cmd_generate,
         "models": cmd_models,
         "info": cmd_info,
+        "export": cmd_export,
         "demo-models": cmd_demo_models,
         "pose": cmd_pose_render,
     }

@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
         "image", help="a PNG from this studio, A1111/Forge, ComfyUI, InvokeAI, Fooocus, NovelAI..."
     )
 
+    export = sub.add_parser(
+        "export", help="write an image as JPEG or WebP, keeping its settings (EXIF) and provenance (XMP)"
+    )
+    export.add_argument("image", nargs="+", metavar="IMAGE", help="the PNG(s) to export")
+    export.add_argument("--format", choices=("jpeg", "webp"), default="jpeg", help="(default: jpeg)")
+    export.add_argument("--out", required=True, metavar="DIR", help="the folder the files go in (required)")
+
     demo = sub.add_parser(
         "demo-models",
         help="write the tiny random-weight demo models into DIR and add DIR to the studio's model folders",

@@ -95,6 +95,7 @@ def _extra_fields(extra: dict[str, Any]) -> FieldMapper:
         probe.sampler("s", None)
         if "sampler" in probe.fields:
             mapped.fields["sampler"] = probe.fields["sampler"]
+            mapped.unmapped += [note.replace("s: ", "sampler: ", 1) for note in probe.unmapped]
         elif sampler[:1].isupper():
             mapped.fields["sampler"] = sampler  # already an A1111 name ("DPM++ 2M Karras")
     return mapped

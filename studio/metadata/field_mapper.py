@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from studio.metadata.sampler_aliases import foreign_sampler_name
+from studio.metadata.sampler_aliases import foreign_sampler_name, split_schedule
 from studio.request import GenerationRequest
 
 Found = tuple[GenerationRequest, str, list[str]]
@@ -73,11 +73,18 @@ class FieldMapper:
         if not isinstance(name, str) or not isinstance(scheduler, str):
             return
         mapped = foreign_sampler_name(name, scheduler)
+        label = f"{name} / {scheduler}" if scheduler else name
         if mapped is None:
-            label = f"{name} / {scheduler}" if scheduler else name
             self.unmapped.append(f"{key}: {label} (the studio has no matching sampler)")
-        else:
-            self.fields["sampler"] = mapped
+            return
+        base, schedule = split_schedule(mapped)
+        if mapped not in _known_samplers() and schedule and base in _known_samplers():
+            # "Euler a Karras": the sampler exists here, only not on that schedule. Use it, and say so.
+            self.unmapped.append(
+                f"{key}: {label} (the studio has {base} only without the {schedule} schedule)"
+            )
+            mapped = base
+        self.fields["sampler"] = mapped
 
     def finish(self, source: str) -> Found:
         # Empty, zero and false values are a tool's "off" switches: nothing the artist would miss.
@@ -87,3 +94,9 @@ class FieldMapper:
             text = text.replace("\n", " ")
             self.unmapped.append(f"{key}: {text if len(text) <= 120 else text[:119] + '…'}")
         return GenerationRequest(**self.fields, extras={**self.quiet, **extras}), source, self.unmapped
+
+
+def _known_samplers() -> tuple[str, ...]:
+    from studio.models.samplers import SAMPLER_NAMES  # names only: no torch
+
+    return SAMPLER_NAMES

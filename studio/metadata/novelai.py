@@ -43,6 +43,7 @@ def novelai_settings(raw: dict[str, str], notes: list[str]) -> Found | None:
         probe.sampler("s", "k")
         if scheduler is not None and "sampler" in probe.fields:
             mapped.fields["sampler"] = probe.fields["sampler"]
+            mapped.unmapped += [note.replace("s: ", "sampler: ", 1) for note in probe.unmapped]
         else:
             mapped.unmapped.append(f"sampler: {sampler} / {schedule} (the studio has no matching sampler)")
     for index, (text, where) in enumerate(characters, 1):

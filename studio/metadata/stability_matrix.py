@@ -38,6 +38,7 @@ def stability_matrix_settings(raw: Mapping[str, str]) -> Found | None:
         probe.sampler("s", "k")
         if "sampler" in probe.fields:
             mapped.fields["sampler"] = probe.fields["sampler"]
+            mapped.unmapped += [note.replace("s: ", "Sampler: ", 1) for note in probe.unmapped]
         else:
             mapped.unmapped.append(f"Sampler: {sampler} / {scheduler} (the studio has no matching sampler)")
     return mapped.finish("stability-matrix")

@@ -256,6 +256,10 @@ class GalleryPanel(QWidget):
             (None, "Copy image", "Copy the image to the clipboard", lambda: self._copy(path)),
             ("folder", "Show in folder", "Open the folder that holds this image",
              lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))),
+            (None, "Export as JPEG", "Write a JPEG copy into the 'exports' folder, keeping its settings",
+             lambda: self.export_image(path, "jpeg")),
+            (None, "Export as WebP", "Write a WebP copy into the 'exports' folder, keeping its settings",
+             lambda: self.export_image(path, "webp")),
             None,
             ("trash", "Delete…", "Move this image to the trash", lambda: self.delete_image(path)),
         )  # fmt: skip
@@ -270,6 +274,20 @@ class GalleryPanel(QWidget):
             action.triggered.connect(slot)
         menu.setToolTipsVisible(True)
         return menu
+
+    def export_image(self, path: Path, fmt: str) -> Path | None:
+        """Export ``path`` as ``fmt`` into ``exports/`` beside it (settings and provenance kept); say where."""
+        from studio.errors import StudioError
+        from studio.metadata.export import export_image
+        from studio.metadata.saving import creator_tool
+
+        try:
+            written = export_image(path, fmt, path.parent / "exports", creator_tool())
+        except StudioError as exc:
+            QMessageBox.warning(self, "Export image", str(exc))
+            return None
+        QMessageBox.information(self, "Export image", f"Exported as {written.name} in {written.parent}.")
+        return written
 
     def _copy(self, path: Path) -> None:
         image = QImage(str(path))
