@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="print the generation settings stored in an image as JSON")
     info.add_argument(
-        "image", help="a PNG from this studio, A1111/Forge, ComfyUI, InvokeAI, Fooocus, NovelAI..."
+        "image",
+        help="a PNG, JPEG or WebP from this studio, A1111/Forge, ComfyUI, SwarmUI, InvokeAI, Fooocus, NovelAI...",
     )
 
     export = sub.add_parser(

@@ -10,6 +10,7 @@ and every URN is reported with the ids that find it on Civitai.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -52,6 +53,28 @@ def comfy_graph_settings(raw: Mapping[str, str]) -> Found | None:
     for urn in urns:
         notes.append(describe_air(urn))
     return request, source, notes
+
+
+def civitai_resource_notes(value: str) -> list[str]:
+    """Readable lines for the ``Civitai resources`` value of an A1111-style text Civitai's generator writes:
+    a JSON list of ``{"type", "modelName", "modelVersionName", "modelVersionId", "weight"}``."""
+    try:
+        entries = json.loads(value)
+    except (ValueError, RecursionError):
+        return [f"Civitai resources: {value[:120]}"]
+    notes = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        name = entry.get("modelName") or entry.get("name") or "?"
+        version = entry.get("modelVersionName")
+        weight = f", weight {entry['weight']}" if "weight" in entry else ""
+        ids = f"version id {entry['modelVersionId']}" if "modelVersionId" in entry else ""
+        label = f"'{name}'" + (f" ({version})" if version else "")
+        notes.append(
+            f"Civitai {entry.get('type', 'resource')} {label}{weight}: {ids or 'no id'}; download it to use it"
+        )
+    return notes
 
 
 def describe_air(urn: str) -> str:

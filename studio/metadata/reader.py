@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studio.errors import MetadataError, StudioError
-from studio.metadata.civitai import comfy_graph_settings
+from studio.metadata.civitai import civitai_resource_notes, comfy_graph_settings
 from studio.metadata.drawthings import drawthings_settings
 from studio.metadata.field_mapper import FieldMapper, Found, json_object
 from studio.metadata.infotext import infotext_to_request, parse_infotext
@@ -185,6 +185,11 @@ def _parameters(raw: dict[str, str], notes: list[str]) -> Found | None:
     graph = _graph_instead(raw, request)
     if graph is not None:
         return graph
+    if "Civitai resources" in request.extras:
+        resources = str(request.extras["Civitai resources"])
+        unmapped = [n for n in unmapped if not n.startswith("Civitai resources:")] + civitai_resource_notes(
+            resources
+        )
     return request, source, unmapped
 
 

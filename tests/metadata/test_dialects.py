@@ -452,3 +452,28 @@ def test_settings_of_a_webp_too_large_to_open_are_still_read(tmp_path, monkeypat
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 8)
     chunks = read_text_chunks(path)
     assert json.loads(chunks["prompt"]) == graph() and "Draw Things" in chunks["XML:com.adobe.xmp"]
+
+
+def test_graph_in_exif_make_wins_over_placeholder_text_in_user_comment(tmp_path):
+    comment = unicode_comment(PLACEHOLDER, "utf-16-be")
+    ifd0 = {MAKE: "Prompt: " + json.dumps(graph()), IMAGE_DESCRIPTION: "Workflow: " + json.dumps(WORKFLOW)}
+    settings = read_image_settings(save_with_exif(tmp_path / "both.jpg", ifd0, comment, big_endian=True))
+    assert_graph_read(settings)
+    assert settings.read_from == "ComfyUI graph, from the EXIF Make tag ('Prompt:')"
+    assert "the graph was used" in settings.unmapped[0]
+
+
+def test_civitai_a1111_style_text_names_its_resources(tmp_path):
+    resources = [{"type": "checkpoint", "modelVersionId": 290640, "modelName": "Pony Diffusion V6 XL",
+                  "modelVersionName": "V6"}, {"type": "lora", "weight": 0.8, "modelVersionId": 1111,
+                  "modelName": "Ink Style", "modelVersionName": "v1"}]  # fmt: skip
+    text = ("a heron\nNegative prompt: blur\nSteps: 25, Sampler: Euler a, CFG scale: 5, Seed: 12, Size: 832x1216, "
+            f"Clip skip: 2, Civitai resources: {json.dumps(resources)}, Civitai metadata: {{}}")  # fmt: skip
+    path = save_with_exif(
+        tmp_path / "civitai.jpeg", comment=unicode_comment(text, "utf-16-be"), big_endian=True
+    )
+    settings = read_image_settings(path)
+    assert settings.source == "a1111" and settings.request.seed == 12
+    notes = "\n".join(settings.unmapped)
+    assert "Civitai checkpoint 'Pony Diffusion V6 XL' (V6): version id 290640" in notes
+    assert "Civitai lora 'Ink Style' (v1), weight 0.8: version id 1111" in notes
