@@ -150,7 +150,10 @@ def _expand_user_comment(text: str) -> dict[str, str]:
             and "Description" in data
         ):
             return {key: _as_text(data[key]) for key in _NOVELAI_KEYS if key in data}
-        if isinstance(data.get("prompt"), dict) and any(isinstance(v, dict) for v in data.values()):
+        prompt = data.get("prompt")
+        if isinstance(prompt, dict) or (
+            "workflow" in data and isinstance(prompt, str) and prompt.startswith("{")
+        ):
             # {"prompt": {...}, "workflow": {...}}: one JSON object standing for several PNG chunks
             return {key: _as_text(value) for key, value in data.items() if isinstance(value, dict | str)}
         if any(isinstance(v, dict) and "class_type" in v for v in data.values()):

@@ -111,8 +111,12 @@ def test_save_image_extended_prompt_in_make_workflow_in_description(tmp_path, su
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".webp"])
-def test_prompt_and_workflow_as_one_json_in_user_comment(tmp_path, suffix):
-    comment = json.dumps({"prompt": graph(), "workflow": WORKFLOW})  # PIL writes a str as ASCII
+@pytest.mark.parametrize("nested", [False, True])
+def test_prompt_and_workflow_as_one_json_in_user_comment(tmp_path, suffix, nested):
+    parts = {"prompt": graph(), "workflow": WORKFLOW}
+    if nested:  # some savers store each part as a JSON string inside the JSON
+        parts = {key: json.dumps(value) for key, value in parts.items()}
+    comment = json.dumps(parts)  # PIL writes a str as ASCII
     settings = read_image_settings(save_with_exif(tmp_path / f"one{suffix}", comment=comment))
     assert_graph_read(settings)
     assert settings.read_from == "ComfyUI graph, from the EXIF UserComment"
