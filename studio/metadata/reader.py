@@ -331,6 +331,10 @@ def _chunks_for_text(text: str) -> dict[str, str]:
             return {"sd-metadata": stripped}
         if "metadata_scheme" in data or "full_prompt" in data:
             return {PARAMETERS_KEY: stripped, "fooocus_scheme": "fooocus"}
+        if is_swarmui(data) or str(data.get("software", "")).lower() == "ruinedfooocus":
+            return {PARAMETERS_KEY: stripped}
+        if "PositivePrompt" in data:
+            return {STABILITY_MATRIX_KEY: stripped}
         if "uc" in data and "scale" in data:
             return {"Comment": stripped, "Description": str(data.get("prompt", ""))}
         return {STUDIO_KEY: stripped}

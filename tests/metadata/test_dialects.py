@@ -481,3 +481,18 @@ def test_civitai_a1111_style_text_names_its_resources(tmp_path):
     notes = "\n".join(settings.unmapped)
     assert "Civitai checkpoint 'Pony Diffusion V6 XL' (V6): version id 290640" in notes
     assert "Civitai lora 'Ink Style' (v1), weight 0.8: version id 1111" in notes
+
+
+@pytest.mark.parametrize(
+    ("text", "source"),
+    [
+        (json.dumps(SWARM), "swarmui"),
+        (json.dumps(RUINED), "ruinedfooocus"),
+        (json.dumps(SM_JSON), "stability-matrix"),
+    ],
+)
+def test_pasted_json_of_each_dialect_is_recognised(text, source):
+    from studio.metadata.reader import read_settings_text
+
+    settings = read_settings_text(text)
+    assert settings.source == source and settings.request.prompt
