@@ -54,6 +54,8 @@ class SettingsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bindings: dict[str, FieldBinding] = {}
+        self._last_seed: int | None = None
+        self._kept_seed = ""  # the seed typed before Random was ticked, back when it is unticked
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
@@ -113,6 +115,7 @@ class SettingsPanel(QWidget):
             "Fix the seed of the last picture, to vary it by changing the prompt.",
         )
         self.reuse_seed.setEnabled(False)
+        self._update_seed_placeholder()
         form.addRow("Seed", self._row(self.random_seed, self.seed, self.reuse_seed))
 
         self.size_picker = SizePicker(self)
@@ -147,7 +150,9 @@ class SettingsPanel(QWidget):
         self.strength.setSingleStep(0.05)
         form.addRow("Source", self.init_image)
         form.addRow("", self._row(self.browse_init, self.clear_init))
-        self.strength_label = QLabel("Strength", self)  # greyed with the field: it too is unavailable
+        # "Denoising", not "Strength": the Control tab has a strength too (its "Control weight"). The label is
+        # greyed with the field: it too is unavailable.
+        self.strength_label = QLabel("Denoising strength", self)
         form.addRow(self.strength_label, self.strength)
 
         self.hires = HiresBox(self)
@@ -158,7 +163,7 @@ class SettingsPanel(QWidget):
         self.browse_init.clicked.connect(self.browse_init_requested)
         self.clear_init.clicked.connect(lambda: self.set_init_image(None))
         self.reuse_seed.clicked.connect(self.reuse_seed_requested)
-        self.random_seed.toggled.connect(lambda on: self.seed.setEnabled(not on))
+        self.random_seed.toggled.connect(self._random_toggled)  # before the binding's: it reads the field
         self.model.currentIndexChanged.connect(self._model_changed)
         self.init_image.textChanged.connect(self._update_init_controls)
         self.random_seed.setChecked(True)
@@ -239,6 +244,8 @@ class SettingsPanel(QWidget):
 
     def set_last_seed(self, seed: int) -> None:
         """Say which seed "Reuse last" fixes; the seed itself comes back through the state's request."""
+        self._last_seed = seed
+        self._update_seed_placeholder()
         self.reuse_seed.setEnabled(True)
         self.reuse_seed.setToolTip(
             f"Fix the seed of the last picture ({seed}) to vary it by changing the prompt."
@@ -336,10 +343,31 @@ class SettingsPanel(QWidget):
         return RANDOM_SEED if self.random_seed.isChecked() or not seed_text else int(seed_text)
 
     def _show_seed(self, request: GenerationRequest) -> None:
-        self.random_seed.setChecked(request.seed == RANDOM_SEED)
-        self.seed.setEnabled(request.seed != RANDOM_SEED)
-        if request.seed != RANDOM_SEED or not self.seed.text():
-            self.seed.setText(str(request.seed) if request.seed != RANDOM_SEED else "")
+        random = request.seed == RANDOM_SEED
+        self.random_seed.setChecked(random)
+        self.seed.setEnabled(not random)
+        if random:
+            self._keep_typed_seed()
+        else:
+            self.seed.setText(str(request.seed))
+
+    def _random_toggled(self, on: bool) -> None:
+        """Random on: the field shows the last seed used, greyed; off: the seed typed before, or the last one."""
+        if on:
+            self._keep_typed_seed()
+        elif not self.seed.text():
+            last = "" if self._last_seed is None else str(self._last_seed)
+            self.seed.setText(self._kept_seed or last)
+        self.seed.setEnabled(not on)
+
+    def _keep_typed_seed(self) -> None:
+        if self.seed.text():
+            self._kept_seed = self.seed.text()
+            self.seed.clear()  # the placeholder, "last: 1234", shows instead
+
+    def _update_seed_placeholder(self) -> None:
+        last = "new each time" if self._last_seed is None else f"last: {self._last_seed}"
+        self.seed.setPlaceholderText(last)
 
     def _show_init_image(self, request: GenerationRequest) -> None:
         self.init_image.setText(request.init_image or "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 ROLE_RATIO = Qt.ItemDataRole.UserRole + 2
 CUSTOM = "Custom"
@@ -54,8 +54,11 @@ class SizePicker(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.preset)
         row = QHBoxLayout()
-        row.addWidget(self.width)
-        row.addWidget(self.height)
+        for spin, text in ((self.width, "Width"), (self.height, "Height")):
+            label = QLabel(text, self)
+            label.setBuddy(spin)
+            row.addWidget(label)
+            row.addWidget(spin, 1)
         layout.addLayout(row)
         self.preset.activated.connect(self._apply_preset)
         self._fill()
