@@ -152,7 +152,7 @@ class SettingsPanel(QWidget):
         form.addRow("", self._row(self.browse_init, self.clear_init))
         # "Denoising", not "Strength": the Control tab has a strength too (its "Control weight"). The label is
         # greyed with the field: it too is unavailable.
-        self.strength_label = QLabel("Denoising strength", self)
+        self.strength_label = QLabel("Denoising\nstrength", self)  # two lines: the label column stays narrow
         form.addRow(self.strength_label, self.strength)
 
         self.hires = HiresBox(self)

@@ -139,8 +139,8 @@ def test_size_boxes_are_labelled_and_the_two_strengths_are_named_apart(qtbot):
 
     panel, _state = make(qtbot, GenerationRequest(model="/m/dreamy"))
     buddies = {label.text(): label.buddy() for label in panel.size_picker.findChildren(QLabel)}
-    assert buddies == {"Width": panel.width, "Height": panel.height}
-    assert panel.strength_label.text() == "Denoising strength"
+    assert buddies == {"W": panel.width, "H": panel.height}
+    assert panel.strength_label.text().split() == ["Denoising", "strength"]
     row = ControlRow(ControlInput(type="canny", image=""), controlnet_folders=[])
     qtbot.addWidget(row)
     texts = {label.text() for label in row.findChildren(QLabel)}
