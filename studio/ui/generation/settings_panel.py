@@ -49,7 +49,7 @@ class SettingsPanel(QWidget):
     add_model_requested = Signal()
     download_requested = Signal()
     browse_init_requested = Signal()
-    reuse_seed_requested = Signal()  # "Reuse last": the state owns the last seed and fixes it
+    reuse_seed_requested = Signal()  # "Reuse": the state owns the last seed and fixes it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,7 +110,7 @@ class SettingsPanel(QWidget):
         # few 20-digit numbers past SEED_MAX are not cut down here: the engine refuses them, saying the range.
         self.seed.setValidator(QRegularExpressionValidator(rf"\d{{0,{len(str(SEED_MAX))}}}", self.seed))
         self.reuse_seed = _tip(
-            QPushButton("Reuse last", self),
+            QPushButton("Reuse", self),  # short: the seed field beside it shows "last: 1234"
             "Reuse last seed",
             "Fix the seed of the last picture, to vary it by changing the prompt.",
         )
@@ -243,7 +243,7 @@ class SettingsPanel(QWidget):
     # --- seed and source --------------------------------------------------------------------------------
 
     def set_last_seed(self, seed: int) -> None:
-        """Say which seed "Reuse last" fixes; the seed itself comes back through the state's request."""
+        """Say which seed "Reuse" fixes; the seed itself comes back through the state's request."""
         self._last_seed = seed
         self._update_seed_placeholder()
         self.reuse_seed.setEnabled(True)

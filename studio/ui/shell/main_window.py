@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         right.addWidget(self.queue_panel)
         right.setStretchFactor(0, 1)
         right.setStretchFactor(1, 0)
-        right.setSizes([500, 260])  # the queue shows about four jobs with their thumbnails
+        right.setSizes([560, 200])  # the queue shows about three jobs with their thumbnails
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget, minimum in ((left, 280), (centre, 320), (right, 280)):
             self.splitter.addWidget(widget)

@@ -123,7 +123,7 @@ class PreferencesDialog(QDialog):
         self.state = state
         settings = state.settings
         self.setWindowTitle("Preferences")
-        self.setMinimumSize(640, 420)
+        self.setMinimumSize(720, 420)
         self.index = QListWidget(self)
         self.index.setAccessibleName("Preference pages")
         self.index.setFixedWidth(150)
@@ -137,16 +137,14 @@ class PreferencesDialog(QDialog):
         self.theme.setAccessibleName("Theme")
         self.add_page("Appearance", self._form(("Theme", self.theme)))
 
-        self.models_folder = FolderField(
-            "Models folder", settings.models_folder, f"the studio's own: {paths.models_dir()}"
-        )
+        self.models_folder = FolderField("Models folder", settings.models_folder, "the studio's own folder")
         self.models_folder.setToolTip(
             "Where downloads go and models are looked for first. An AUTOMATIC1111 or ComfyUI folder is used in "
             "its own layout."
         )
-        self.output_folder = FolderField(
-            "Pictures folder", settings.output_folder, f"the studio's own: {paths.outputs_dir()}"
-        )
+        self.output_folder = FolderField("Pictures folder", settings.output_folder, "the studio's own folder")
+        self.models_folder.edit.setToolTip(f"Empty: {paths.models_dir()}")
+        self.output_folder.edit.setToolTip(f"Empty: {paths.outputs_dir()}")
         self.annotators_folder = FolderField("Annotators folder", settings.annotators_folder, "none chosen")
         self.annotators_folder.setToolTip(
             "Detector weights (lllyasviel/Annotators) for depth, edges and poses."
