@@ -91,3 +91,32 @@ def test_ctrl_arrows_move_the_selected_job(qtbot):
     qtbot.keyClick(panel, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
     assert [j.request.prompt for j in queue.jobs()] == ["two", "one", "three"]
     assert panel.list.currentRow() == 1
+
+
+def test_a_pose_control_shows_as_the_pose_drawn_and_a_broken_file_as_the_outline(qtbot, tmp_path):
+    from studio.pose.pose import default_pose
+    from studio.pose.pose_json import save_pose
+    from studio.request import ControlInput
+    from studio.ui.gallery.queue_entry import input_thumbnail
+
+    pose_path = tmp_path / "pose.json"
+    save_pose(default_pose(512, 512), pose_path)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    off = ControlInput(type="openpose", image=str(pose_path), source="pose", enabled=False)
+    drawn = input_thumbnail(
+        GenerationRequest(controls=(ControlInput(type="openpose", image=str(pose_path)),))
+    )
+    image = drawn.toImage()
+    coloured = sum(
+        1
+        for x in range(image.width())
+        for y in range(image.height())
+        if image.pixelColor(x, y).saturation() > 100
+    )
+    assert coloured > 20  # the skeleton's colours on black
+    for request in (GenerationRequest(controls=(off,)), GenerationRequest(init_image=str(broken))):
+        outline = input_thumbnail(request).toImage()
+        assert (
+            outline.pixelColor(24, 24).alpha() == 0
+        )  # a switched-off control or an unreadable file: no picture
