@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -19,6 +20,21 @@ from studio.state.jobs import JobQueue
 from studio.ui.gallery.queue_entry import THUMB, entry_lines, input_thumbnail
 
 JOB_ID_ROLE = Qt.ItemDataRole.UserRole
+EMPTY_TEXT = (
+    "Generate while a picture is being made, and the next ones wait here. Drag them to change the order."
+)
+
+
+class QueueList(QListWidget):
+    """The list of waiting jobs; empty, it says what will appear in it."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if self.count() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(self.viewport().rect().adjusted(12, 8, -12, -8), flags, EMPTY_TEXT)
 
 
 class QueuePanel(QWidget):
@@ -43,7 +59,7 @@ class QueuePanel(QWidget):
         header.addWidget(self.resume)
         header.addWidget(self.remove)
         layout.addLayout(header)
-        self.list = QListWidget(self)
+        self.list = QueueList(self)
         self.list.setAccessibleName("Queued generations")
         # Long labels end in "…" (the tooltip has the prompt) instead of a sideways scroll bar.
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

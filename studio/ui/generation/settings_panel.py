@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QFont, QRegularExpressionValidator, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -116,6 +116,9 @@ class SettingsPanel(QWidget):
         )
         self.reuse_seed.setEnabled(False)
         self._update_seed_placeholder()
+        self.seed.installEventFilter(self)
+        # Room for a ten-digit seed (the largest a random one is), typed or shown as the last one used.
+        self.seed.setMinimumWidth(self.seed.fontMetrics().horizontalAdvance("4294967295") + 14)
         form.addRow("Seed", self._row(self.random_seed, self.seed, self.reuse_seed))
 
         self.size_picker = SizePicker(self)
@@ -366,8 +369,22 @@ class SettingsPanel(QWidget):
             self.seed.clear()  # the placeholder, "last: 1234", shows instead
 
     def _update_seed_placeholder(self) -> None:
-        last = "new each time" if self._last_seed is None else f"last: {self._last_seed}"
-        self.seed.setPlaceholderText(last)
+        if self._last_seed is None:
+            self.seed.setPlaceholderText("new each time")
+            return
+        # "last: 1234"; a ten-digit seed alone when the words do not fit the field (about 95 px at 1280x800).
+        text = f"last: {self._last_seed}"
+        room = self.seed.width() - 12  # the frame and text margins
+        fits = self.seed.fontMetrics().horizontalAdvance(text) <= room or not self.seed.isVisible()
+        self.seed.setPlaceholderText(text if fits else str(self._last_seed))
+        self.seed.setToolTip(
+            f"The same seed with the same settings gives the same picture. The last picture's was {self._last_seed}."
+        )
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.seed and event.type() == QEvent.Type.Resize:
+            self._update_seed_placeholder()  # the field's width decides how its placeholder reads
+        return False
 
     def _show_init_image(self, request: GenerationRequest) -> None:
         self.init_image.setText(request.init_image or "")

@@ -120,3 +120,27 @@ def test_a_pose_control_shows_as_the_pose_drawn_and_a_broken_file_as_the_outline
         assert (
             outline.pixelColor(24, 24).alpha() == 0
         )  # a switched-off control or an unreadable file: no picture
+
+
+def test_an_empty_queue_says_what_will_wait_there(qtbot):
+    queue = JobQueue()
+    panel = QueuePanel(queue)
+    qtbot.addWidget(panel)
+    panel.resize(320, 200)
+    panel.show()
+    qtbot.waitExposed(panel)
+
+    def text_pixels() -> int:
+        image = panel.list.viewport().grab().toImage()
+        background = image.pixelColor(1, 1)
+        return sum(
+            1
+            for x in range(0, image.width(), 2)
+            for y in range(0, image.height(), 2)
+            if image.pixelColor(x, y) != background
+        )
+
+    assert text_pixels() > 50  # the sentence is drawn
+    queue.add(GenerationRequest(prompt="x"))
+    queue.remove(queue.jobs()[0].id)
+    assert text_pixels() > 50 and panel.list.count() == 0

@@ -207,3 +207,17 @@ def test_the_demo_model_is_labelled(qtbot):
     assert panel.model_note.isVisible() and "random weights" in panel.model_note.text()
     panel.model.setCurrentIndex(panel.model.findData("/m/dreamy", ROLE_REFERENCE))
     assert not panel.model_note.isVisible()
+
+
+def test_a_long_last_seed_still_fits_the_seed_field(qtbot):
+    panel, _state = make(qtbot, GenerationRequest(model="/m/dreamy"))
+    panel.resize(330, 800)
+    panel.show()
+    qtbot.waitExposed(panel)
+    for seed in (1234, 3309153994):
+        panel.set_last_seed(seed)
+        shown = panel.seed.placeholderText()
+        assert shown in (f"last: {seed}", str(seed))
+        assert panel.seed.fontMetrics().horizontalAdvance(shown) <= panel.seed.width() - 12
+    panel.set_last_seed(1234)
+    assert panel.seed.placeholderText() == "last: 1234"
