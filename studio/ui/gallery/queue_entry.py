@@ -20,7 +20,7 @@ from studio.state.jobs import Job
 
 log = logging.getLogger("studio.ui")
 
-THUMB = 48  # px, the side of an entry's thumbnail
+THUMB = 40  # px, the side of an entry's thumbnail
 PROMPT_CHARS = 40
 
 
