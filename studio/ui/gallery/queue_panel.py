@@ -26,7 +26,13 @@ EMPTY_TEXT = (
 
 
 class QueueList(QListWidget):
-    """The list of waiting jobs; empty, it says what will appear in it."""
+    """The list of waiting jobs; empty, it says what will appear in it. ``dropped`` follows an entry's drop."""
+
+    dropped = Signal()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().dropEvent(event)
+        self.dropped.emit()  # whether Qt moved the row or inserted a copy and removed the original
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().paintEvent(event)
@@ -76,6 +82,7 @@ class QueuePanel(QWidget):
         # A drop moves the row in the list's model; the queue follows once the drop is over (rebuilding the
         # list inside the drop would delete the items Qt is still moving).
         self.list.model().rowsMoved.connect(lambda *_: QTimer.singleShot(0, self._order_from_list))
+        self.list.dropped.connect(lambda: QTimer.singleShot(0, self._order_from_list))
         layout.addWidget(self.list, 1)
         self.remove.clicked.connect(self._remove_selected)
         self.resume.clicked.connect(self.resume_requested)
@@ -121,7 +128,8 @@ class QueuePanel(QWidget):
 
     def _order_from_list(self) -> None:
         """After a drag: the list's order becomes the queue's order."""
-        ids = [int(self.list.item(row).data(JOB_ID_ROLE)) for row in range(self.list.count())]
+        ids = [self.list.item(row).data(JOB_ID_ROLE) for row in range(self.list.count())]
+        ids = list(dict.fromkeys(int(job_id) for job_id in ids if job_id is not None))
         for index, job_id in enumerate(ids):
             self.queue.move(job_id, index)
         self.refresh()  # the positions in the labels
