@@ -7,6 +7,10 @@ File format (``styles.json``, ``lighting.json``, ``composition.json``)::
 
 ``prompt`` may hold one ``{prompt}`` placeholder where the preset wraps the subject; without it the text is
 appended after the subject (see ``studio.prompt.compose``). ``negative`` (optional) adds to the negative prompt.
+
+Two optional fields give the pickers a picture of the preset, beside its name: ``swatch``, two to five colours
+(``"#rrggbb"``) of its palette (styles, lighting), and ``frame``, the subject's box in the picture as fractions
+``[x, y, width, height]`` (composition). Files without them load as before.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ _NOUNS: dict[str, str] = {
 }
 _ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _TEXT_FIELDS = ("id", "name", "description", "prompt")
-_ALL_FIELDS = (*_TEXT_FIELDS, "negative")
+_ALL_FIELDS = (*_TEXT_FIELDS, "negative", "swatch", "frame")
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+SWATCH_COLOURS = (2, 5)  # how many colours a swatch may have, fewest and most
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class Preset:
     prompt: str
     negative: str
     kind: PresetKind
+    swatch: tuple[str, ...] = ()  # "#rrggbb" colours of the preset's palette, for the picker
+    frame: tuple[float, float, float, float] | None = None  # the subject's box (fractions), for the picker
 
     @property
     def wraps_subject(self) -> bool:
@@ -164,7 +172,14 @@ def _read_file(path: Path, kind: PresetKind) -> tuple[Preset, ...]:
         if problem:
             label = entry.get("id") if isinstance(entry, dict) else None
             raise fail(f"preset {number}{f' ({label!r})' if isinstance(label, str) else ''} {problem}")
-        preset = Preset(kind=kind, negative=entry.get("negative", ""), **{f: entry[f] for f in _TEXT_FIELDS})
+        frame = entry.get("frame")
+        preset = Preset(
+            kind=kind,
+            negative=entry.get("negative", ""),
+            swatch=tuple(entry.get("swatch", ())),
+            frame=tuple(float(n) for n in frame) if frame is not None else None,  # type: ignore[arg-type]
+            **{f: entry[f] for f in _TEXT_FIELDS},
+        )
         for key in {preset.id, _normal(preset.name)}:
             if key in taken:
                 raise fail(f"preset {number} ('{preset.id}') reuses the id or name '{key}' of '{taken[key]}'")
@@ -186,6 +201,9 @@ def _entry_problem(entry: Any) -> str | None:
             return f"needs a non-empty text '{name}'"
     if not isinstance(entry.get("negative", ""), str):
         return "has a 'negative' that is not text"
+    look = _look_problem(entry)
+    if look:
+        return look
     if not _ID_PATTERN.fullmatch(entry["id"]):
         return "has an id that is not lowercase words joined by '-'"
     prompt = entry["prompt"]
@@ -193,6 +211,32 @@ def _entry_problem(entry: Any) -> str | None:
         return f"uses {PLACEHOLDER} more than once in 'prompt'"
     if _has_brace(prompt.replace(PLACEHOLDER, "")) or _has_brace(entry.get("negative", "")):
         return f"has a brace that is not the {PLACEHOLDER} placeholder"
+    return None
+
+
+def _look_problem(entry: dict[str, Any]) -> str | None:
+    """What is wrong with the optional ``swatch`` and ``frame`` fields, or ``None``."""
+    swatch = entry.get("swatch", [])
+    fewest, most = SWATCH_COLOURS
+    if (
+        not isinstance(swatch, list)
+        or not all(isinstance(c, str) and _COLOUR.fullmatch(c) for c in swatch)
+        or (swatch and not fewest <= len(swatch) <= most)
+    ):
+        return f"has a 'swatch' that is not a list of {fewest} to {most} colours written \"#rrggbb\""
+    frame = entry.get("frame")
+    if frame is not None:
+        numbers = isinstance(frame, list) and all(
+            isinstance(n, int | float) and not isinstance(n, bool) for n in frame
+        )
+        if (
+            not numbers
+            or len(frame) != 4
+            or not all(0 <= n <= 1 for n in frame)
+            or frame[2] <= 0
+            or frame[3] <= 0
+        ):
+            return "has a 'frame' that is not [x, y, width, height] as fractions of the picture (0 to 1)"
     return None
 
 

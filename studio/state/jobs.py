@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ class Job:
 
     request: GenerationRequest
     id: int = 0
+    runner: str = ""  # where the job runs (a server's name) when a backend says so; "" shows nothing
 
     @staticmethod
     def new(request: GenerationRequest) -> Job:
@@ -59,6 +61,27 @@ class JobQueue(QObject):
             if job.id == job_id:
                 del self._jobs[index]
                 self.changed.emit()
+                return True
+        return False
+
+    def move(self, job_id: int, index: int) -> bool:
+        """Put a waiting job at ``index`` (clamped), so the worker takes the jobs in the new order."""
+        for position, job in enumerate(self._jobs):
+            if job.id == job_id:
+                del self._jobs[position]
+                self._jobs.insert(max(0, min(index, len(self._jobs))), job)
+                if position != self._jobs.index(job):
+                    self.changed.emit()
+                return True
+        return False
+
+    def set_runner(self, job_id: int, runner: str) -> bool:
+        """Say where a waiting job runs (e.g. a ComfyUI server's name); the queue shows it under the job."""
+        for position, job in enumerate(self._jobs):
+            if job.id == job_id:
+                if job.runner != runner:
+                    self._jobs[position] = dataclasses.replace(job, runner=runner)
+                    self.changed.emit()
                 return True
         return False
 

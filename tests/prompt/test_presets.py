@@ -162,6 +162,21 @@ def _file(*presets: dict, **top: object) -> dict:
     return {"version": 1, "kind": "style", "presets": list(presets), **top}
 
 
+def test_swatch_and_frame_are_optional_and_loaded(tmp_path):
+    _write(tmp_path, _file(GOOD, {**GOOD, "id": "b", "name": "B", "swatch": ["#112233", "#AABBCC"]},
+                           {**GOOD, "id": "c", "name": "C", "frame": [0.25, 0, 0.5, 1]}))  # fmt: skip
+    plain, coloured, framed = load_presets("style", tmp_path)
+    assert (plain.swatch, plain.frame) == ((), None)  # a file without them loads as before
+    assert coloured.swatch == ("#112233", "#AABBCC")
+    assert framed.frame == (0.25, 0.0, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("kind", ["style", "lighting", "composition"])
+def test_every_shipped_preset_has_a_picture(kind):
+    for preset in load_presets(kind):
+        assert preset.swatch if kind != "composition" else preset.frame is not None, preset.id
+
+
 def test_a_custom_folder_loads(tmp_path):
     _write(tmp_path, _file(GOOD, {**GOOD, "id": "b", "name": "B", "negative": "photo"}))
     presets = load_presets("style", tmp_path)
@@ -189,6 +204,12 @@ def test_a_custom_folder_loads(tmp_path):
         (_file({**GOOD, "negative": "photo}"}), "brace"),
         (_file(GOOD, {**GOOD, "name": "Other"}), "reuses the id or name 'digital-art'"),
         (_file(GOOD, {**GOOD, "id": "other", "name": "DIGITAL ART"}), "reuses the id or name 'digital art'"),
+        (_file({**GOOD, "swatch": ["#ff0000"]}), "'swatch' that is not a list of 2 to 5 colours"),
+        (_file({**GOOD, "swatch": ["red", "#00ff00"]}), "'swatch'"),
+        (_file({**GOOD, "swatch": "#ff0000"}), "'swatch'"),
+        (_file({**GOOD, "frame": [0.1, 0.1, 0.5]}), "'frame' that is not [x, y, width, height]"),
+        (_file({**GOOD, "frame": [0.1, 0.1, 1.5, 0.5]}), "'frame'"),
+        (_file({**GOOD, "frame": [0, 0, 0, 1]}), "'frame'"),
     ],
 )
 def test_a_malformed_file_names_the_file_and_the_problem(tmp_path, content, problem):

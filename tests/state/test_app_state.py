@@ -77,6 +77,22 @@ def test_generate_while_running_queues_and_queued_jobs_can_be_removed(qtbot, mak
     assert len(state.queue) == 0
 
 
+def test_reordered_queue_runs_in_the_new_order(qtbot, make_state):
+    engine = FakeEngine(scripts=[Script(steps=3, pause_at_step=1)])
+    state = make_state(engine)
+    state.set_request(REQUEST)
+    state.generate()
+    assert engine.reached_pause.wait(5)
+    jobs = {}
+    for prompt in ("second", "third", "fourth"):
+        state.update(prompt=prompt)
+        jobs[prompt] = state.generate()
+    assert state.queue.move(jobs["fourth"].id, 0)
+    engine.resume.set()
+    qtbot.waitUntil(lambda: not state.is_running and len(engine.calls) == 4, timeout=5000)
+    assert [r.prompt for r in engine.calls] == ["a knight in armor", "fourth", "second", "third"]
+
+
 def test_cancel_ends_the_job_and_the_next_one_starts(qtbot, make_state):
     engine = FakeEngine(scripts=[Script(steps=5, pause_at_step=2)])
     state = make_state(engine)

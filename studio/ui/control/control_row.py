@@ -116,7 +116,7 @@ class ControlRow(QFrame):
         self.download = QPushButton("Download")
         self.download.setToolTip("Download the recommended ControlNet shown")
         self.scale = _spin(
-            0.0, 2.0, 0.05, "Conditioning scale", "How strongly the picture follows the control"
+            0.0, 2.0, 0.05, "Control weight", "How strongly the picture follows the control"
         )
         self.start = _spin(0.0, 1.0, 0.05, "Guidance start", "When the control starts acting (0: first step)")
         self.end = _spin(
@@ -173,7 +173,7 @@ class ControlRow(QFrame):
         model_line.addWidget(self.model_browse)
         form.addRow("Model", model_line)
         form.addRow("", self.download)
-        form.addRow("Strength", self.scale)
+        form.addRow("Control weight", self.scale)  # not "Strength": that is denoising
         steps = QHBoxLayout()
         steps.addWidget(self.start, 1)
         steps.addWidget(QLabel("to"))

@@ -1,9 +1,12 @@
-"""The waiting generations, each removable; a paused (restored) queue can be resumed."""
+"""The waiting generations: each shows its inputs, size, seed and what sets its prompt apart; drag to reorder
+(the worker then takes them in the new order), Delete removes; a paused (restored) queue can be resumed."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -14,8 +17,30 @@ from PySide6.QtWidgets import (
 )
 
 from studio.state.jobs import JobQueue
+from studio.ui.gallery.queue_entry import THUMB, entry_lines, input_thumbnail
 
 JOB_ID_ROLE = Qt.ItemDataRole.UserRole
+EMPTY_TEXT = (
+    "Generate while a picture is being made, and the next ones wait here. Drag them to change the order."
+)
+
+
+class QueueList(QListWidget):
+    """The list of waiting jobs; empty, it says what will appear in it. ``dropped`` follows an entry's drop."""
+
+    dropped = Signal()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().dropEvent(event)
+        self.dropped.emit()  # whether Qt moved the row or inserted a copy and removed the original
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if self.count() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(self.viewport().rect().adjusted(12, 8, -12, -8), flags, EMPTY_TEXT)
 
 
 class QueuePanel(QWidget):
@@ -40,15 +65,25 @@ class QueuePanel(QWidget):
         header.addWidget(self.resume)
         header.addWidget(self.remove)
         layout.addLayout(header)
-        self.list = QListWidget(self)
+        self.list = QueueList(self)
         self.list.setAccessibleName("Queued generations")
         # Long labels end in "…" (the tooltip has the prompt) instead of a sideways scroll bar.
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setToolTip(
-            "Generations waiting their turn. Generate while a picture is being made adds here."
+            "Generations waiting their turn. Generate while a picture is being made adds here. Drag an entry "
+            "(or Ctrl+Up/Down) to change the order they run in."
         )
-        layout.addWidget(self.list)
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setSpacing(2)
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.list.setMinimumHeight(2 * (THUMB + 8))
+        # A drop moves the row in the list's model; the queue follows once the drop is over (rebuilding the
+        # list inside the drop would delete the items Qt is still moving).
+        self.list.model().rowsMoved.connect(lambda *_: QTimer.singleShot(0, self._order_from_list))
+        self.list.dropped.connect(lambda: QTimer.singleShot(0, self._order_from_list))
+        layout.addWidget(self.list, 1)
         self.remove.clicked.connect(self._remove_selected)
         self.resume.clicked.connect(self.resume_requested)
         self.list.itemSelectionChanged.connect(self._update_buttons)
@@ -56,12 +91,18 @@ class QueuePanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        selected = {int(item.data(JOB_ID_ROLE)) for item in self.list.selectedItems()}
         self.list.clear()
-        for position, job in enumerate(self.queue.jobs(), start=1):
-            item = QListWidgetItem(f"{position}. {job.label()}")
+        jobs = self.queue.jobs()
+        for position, job in enumerate(jobs, start=1):
+            others = [other.request.prompt for other in jobs if other.id != job.id]
+            item = QListWidgetItem(
+                input_thumbnail(job.request), "\n".join(entry_lines(job, position, others))
+            )
             item.setData(JOB_ID_ROLE, job.id)
             item.setToolTip(job.request.prompt or "(empty prompt)")
             self.list.addItem(item)
+            item.setSelected(job.id in selected)
         count = len(self.queue)
         self.title.setText(f"Queue ({count} waiting)" if count else "Queue (empty)")
         self._update_buttons()
@@ -70,7 +111,28 @@ class QueuePanel(QWidget):
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self._remove_selected()
             return
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and event.key() in (
+            Qt.Key.Key_Up,
+            Qt.Key.Key_Down,
+        ):
+            self.move_selected(-1 if event.key() == Qt.Key.Key_Up else 1)
+            return
         super().keyPressEvent(event)
+
+    def move_selected(self, step: int) -> None:
+        """Move the selected job ``step`` places towards the end (negative: towards the front)."""
+        row = self.list.currentRow()
+        if row >= 0:
+            self.queue.move(int(self.list.item(row).data(JOB_ID_ROLE)), row + step)
+            self.list.setCurrentRow(max(0, min(row + step, self.list.count() - 1)))
+
+    def _order_from_list(self) -> None:
+        """After a drag: the list's order becomes the queue's order."""
+        ids = [self.list.item(row).data(JOB_ID_ROLE) for row in range(self.list.count())]
+        ids = list(dict.fromkeys(int(job_id) for job_id in ids if job_id is not None))
+        for index, job_id in enumerate(ids):
+            self.queue.move(job_id, index)
+        self.refresh()  # the positions in the labels
 
     def _remove_selected(self) -> None:
         for item in self.list.selectedItems():

@@ -35,7 +35,7 @@ class HiresBox(QGroupBox):
         for label, widget, name, tip in (
             ("Scale", self.scale, "Upscale factor", "How much larger the final picture is."),
             (
-                "Strength",
+                "Denoising",
                 self.strength,
                 "Refine strength",
                 "How much the refine pass may change: 0.3–0.5 adds detail, more invents.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QFont, QRegularExpressionValidator, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,11 +49,13 @@ class SettingsPanel(QWidget):
     add_model_requested = Signal()
     download_requested = Signal()
     browse_init_requested = Signal()
-    reuse_seed_requested = Signal()  # "Reuse last": the state owns the last seed and fixes it
+    reuse_seed_requested = Signal()  # "Reuse": the state owns the last seed and fixes it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bindings: dict[str, FieldBinding] = {}
+        self._last_seed: int | None = None
+        self._kept_seed = ""  # the seed typed before Random was ticked, back when it is unticked
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
 
@@ -108,11 +110,15 @@ class SettingsPanel(QWidget):
         # few 20-digit numbers past SEED_MAX are not cut down here: the engine refuses them, saying the range.
         self.seed.setValidator(QRegularExpressionValidator(rf"\d{{0,{len(str(SEED_MAX))}}}", self.seed))
         self.reuse_seed = _tip(
-            QPushButton("Reuse last", self),
+            QPushButton("Reuse", self),  # short: the seed field beside it shows "last: 1234"
             "Reuse last seed",
             "Fix the seed of the last picture, to vary it by changing the prompt.",
         )
         self.reuse_seed.setEnabled(False)
+        self._update_seed_placeholder()
+        self.seed.installEventFilter(self)
+        # Room for a ten-digit seed (the largest a random one is), typed or shown as the last one used.
+        self.seed.setMinimumWidth(self.seed.fontMetrics().horizontalAdvance("4294967295") + 14)
         form.addRow("Seed", self._row(self.random_seed, self.seed, self.reuse_seed))
 
         self.size_picker = SizePicker(self)
@@ -147,7 +153,9 @@ class SettingsPanel(QWidget):
         self.strength.setSingleStep(0.05)
         form.addRow("Source", self.init_image)
         form.addRow("", self._row(self.browse_init, self.clear_init))
-        self.strength_label = QLabel("Strength", self)  # greyed with the field: it too is unavailable
+        # "Denoising", not "Strength": the Control tab has a strength too (its "Control weight"). The label is
+        # greyed with the field: it too is unavailable.
+        self.strength_label = QLabel("Denoising\nstrength", self)  # two lines: the label column stays narrow
         form.addRow(self.strength_label, self.strength)
 
         self.hires = HiresBox(self)
@@ -158,7 +166,7 @@ class SettingsPanel(QWidget):
         self.browse_init.clicked.connect(self.browse_init_requested)
         self.clear_init.clicked.connect(lambda: self.set_init_image(None))
         self.reuse_seed.clicked.connect(self.reuse_seed_requested)
-        self.random_seed.toggled.connect(lambda on: self.seed.setEnabled(not on))
+        self.random_seed.toggled.connect(self._random_toggled)  # before the binding's: it reads the field
         self.model.currentIndexChanged.connect(self._model_changed)
         self.init_image.textChanged.connect(self._update_init_controls)
         self.random_seed.setChecked(True)
@@ -238,7 +246,9 @@ class SettingsPanel(QWidget):
     # --- seed and source --------------------------------------------------------------------------------
 
     def set_last_seed(self, seed: int) -> None:
-        """Say which seed "Reuse last" fixes; the seed itself comes back through the state's request."""
+        """Say which seed "Reuse" fixes; the seed itself comes back through the state's request."""
+        self._last_seed = seed
+        self._update_seed_placeholder()
         self.reuse_seed.setEnabled(True)
         self.reuse_seed.setToolTip(
             f"Fix the seed of the last picture ({seed}) to vary it by changing the prompt."
@@ -336,10 +346,45 @@ class SettingsPanel(QWidget):
         return RANDOM_SEED if self.random_seed.isChecked() or not seed_text else int(seed_text)
 
     def _show_seed(self, request: GenerationRequest) -> None:
-        self.random_seed.setChecked(request.seed == RANDOM_SEED)
-        self.seed.setEnabled(request.seed != RANDOM_SEED)
-        if request.seed != RANDOM_SEED or not self.seed.text():
-            self.seed.setText(str(request.seed) if request.seed != RANDOM_SEED else "")
+        random = request.seed == RANDOM_SEED
+        self.random_seed.setChecked(random)
+        self.seed.setEnabled(not random)
+        if random:
+            self._keep_typed_seed()
+        else:
+            self.seed.setText(str(request.seed))
+
+    def _random_toggled(self, on: bool) -> None:
+        """Random on: the field shows the last seed used, greyed; off: the seed typed before, or the last one."""
+        if on:
+            self._keep_typed_seed()
+        elif not self.seed.text():
+            last = "" if self._last_seed is None else str(self._last_seed)
+            self.seed.setText(self._kept_seed or last)
+        self.seed.setEnabled(not on)
+
+    def _keep_typed_seed(self) -> None:
+        if self.seed.text():
+            self._kept_seed = self.seed.text()
+            self.seed.clear()  # the placeholder, "last: 1234", shows instead
+
+    def _update_seed_placeholder(self) -> None:
+        if self._last_seed is None:
+            self.seed.setPlaceholderText("new each time")
+            return
+        # "last: 1234"; a ten-digit seed alone when the words do not fit the field (about 95 px at 1280x800).
+        text = f"last: {self._last_seed}"
+        room = self.seed.width() - 12  # the frame and text margins
+        fits = self.seed.fontMetrics().horizontalAdvance(text) <= room or not self.seed.isVisible()
+        self.seed.setPlaceholderText(text if fits else str(self._last_seed))
+        self.seed.setToolTip(
+            f"The same seed with the same settings gives the same picture. The last picture's was {self._last_seed}."
+        )
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.seed and event.type() == QEvent.Type.Resize:
+            self._update_seed_placeholder()  # the field's width decides how its placeholder reads
+        return False
 
     def _show_init_image(self, request: GenerationRequest) -> None:
         self.init_image.setText(request.init_image or "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 ROLE_RATIO = Qt.ItemDataRole.UserRole + 2
 CUSTOM = "Custom"
@@ -46,7 +46,6 @@ class SizePicker(QWidget):
         for spin, name in ((self.width, "Width"), (self.height, "Height")):
             spin.setRange(64, 2048)
             spin.setSingleStep(64)
-            spin.setSuffix(" px")
             spin.setAccessibleName(name)
             spin.setToolTip(f"{name} in pixels (a multiple of 8).")
             spin.valueChanged.connect(self._spin_edited)
@@ -54,8 +53,13 @@ class SizePicker(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.preset)
         row = QHBoxLayout()
-        row.addWidget(self.width)
-        row.addWidget(self.height)
+        # Short labels (W, H, as in Krita and Photoshop): the settings column is about 330 px wide.
+        for spin, text in ((self.width, "Width"), (self.height, "Height")):
+            label = QLabel(text[0], self)
+            label.setToolTip(f"{text} in pixels")
+            label.setBuddy(spin)
+            row.addWidget(label)
+            row.addWidget(spin, 1)
         layout.addLayout(row)
         self.preset.activated.connect(self._apply_preset)
         self._fill()

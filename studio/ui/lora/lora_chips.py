@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import QLayout, QLayoutItem, QSizePolicy, QToolButton, QWidget
 
+from studio.prompt.literal_text import escape_brackets, unescape_brackets
+
 
 class FlowLayout(QLayout):
     """Lays items out left to right, wrapping to a new line when the width runs out (Qt has no such layout)."""
@@ -66,7 +68,8 @@ class FlowLayout(QLayout):
 
 
 class TriggerChips(QWidget):
-    """One chip per trigger word; ``word_clicked`` says which was clicked."""
+    """One chip per trigger word, shown as read (``smart falcon (umamusume)``); ``word_clicked`` gives the word
+    as prompt text, its brackets escaped (``smart falcon \\(umamusume\\)``) so they are not read as weights."""
 
     word_clicked = Signal(str)
 
@@ -92,13 +95,14 @@ class TriggerChips(QWidget):
             if item.widget() is not None:
                 item.widget().deleteLater()
         for word in words:
+            shown, inserted = unescape_brackets(word), escape_brackets(word)
             button = QToolButton(self)
-            button.setText(word if len(word) <= 28 else word[:27] + "…")
+            button.setText(shown if len(shown) <= 28 else shown[:27] + "…")
             button.setProperty("word", word)
-            button.setToolTip(f"Insert “{word}” into the prompt at the cursor.")
-            button.setAccessibleName(f"Insert trigger word {word}")
+            button.setToolTip(f"Insert “{shown}” into the prompt at the cursor.")
+            button.setAccessibleName(f"Insert trigger word {shown}")
             button.setCursor(Qt.CursorShape.PointingHandCursor)
-            button.clicked.connect(lambda _checked=False, w=word: self.word_clicked.emit(w))
+            button.clicked.connect(lambda _checked=False, w=inserted: self.word_clicked.emit(w))
             self._layout.addWidget(button)
         self.setVisible(bool(words))
         self.updateGeometry()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.prompt.literal_text import unescape_brackets
 from studio.request import GenerationRequest
 from studio.state import lora_sync
 from studio.state.lora_list import LoraList, family_badge, unusable_reason
@@ -209,7 +210,7 @@ class LoraPanel(QWidget):
             reason = unusable_reason(entry, self._family)
             details = [family_badge(entry.family), human_size(entry.size_bytes)]
             if entry.triggers:
-                details.append("triggers: " + ", ".join(entry.triggers[:3]))
+                details.append("triggers: " + ", ".join(unescape_brackets(t) for t in entry.triggers[:3]))
             text = f"{entry.name}\n{' · '.join(details)}"
             if reason:
                 text += f"\n{reason}"

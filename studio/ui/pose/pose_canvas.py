@@ -5,6 +5,8 @@ the person; with Shift held the drag scales and with Ctrl it turns the person, a
 selection box. Right-click for hide/show joint, hands, mirror and delete. Edits are not applied here: the
 canvas emits ``edited(before, after, text, selected_before, selected_after)`` and its owner puts the edit on an
 undo stack, which calls ``set_pose``. A drag changes the pose live (the owner hears of it on release).
+A hand's finger joints are small dots until that hand is picked (a click on its wrist or on the hand): only
+then are they handles, so a hand never becomes a blob of handles over its wrist.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 from studio.pose.framing import cover_box
 from studio.pose.person import Person
 from studio.pose.pose import Pose
-from studio.pose.skeleton import LIMBS, Point
+from studio.pose.skeleton import L_WRIST, LIMBS, R_WRIST, Point
 from studio.ui.pose.pose_menu import person_menu
 from studio.ui.pose.pose_painting import paint_people, person_box
 
@@ -59,6 +61,9 @@ class PoseCanvas(QWidget):
         super().__init__(parent)
         self._pose = Pose(512, 512)
         self._selected: int | None = None
+        self._active_hand: tuple[int, str] | None = (
+            None  # (person, "left"/"right"): its finger joints are handles
+        )
         self._hover: tuple[int, object] | None = None
         self._drag: _Drag | None = None
         self.reference: QImage | None = None
@@ -91,8 +96,19 @@ class PoseCanvas(QWidget):
     def selected(self) -> int | None:
         return self._selected
 
+    def active_hand(self) -> tuple[int, str] | None:
+        """The hand whose finger joints can be dragged: (person, side), or None."""
+        return self._active_hand
+
+    def set_active_hand(self, hand: tuple[int, str] | None) -> None:
+        if hand != self._active_hand:
+            self._active_hand = hand
+            self.update()
+
     def set_selected(self, index: int | None) -> None:
         if index != self._selected:
+            if self._active_hand is not None and self._active_hand[0] != index:
+                self._active_hand = None
             self._selected = index
             self.selection_changed.emit(index)
             self.update()
@@ -158,7 +174,8 @@ class PoseCanvas(QWidget):
 
     def hit(self, pos: QPointF) -> tuple[str, int, object] | None:
         """What is under ``pos``: ("rotate"|"scale"|"box", person, None), ("joint", person, index),
-        ("hand", person, (side, index)), ("limb", person, None), or None."""
+        ("hand", person, (side, index)) on the picked hand, ("hand_pick", person, side) on another hand,
+        ("limb", person, None), or None."""
         handles = self._handles()
         if handles is not None:
             box, rotate = handles
@@ -168,13 +185,17 @@ class PoseCanvas(QWidget):
                 return "scale", self._selected, None
         best: tuple[float, tuple[str, int, object]] | None = None
         for number, person in enumerate(self._pose.people):
-            for kind, key, point in _grabbable(person):
+            active = self._active_hand[1] if self._active_hand and self._active_hand[0] == number else None
+            for kind, key, point in _grabbable(person, active):
                 d = _distance(pos, self.to_screen(point))
                 # Ties (a hand's wrist on the body's wrist) go to the later, drawn-on-top point.
                 if d <= HIT_RADIUS and (best is None or d <= best[0]):
                     best = (d, (kind, number, key))
         if best is not None:
             return best[1]
+        picked = self._hand_under(pos)
+        if picked is not None:
+            return "hand_pick", picked[0], picked[1]
         for number in reversed(range(len(self._pose.people))):
             body = self._pose.people[number].body
             for first, second in LIMBS:
@@ -184,6 +205,18 @@ class PoseCanvas(QWidget):
                         return "limb", number, None
         if handles is not None and handles[0].contains(pos):
             return "box", self._selected, None
+        return None
+
+    def _hand_under(self, pos: QPointF) -> tuple[int, str] | None:
+        """The hand (person, side), not the picked one, with a finger joint within reach of ``pos``."""
+        for number in reversed(range(len(self._pose.people))):
+            person = self._pose.people[number]
+            for side in ("left", "right"):
+                if (number, side) == self._active_hand:
+                    continue
+                points = person.hand(side) or ()
+                if any(p is not None and _distance(pos, self.to_screen(p)) <= HIT_RADIUS for p in points):
+                    return number, side
         return None
 
     # --- mouse ----------------------------------------------------------------------------------------------
@@ -197,6 +230,11 @@ class PoseCanvas(QWidget):
             return
         kind, number, key = found
         self.set_selected(number)
+        if kind == "hand_pick":  # the first click on a hand picks it: its finger joints become handles
+            self.set_active_hand((number, key))
+            return
+        if kind == "joint" and key in _WRIST_SIDES and self._pose.people[number].hand(_WRIST_SIDES[key]):
+            self.set_active_hand((number, _WRIST_SIDES[key]))
         modifiers = event.modifiers()
         if kind in ("limb", "box"):
             if modifiers & Qt.KeyboardModifier.ShiftModifier:
@@ -290,7 +328,7 @@ class PoseCanvas(QWidget):
         if self.snap:
             self._paint_grid(painter, rect)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        paint_people(painter, self._pose.people, rect.topLeft(), self.scale(), self._hover)
+        paint_people(painter, self._pose.people, rect.topLeft(), self.scale(), self._hover, self._active_hand)
         handles = self._handles()
         if handles is not None:
             box, rotate = handles
@@ -334,6 +372,7 @@ class PoseCanvas(QWidget):
 _CURSORS = {
     "joint": Qt.CursorShape.CrossCursor,
     "hand": Qt.CursorShape.CrossCursor,
+    "hand_pick": Qt.CursorShape.PointingHandCursor,
     "limb": Qt.CursorShape.SizeAllCursor,
     "box": Qt.CursorShape.SizeAllCursor,
     "scale": Qt.CursorShape.SizeFDiagCursor,
@@ -348,12 +387,16 @@ _DRAG_TEXT = {
 }
 
 
-def _grabbable(person: Person):
-    """(kind, key, point) of every point that can be dragged: body joints, then hand joints (drawn on top)."""
+_WRIST_SIDES = {R_WRIST: "right", L_WRIST: "left"}
+
+
+def _grabbable(person: Person, active_side: str | None = None):
+    """(kind, key, point) of every point that can be dragged: body joints, then the picked hand's joints (drawn
+    on top; the other hands' joints are only dots)."""
     for index, point in enumerate(person.body):
         if point is not None:
             yield "joint", index, point
-    for side in ("left", "right"):
+    for side in (active_side,) if active_side else ():
         for index, point in enumerate(person.hand(side) or ()):
             if point is not None and index > 0:  # a hand's wrist is the body's wrist: drag that instead
                 yield "hand", (side, index), point

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.errors import StudioError
+from studio.pose.placement import place_newcomers
 from studio.pose.pose import Pose, default_person
 from studio.pose.pose_json import load_pose, save_pose
 from studio.pose.presets import list_pose_presets, load_pose_preset
@@ -217,7 +218,8 @@ class PoseEditor(QWidget):
 
     def add_person(self, hands: bool = False) -> None:
         pose = self.store.pose
-        self.edit(pose.add_person(default_person(*pose.size, hands=hands)), "Add person", len(pose.people))
+        (person,) = place_newcomers(pose, [default_person(*pose.size, hands=hands)])  # beside, not on top
+        self.edit(pose.add_person(person), "Add person", len(pose.people))
 
     def add_preset(self, name: str) -> None:
         pose = self.store.pose
@@ -226,7 +228,9 @@ class PoseEditor(QWidget):
         except StudioError as exc:
             self.state.error(str(exc))
             return
-        after = Pose(pose.canvas_width, pose.canvas_height, (*pose.people, *preset.people))
+        after = Pose(
+            pose.canvas_width, pose.canvas_height, (*pose.people, *place_newcomers(pose, preset.people))
+        )
         self.edit(after, f"Add {preset_label(name).lower()}", len(after.people) - 1)
 
     def delete_person(self) -> None:

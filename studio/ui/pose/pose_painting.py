@@ -1,7 +1,8 @@
 """Drawing people on the pose canvas with QPainter, in the control image's colours (``studio.pose.render``).
 
 Limbs are the control image's dimmed colours (×0.6) and joints its full colours, so the editor looks like the
-picture ControlNet gets; sizes follow the screen zoom but never drop below what a mouse can grab.
+picture ControlNet gets; sizes follow the screen zoom but never drop below what a mouse can grab. A hand's
+finger joints are handles only on the picked hand; on the others they are dots, so a hand stays readable.
 """
 
 from __future__ import annotations
@@ -31,17 +32,18 @@ def paint_people(
     origin: QPointF,
     scale: float,
     hover: tuple[int, object] | None = None,
+    active_hand: tuple[int, str] | None = None,
 ) -> None:
-    """Draw ``people`` (canvas pixels) at ``origin`` + point × ``scale``; ``hover`` = (person, joint key)."""
+    """Draw ``people`` (canvas pixels) at ``origin`` + point × ``scale``; ``hover`` = (person, joint key);
+    ``active_hand`` = (person, side) whose finger joints are drawn as handles."""
     ox, oy = origin.x(), origin.y()
 
     def at(p: Point) -> QPointF:
         return QPointF(ox + p.x * scale, oy + p.y * scale)
 
     limb_pens = [_pen(colour, max(3.0, 2 * STICK_WIDTH * scale)) for colour in _LIMB_COLOURS]
-    hand_pens = [_pen(colour, max(1.5, 2 * scale)) for colour in _HAND_COLOURS]
-    joint_r = max(4.5, JOINT_RADIUS * scale)
-    hand_r = max(2.5, 0.75 * JOINT_RADIUS * scale)
+    hand_pens = [_pen(colour, max(1.0, 1.5 * scale)) for colour in _HAND_COLOURS]
+    joint_r, hand_r, dot_r = handle_radii(scale)
     for number, person in enumerate(people):
         body = [None if p is None else at(p) for p in person.body]
         for (first, second), pen in zip(LIMBS, limb_pens, strict=False):
@@ -64,10 +66,14 @@ def paint_people(
                 painter.setBrush(brush)
                 painter.drawEllipse(point, joint_r, joint_r)
         painter.setBrush(_HAND_JOINT_BRUSH)
-        for _side, points in hands:
+        for side, points in hands:
+            radius = hand_r if active_hand == (number, side) else dot_r
+            if radius < hand_r:
+                painter.setPen(Qt.PenStyle.NoPen)  # an outline would double a dot's size
             for point in points[1:]:
                 if point is not None:
-                    painter.drawEllipse(point, hand_r, hand_r)
+                    painter.drawEllipse(point, radius, radius)
+            painter.setPen(_OUTLINE)
         if person.face:
             painter.setBrush(_FACE_BRUSH)
             painter.setPen(Qt.PenStyle.NoPen)
@@ -77,6 +83,16 @@ def paint_people(
         if hover is not None and hover[0] == number:
             _paint_hover(painter, person, hover[1], at, joint_r, hand_r)
     painter.setBrush(Qt.BrushStyle.NoBrush)
+
+
+def handle_radii(scale: float) -> tuple[float, float, float]:
+    """Screen radii of a body joint, a picked hand's finger joint and another hand's finger dot at ``scale``
+    (screen pixels per canvas pixel): they grow with the zoom, never below what can be seen and grabbed."""
+    return (
+        max(3.5, JOINT_RADIUS * scale),
+        max(2.5, 0.6 * JOINT_RADIUS * scale),
+        max(1.0, 0.3 * JOINT_RADIUS * scale),
+    )
 
 
 def person_box(person: Person, to_screen: Callable[[Point], QPointF]) -> QRectF | None:

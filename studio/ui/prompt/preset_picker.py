@@ -1,7 +1,8 @@
 """A preset picker: a drop-down of style / lighting / composition presets with search as you type.
 
 Typing searches names, ids and descriptions (``search_presets``); Enter or a click on a result picks it; an
-empty field means "none". Every entry's description is its tooltip.
+empty field means "none". Every entry's description is its tooltip; where the preset data has one, a small
+picture (its palette, or its framing) stands beside the name.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from studio.errors import StudioError
 from studio.prompt.presets import load_presets, search_presets
+from studio.ui.prompt.preset_swatch import SWATCH_SIZE, preset_icon
 
 log = logging.getLogger("studio.ui")
 
@@ -31,7 +33,9 @@ class PresetPicker(QComboBox):
         self.kind = kind
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.lineEdit().setPlaceholderText("None — type to search")  # the row label names the kind; room is short
+        self.lineEdit().setPlaceholderText(
+            "None — type to search"
+        )  # the row label names the kind; room is short
         self.lineEdit().setClearButtonEnabled(True)
         self.setAccessibleName(f"{kind.capitalize()} preset")
         self.setMinimumContentsLength(14)
@@ -44,10 +48,14 @@ class PresetPicker(QComboBox):
             presets = []
         self.addItem(NONE_LABEL, None)
         self.setItemData(0, f"No {kind} preset: your prompt is sent as written.", Qt.ItemDataRole.ToolTipRole)
+        self.setIconSize(SWATCH_SIZE)
         for preset in presets:
             self._presets[preset.id] = preset
             self.addItem(preset.name, preset.id)
             self.setItemData(self.count() - 1, self._describe(preset), Qt.ItemDataRole.ToolTipRole)
+            picture = preset_icon(preset)
+            if picture is not None:
+                self.setItemIcon(self.count() - 1, picture)
         self._results = QStandardItemModel(self)
         self._completer = QCompleter(self._results, self)
         # The model already holds exactly the search results, so the popup must not filter again.
@@ -97,6 +105,7 @@ class PresetPicker(QComboBox):
             item = QStandardItem(name)
             index = self.findText(name, Qt.MatchFlag.MatchExactly)
             item.setToolTip(self.itemData(index, Qt.ItemDataRole.ToolTipRole))
+            item.setIcon(self.itemIcon(index))
             self._results.appendRow(item)
         if text.strip() and self._results.rowCount():
             self._completer.complete()
@@ -131,6 +140,8 @@ class PresetPicker(QComboBox):
         text = "" if self.currentIndex() <= 0 else self.currentText()
         if self.lineEdit().text() != text:
             self.lineEdit().setText(text)
+        if not self.lineEdit().hasFocus():
+            self.lineEdit().setCursorPosition(0)  # a long name shows its start, not its end
         self._update_tooltip()
 
     def _update_tooltip(self) -> None:

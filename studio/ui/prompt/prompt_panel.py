@@ -15,6 +15,7 @@ from studio.ui.binding import FieldBinding, RequestState
 from studio.ui.prompt.preset_picker import PresetPicker
 from studio.ui.prompt.prompt_diagnostics import PromptDiagnostics
 from studio.ui.prompt.prompt_editing import insert_phrase, replace_text
+from studio.ui.prompt.text_height import GrowWithText
 
 PRESET_KINDS = (("style", "Style"), ("lighting", "Lighting"), ("composition", "Composition"))
 
@@ -46,10 +47,10 @@ class PromptPanel(QWidget):
         self.prompt_check = PromptDiagnostics(self.prompt, self)
         self.negative_check = PromptDiagnostics(self.negative, self)
         layout.addWidget(self._caption("Prompt", self.prompt))
-        layout.addWidget(self.prompt, 3)
+        layout.addWidget(self.prompt)
         layout.addWidget(self.prompt_check.line)
         layout.addWidget(self._caption("Negative prompt", self.negative))
-        layout.addWidget(self.negative, 1)
+        layout.addWidget(self.negative)
         layout.addWidget(self.negative_check.line)
 
         form = QFormLayout()
@@ -66,11 +67,14 @@ class PromptPanel(QWidget):
         self.final.setObjectName("finalPrompt")
         self.final.setAccessibleName("Final prompt")
         self.final.setToolTip("Exactly what is sent to the model: your prompt with the presets' words added.")
-        self.final.setMaximumHeight(110)
+        self.final.setMinimumHeight(80)  # the room the prompts leave is the final prompt's, to read it whole
         self.final.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         layout.addWidget(self._caption("Final prompt (sent to the model)", self.final))
         layout.addWidget(self.final, 1)
 
+        # The prompts are as tall as their text, within limits; the final prompt takes what is left.
+        self.prompt_height = GrowWithText(self.prompt, min_lines=3, max_lines=12)
+        self.negative_height = GrowWithText(self.negative, min_lines=2, max_lines=6)
         self.update_final(GenerationRequest())
 
     def _text_edit(self, name: str, placeholder: str, tip: str, min_height: int) -> QPlainTextEdit:

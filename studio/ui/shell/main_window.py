@@ -103,8 +103,8 @@ class MainWindow(QMainWindow):
         right.addWidget(self.side_tabs)
         right.addWidget(self.queue_panel)
         right.setStretchFactor(0, 1)
-        right.setStretchFactor(1, 0)
-        right.setSizes([640, 120])
+        right.setStretchFactor(1, 1)  # a taller window gives the queue room too
+        right.setSizes([560, 200])  # the queue shows about three jobs with their thumbnails
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget, minimum in ((left, 280), (centre, 320), (right, 280)):
             self.splitter.addWidget(widget)

@@ -94,6 +94,8 @@ class WindowMenus(QObject):
         self._action(
             edit, "Go to the settings", commands.settings_panel.model.setFocus, "settings", "settings"
         )
+        edit.addSeparator()
+        self._action(edit, "Preferences…", self.open_preferences, "preferences", "settings")
         run = bar.addMenu("&Generate")
         self.generate = self._action(run, "Generate", commands.generate, "generate", "generate")
         self._action(run, "Add to queue", commands.generate, "queue", "queue")
@@ -198,6 +200,15 @@ class WindowMenus(QObject):
         dialog.accepted.connect(lambda: state.set_annotators_folder(dialog.folder()))
         dialog.open()
         self.annotators_dialog = dialog  # for tests and screenshots
+
+    def open_preferences(self) -> None:
+        from studio.ui.shell.preferences_dialog import PreferencesDialog
+
+        dialog = PreferencesDialog(self.commands.state, self.window)
+        dialog.theme_chosen.connect(self.set_theme)
+        dialog.output_folder_changed.connect(self.commands.gallery.set_folder)
+        dialog.open()
+        self.preferences_dialog = dialog  # for tests and screenshots; the lead adds pages here (add_page)
 
     def open_output_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.commands.state.settings.outputs())))

@@ -114,12 +114,37 @@ def test_seed_random_fixed_and_reuse_last(qtbot):
     assert not panel.random_seed.isChecked() and panel.seed.text() == "987654" and panel.seed.isEnabled()
     panel.random_seed.setChecked(True)
     assert state.request.seed == RANDOM_SEED and not panel.seed.isEnabled()
-    assert panel.seed.text() == "987654"  # kept, for unticking Random again
+    assert panel.seed.text() == ""  # the last seed shows instead, greyed; the typed one is kept for unticking
     panel.random_seed.setChecked(False)
     assert state.request.seed == 987654
     panel.seed.clear()
     panel.seed.textEdited.emit("")
     assert state.request.seed == RANDOM_SEED  # an empty seed is a random one
+
+
+def test_with_random_on_the_seed_field_shows_the_last_seed_used(qtbot):
+    panel, state = make(qtbot, GenerationRequest(model="/m/dreamy"))
+    assert panel.seed.text() == "" and panel.seed.placeholderText() == "new each time"
+    panel.set_last_seed(1234)
+    assert panel.seed.placeholderText() == "last: 1234" and not panel.seed.isEnabled()
+    panel.random_seed.setChecked(False)  # nothing typed before: unticking starts from the last seed
+    assert panel.seed.text() == "1234" and state.request.seed == 1234
+
+
+def test_size_boxes_are_labelled_and_the_two_strengths_are_named_apart(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from studio.request import ControlInput
+    from studio.ui.control.control_row import ControlRow
+
+    panel, _state = make(qtbot, GenerationRequest(model="/m/dreamy"))
+    buddies = {label.text(): label.buddy() for label in panel.size_picker.findChildren(QLabel)}
+    assert buddies == {"W": panel.width, "H": panel.height}
+    assert panel.strength_label.text().split() == ["Denoising", "strength"]
+    row = ControlRow(ControlInput(type="canny", image=""), controlnet_folders=[])
+    qtbot.addWidget(row)
+    texts = {label.text() for label in row.findChildren(QLabel)}
+    assert "Control weight" in texts and "Strength" not in texts
 
 
 def test_a_64_bit_seed_from_an_image_survives_an_edit(qtbot):
@@ -182,3 +207,17 @@ def test_the_demo_model_is_labelled(qtbot):
     assert panel.model_note.isVisible() and "random weights" in panel.model_note.text()
     panel.model.setCurrentIndex(panel.model.findData("/m/dreamy", ROLE_REFERENCE))
     assert not panel.model_note.isVisible()
+
+
+def test_a_long_last_seed_still_fits_the_seed_field(qtbot):
+    panel, _state = make(qtbot, GenerationRequest(model="/m/dreamy"))
+    panel.resize(330, 800)
+    panel.show()
+    qtbot.waitExposed(panel)
+    for seed in (1234, 3309153994):
+        panel.set_last_seed(seed)
+        shown = panel.seed.placeholderText()
+        assert shown in (f"last: {seed}", str(seed))
+        assert panel.seed.fontMetrics().horizontalAdvance(shown) <= panel.seed.width() - 12
+    panel.set_last_seed(1234)
+    assert panel.seed.placeholderText() == "last: 1234"

@@ -173,3 +173,18 @@ def test_adding_a_lora_folder_remembers_it_and_rescans(qtbot, studio, tmp_path):
     assert str(comfy) in state.settings.lora_dirs
     assert state.loras.get("neon") is not None
     qtbot.waitUntil(lambda: "neon" in items(studio.window.lora_panel), timeout=2000)
+
+
+def test_trigger_chips_read_plain_and_insert_escaped(qtbot):
+    from studio.ui.lora.lora_chips import TriggerChips
+
+    chips = TriggerChips()
+    qtbot.addWidget(chips)
+    chips.set_words([r"smart falcon \(umamusume\)", "falcon (jacket)"])
+    stored = chips.chip(r"smart falcon \(umamusume\)")
+    assert stored.text() == "smart falcon (umamusume)"
+    clicked = []
+    chips.word_clicked.connect(clicked.append)
+    stored.click()
+    chips.chip("falcon (jacket)").click()  # stored plain: still escaped, so it is not read as a weight
+    assert clicked == [r"smart falcon \(umamusume\)", r"falcon \(jacket\)"]

@@ -47,6 +47,11 @@ def drag(
     send(widget, QMouseEvent.Type.MouseButtonRelease, end, modifiers)
 
 
+def click(widget, pos: QPointF) -> None:
+    send(widget, QMouseEvent.Type.MouseButtonPress, pos)
+    send(widget, QMouseEvent.Type.MouseButtonRelease, pos)
+
+
 def person(canvas, index=0):
     return canvas.pose().people[index]
 
@@ -71,6 +76,7 @@ def test_dragging_a_joint_moves_it_and_its_hand_and_reports_one_edit(canvas):
 def test_dragging_a_finger_joint_moves_only_that_point(canvas):
     tip = person(canvas).left_hand[12]
     target = Point(tip.x + 10, tip.y - 12)
+    click(canvas, canvas.to_screen(tip))  # the first click picks the hand
     drag(canvas, canvas.to_screen(tip), canvas.to_screen(target))
     assert person(canvas).left_hand[12] == pytest.approx(target, abs=0.01)
     assert person(canvas).left_hand[11] != person(canvas).left_hand[12]
@@ -184,3 +190,25 @@ def test_a_reference_photo_of_another_shape_is_cropped_to_the_canvas_not_stretch
     image = canvas.grab().toImage()
     assert colour_at(image, canvas.to_screen(Point(60, 256))) == (255, 0, 0)
     assert colour_at(image, canvas.to_screen(Point(450, 256))) == (0, 0, 255)
+
+
+def test_finger_joints_are_dots_until_their_hand_is_picked(canvas):
+    tip = person(canvas).left_hand[12]
+    assert canvas.hit(canvas.to_screen(tip))[0] == "hand_pick"  # a dot: picking, not dragging
+    drag(canvas, canvas.to_screen(tip), canvas.to_screen(Point(tip.x + 30, tip.y)))
+    assert person(canvas).left_hand[12] == tip and not canvas.edits and canvas.active_hand() == (0, "left")
+    assert canvas.hit(canvas.to_screen(tip)) == ("hand", 0, ("left", 12))
+    assert canvas.hit(canvas.to_screen(person(canvas).right_hand[12]))[0] == "hand_pick"
+    click(canvas, canvas.to_screen(person(canvas).body[R_WRIST]))  # a wrist picks its own hand
+    assert canvas.active_hand() == (0, "right")
+    click(canvas, QPointF(3, 3))  # outside everyone: nothing picked any more
+    assert canvas.active_hand() is None and canvas.selected() is None
+
+
+def test_joint_handles_grow_with_the_zoom_and_other_hands_are_small_dots():
+    from studio.ui.pose.pose_painting import handle_radii
+
+    small, large = handle_radii(0.5), handle_radii(2.0)
+    assert all(b > a for a, b in zip(small, large, strict=True))
+    body, picked_hand, dot = handle_radii(1.0)
+    assert dot < picked_hand < body and dot <= 1.5

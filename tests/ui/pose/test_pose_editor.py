@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
+from studio.pose.placement import place_newcomers
 from studio.pose.pose import Pose, default_person, default_pose
 from studio.pose.pose_json import load_pose
 from studio.pose.presets import list_pose_presets, load_pose_preset
@@ -79,8 +80,14 @@ def test_the_add_menu_lists_every_preset_and_a_preset_joins_the_pose_scaled_to_t
     next(a for a in editor.add_button.menu().actions() if a.text() == "Two people facing").trigger()
     pose = editor.store.pose
     assert pose.size == (768, 512) and len(pose.people) == 3
-    expected = load_pose_preset("two_people_facing").resize(768, 512, keep_aspect=True).people
-    assert pose.people[1:] == expected  # proportions kept: a preset is never stretched
+    preset = load_pose_preset("two_people_facing").resize(768, 512, keep_aspect=True).people
+    # Beside the default figure, not on it, and scaled uniformly: a preset is never stretched.
+    assert pose.people[1:] == place_newcomers(Pose(768, 512, pose.people[:1]), preset)
+    figure, group = pose.people[0].bounds(), group_bounds(pose.people[1:])
+    assert group[0] >= figure[2] or group[2] <= figure[0]
+    before = group_bounds(preset)
+    ratio = (before[2] - before[0]) / (before[3] - before[1])
+    assert (group[2] - group[0]) / (group[3] - group[1]) == pytest.approx(ratio)
     assert editor.canvas.pose() == pose and editor.canvas.selected() == 2
     assert editor.people.count() == 3 and editor.people.currentRow() == 2
 
@@ -318,3 +325,26 @@ def test_a_pose_file_is_saved_and_opened_back_as_one_undoable_edit(make_editor, 
     broken.write_text("[1, 2]", encoding="utf-8")
     assert not editor.open_pose_file(broken)
     assert editor.state.messages[-1][0] == ERROR and "broken.json" in editor.state.messages[-1][1]
+
+
+def group_bounds(people):
+    boxes = [person.bounds() for person in people]
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def test_a_new_person_stands_beside_the_default_figure_not_on_it(make_editor):
+    editor = make_editor()
+    assert len(editor.store.pose.people) == 1  # a fresh start holds the default figure
+    editor.add_person()
+    editor.add_person(hands=True)
+    boxes = [person.bounds() for person in editor.store.pose.people]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0], "two people overlap"
+    width = editor.store.pose.canvas_width
+    assert all(0 <= box[0] and box[2] <= width for box in boxes)

@@ -107,3 +107,44 @@ def test_a_change_from_elsewhere_writes_only_the_fields_it_changed(qtbot, monkey
     assert written == []  # no prompt field was touched
     state.update(negative_prompt="blurry, dark")
     assert written == [panel.negative]
+
+
+def test_the_prompt_box_grows_with_its_text_within_limits(qtbot):
+    panel, _state = make(qtbot)
+    panel.resize(300, 900)
+    panel.show()
+    qtbot.waitExposed(panel)
+    empty = panel.prompt.height()
+    line = panel.prompt.fontMetrics().lineSpacing()
+    assert empty < 6 * line  # not a tall empty box: three lines
+    panel.prompt.setPlainText("a knight in armor, castle at dusk,\nwide shot")
+    assert panel.prompt.height() == empty  # two lines and one to type on
+    panel.prompt.setPlainText("\n".join(f"line {n}" for n in range(8)))
+    taller = panel.prompt.height()
+    assert taller >= empty + 5 * line
+    panel.prompt.setPlainText("\n".join(f"line {n}" for n in range(40)))
+    assert panel.prompt.height() == panel.prompt_height.height_for(12)  # then it scrolls
+
+
+def test_the_final_prompt_takes_the_room_and_shows_its_negative_part(qtbot):
+    request = GenerationRequest(prompt="a knight in armor", negative_prompt="blurry", style="analog-film",
+                                lighting="soft-morning-glow")  # fmt: skip
+    panel, _state = make(qtbot, request)
+    panel.resize(300, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert "Negative: blurry" in panel.final.toPlainText()
+    assert panel.final.height() > panel.prompt.height() + panel.negative.height()
+    assert panel.final.verticalScrollBar().maximum() == 0  # all of it readable without scrolling
+
+
+def test_the_pickers_show_each_presets_palette_or_framing(qtbot):
+    panel, _state = make(qtbot)
+    for kind, picker in panel.pickers.items():
+        icons = [picker.itemIcon(i) for i in range(1, picker.count())]
+        assert icons and all(not icon.isNull() for icon in icons), kind
+    style = panel.pickers["style"]
+    index = style.findData("cyberpunk")
+    image = style.itemIcon(index).pixmap(style.iconSize()).toImage()
+    assert image.pixelColor(4, image.height() // 2).name() == "#ff00a0"  # its first, widest colour
+    assert style.itemIcon(0).isNull()  # "None" has no picture
