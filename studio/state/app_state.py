@@ -31,9 +31,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("studio.state")
 
+NO_MODEL = (
+    "There is no model to paint with yet. Pick one on the welcome page (the demo model needs no download), "
+    "or choose one in the settings' Model list."
+)
 PREVIEW_INTERVAL_S = 1 / 30  # display rate: previews arriving faster are dropped, never queued
 
 ERROR, NOTICE, INFO = "error", "notice", "info"
+# What a message is about: its banner leaves when that is dealt with (``messages_resolved``).
+GENERATION, MODEL = "generation", "model"
 
 
 class AppState(QObject):
@@ -47,6 +53,8 @@ class AppState(QObject):
     job_cancelled = Signal()
     job_failed = Signal(str)  # the message (also sent through ``message``)
     message = Signal(str, str, str)  # kind (error/notice/info), sentence, detail
+    sourced_message = Signal(str, str, str, str)  # the same, then its source (GENERATION, MODEL or "")
+    messages_resolved = Signal(str)  # a source whose messages no longer hold: a job started, the model changed
     last_seed_changed = Signal(object)  # int; seeds go up to SEED_MAX, past a C++ int
     annotators_changed = Signal(object)  # the annotators folder in effect (Path or None)
     models_folder_changed = Signal(object)  # the models folder now in effect (Path)
@@ -218,7 +226,10 @@ class AppState(QObject):
     def set_request(self, request: GenerationRequest) -> None:
         if request == self._request:
             return
+        model_changed = request.model != self._request.model
         self._request = request
+        if model_changed:
+            self.messages_resolved.emit(MODEL)
         self.request_changed.emit(request)
         self.autosave.schedule()
 
@@ -309,10 +320,13 @@ class AppState(QObject):
         """Queue the current request; it starts at once when nothing runs. None when it cannot run."""
         request = self._request
         if not request.model:
-            self.error("Choose a model in the settings (or add one with Add model…) before generating.")
+            self.error(NO_MODEL, source=MODEL)
             return None
         if not request.prompt.strip() and not (request.style or request.lighting or request.composition):
-            self.error("Write a prompt (or pick a style) first: the model needs to be told what to draw.")
+            self.error(
+                "Write a prompt (or pick a style) first: the model needs to be told what to draw.",
+                source=GENERATION,
+            )
             return None
         self.flush_inputs()
         try:
@@ -372,6 +386,7 @@ class AppState(QObject):
 
     def _on_started(self, job_id: int) -> None:
         if self.running is not None and self.running.id == job_id:
+            self.messages_resolved.emit(GENERATION)  # the last failure is history once the next one runs
             self.job_started.emit(self.running)
 
     def _on_stage(self, _job_id: int, text: str) -> None:
@@ -383,7 +398,7 @@ class AppState(QObject):
     def _on_task_failed(self, task_id: int, text: str, detail: str) -> None:
         if task_id == self._demo_task:  # other tasks' owners say what failed where the artist looks
             self._demo_task = None
-            self.error(text, detail)
+            self.error(text, detail, source=MODEL)
 
     def _on_preview_ready(self) -> None:
         wait = PREVIEW_INTERVAL_S - (time.monotonic() - self._last_preview_at)
@@ -409,6 +424,7 @@ class AppState(QObject):
 
     def _on_finished(self, _job_id: int, result: Any, saved: list, _save_error: str) -> None:
         # A save error was reported, and its batch kept, as that batch was saved (``_on_batch_saved``).
+        self.messages_resolved.emit(GENERATION)
         if result.seeds:
             self.last_seed = int(result.seeds[0])
             self.last_seed_changed.emit(self.last_seed)
@@ -418,7 +434,7 @@ class AppState(QObject):
         self.result_ready.emit(result, saved)
 
     def _on_failed(self, _job_id: int, message: str, detail: str) -> None:
-        self.error(message, detail)
+        self.error(message, detail, source=GENERATION)
         self._done()
         self.job_failed.emit(message)
 
@@ -438,15 +454,20 @@ class AppState(QObject):
 
     # --- messages and lifetime ------------------------------------------------------------------------------
 
-    def error(self, text: str, detail: str = "") -> None:
+    def error(self, text: str, detail: str = "", source: str = "") -> None:
+        """An error for the artist; ``source`` (GENERATION, MODEL) withdraws it once that is dealt with."""
         log.info("error shown: %s", text)
-        self.message.emit(ERROR, text, detail)
+        self._post(ERROR, text, detail, source)
 
-    def notice(self, text: str) -> None:
-        self.message.emit(NOTICE, text, "")
+    def notice(self, text: str, source: str = "") -> None:
+        self._post(NOTICE, text, "", source)
 
-    def info(self, text: str) -> None:
-        self.message.emit(INFO, text, "")
+    def info(self, text: str, source: str = "") -> None:
+        self._post(INFO, text, "", source)
+
+    def _post(self, kind: str, text: str, detail: str, source: str) -> None:
+        self.message.emit(kind, text, detail)
+        self.sourced_message.emit(kind, text, detail, source)
 
     def save_settings(self) -> None:
         try:
