@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("studio.state")
 
 NO_MODEL = (
-    "There is no model to paint with yet. Pick one on the welcome page (the demo model needs no download), "
-    "or choose one in the settings' Model list."
+    "Choose a model first: the welcome page offers a tiny demo model (no download) and recommended downloads; "
+    "models you add appear in the Model list of the settings."
 )
 PREVIEW_INTERVAL_S = 1 / 30  # display rate: previews arriving faster are dropped, never queued
 
@@ -182,8 +182,8 @@ class AppState(QObject):
             target.append(str(path))
             self.save_settings()
         if not folder_of_models:
+            # Chosen once the scan has read it: a file the list files under "Cannot be used" is refused then.
             self._select_after_refresh = str(path)
-            self.update(model=str(path))
         self.refresh_models()
 
     def create_demo_models(self) -> None:
@@ -209,13 +209,30 @@ class AppState(QObject):
         wanted = self._select_after_refresh
         self._select_after_refresh = None
         if wanted:
-            entry = self.models.find(wanted)
-            self.update(model=str(entry.reference) if entry is not None else wanted)
+            self._select_added(wanted)
         elif not self._request.model and entries:
             # Nothing chosen yet (first run): start with the first model the list shows.
             first = next((e for group in self.models.grouped().values() for e in group if usable(e)), None)
             if first is not None:
                 self.update(model=str(first.reference))
+
+    def _select_added(self, wanted: str) -> None:
+        """Choose the model just added or built, unless the scan found it cannot be used: then say why."""
+        entry = self.models.find(wanted)
+        if entry is None:
+            name = Path(wanted).name
+            self.error(
+                f"'{name}' is not a model the studio can paint with (it may be a LoRA, a ControlNet or another "
+                "kind of file). The current model is kept; add a Stable Diffusion 1.5 or SDXL checkpoint.",
+                source=MODEL,
+            )
+        elif not usable(entry):
+            self.error(
+                f"The model '{entry.name}' cannot be used: {entry.problem} The current model is kept.",
+                source=MODEL,
+            )
+        else:
+            self.update(model=str(entry.reference))
 
     # --- the request ----------------------------------------------------------------------------------------
 
