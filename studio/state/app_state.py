@@ -58,6 +58,7 @@ class AppState(QObject):
     last_seed_changed = Signal(object)  # int; seeds go up to SEED_MAX, past a C++ int
     annotators_changed = Signal(object)  # the annotators folder in effect (Path or None)
     models_folder_changed = Signal(object)  # the models folder now in effect (Path)
+    demo_building = Signal(bool)  # the demo model is being built (True), or that ended (False)
 
     def __init__(
         self,
@@ -194,10 +195,12 @@ class AppState(QObject):
         folder = paths.models_dir() / "demo"
         self.info("Building the offline demo model (random weights — shows the workflow, not a picture)…")
         self._demo_task = self.worker.run_task(BuildDemoModels(str(folder)))
+        self.demo_building.emit(True)
 
     def _on_task_finished(self, task_id: int, value: Any) -> None:
         if task_id == self._demo_task:
             self._demo_task = None
+            self.demo_building.emit(False)
             folder = Path(value["sd15"]).parent
             if str(folder) not in self.settings.model_dirs:
                 self.settings.model_dirs.append(str(folder))
@@ -415,6 +418,7 @@ class AppState(QObject):
     def _on_task_failed(self, task_id: int, text: str, detail: str) -> None:
         if task_id == self._demo_task:  # other tasks' owners say what failed where the artist looks
             self._demo_task = None
+            self.demo_building.emit(False)
             self.error(text, detail, source=MODEL)
 
     def _on_preview_ready(self) -> None:

@@ -40,7 +40,7 @@ from studio.ui.gallery.queue_panel import QueuePanel
 from studio.ui.generation.progress_panel import ProgressPanel
 from studio.ui.generation.settings_panel import SettingsPanel
 from studio.ui.lora.lora_panel import LoraPanel
-from studio.ui.models.first_run import FirstRunWidget
+from studio.ui.models.first_run import DEMO_BUILDING, FirstRunWidget
 from studio.ui.pose.pose_editor import PoseEditor
 from studio.ui.prompt.prompt_panel import PromptPanel
 from studio.ui.shell.icons import icon
@@ -153,6 +153,8 @@ class MainWindow(QMainWindow):
         s.messages_resolved.connect(self.messages.resolve)
         self.messages.changed.connect(self._failure_status_follows_message)
         s.last_seed_changed.connect(self.settings_panel.set_last_seed)
+        s.demo_building.connect(self._demo_building)
+        p.set_needs_model(not s.request.model)
         self.settings_panel.reuse_seed_requested.connect(s.reuse_last_seed)
         s.models.changed.connect(self._models_changed)
         s.models.refreshing.connect(lambda busy: busy and self.statusBar().showMessage("Looking for models…"))
@@ -203,6 +205,7 @@ class MainWindow(QMainWindow):
         if self.lora_panel.set_model_family(self._model_family()):
             self._recheck_prompts()  # a LoRA tag may now be for the wrong family
         self.lora_panel.set_request(request)
+        self.progress_panel.set_needs_model(not request.model)
 
     def _show_preview(self, preview) -> None:
         request = self.state.running.request if self.state.running else self.state.request
@@ -251,6 +254,12 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.canvas)
         else:
             self._show_first_run()
+
+    def _demo_building(self, building: bool) -> None:
+        if building:
+            self.statusBar().showMessage(DEMO_BUILDING)
+        if self.first_run is not None:
+            self.first_run.set_demo_building(building)
 
     def _show_first_run(self) -> None:
         if self.first_run is None:
