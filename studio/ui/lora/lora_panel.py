@@ -196,7 +196,7 @@ class LoraPanel(QWidget):
 
     def _show_refusal(self, item: QListWidgetItem | None) -> None:
         reason = item.data(REASON_ROLE) if item is not None else None
-        self.refusal.setText(f"“{item.data(NAME_ROLE)}” cannot be used: {reason}" if item and reason else "")
+        self.refusal.setText(f"⚠ {reason}" if item and reason else "")
         self.refusal.setVisible(bool(reason))
 
     # --- the library list ----------------------------------------------------------------------------------
@@ -235,7 +235,8 @@ class LoraPanel(QWidget):
                 details.append("triggers: " + ", ".join(entry.triggers[:3]))
             text = f"{entry.name}\n{' · '.join(details)}"
             if reason:
-                text = f"⚠ {text}\n{reason}"
+                # A file-level problem is a paragraph: the list says it in short, the line under it in full.
+                text += "\n⚠ " + ("Cannot be used: select it to read why." if entry.problem else reason)
             item = QListWidgetItem(self._thumbnail(entry), text)
             item.setData(NAME_ROLE, entry.name)
             item.setData(REASON_ROLE, reason)

@@ -56,15 +56,15 @@ def test_a_lycoris_lora_is_marked_and_refused_with_the_reason(qtbot, studio):
     window, state = studio.window, studio.state
     panel = window.lora_panel
     lokr, plain = _item(panel, "falcon_lokr"), _item(panel, "inkwash")
-    assert lokr.text().startswith("⚠") and "LyCORIS" in lokr.text() and lokr.data(REASON_ROLE)
+    assert "⚠ Cannot be used" in lokr.text() and "LyCORIS" in lokr.text() and lokr.data(REASON_ROLE)
     assert not plain.data(REASON_ROLE) and "LyCORIS" not in plain.text()
     # Picking it: the Use button stays off and the reason shows under the list.
     rect = panel.library.visualItemRect(lokr)
     qtbot.mouseClick(panel.library.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert panel.library.currentItem() is lokr
     assert not panel.use_button.isEnabled()
-    assert panel.refusal.isVisible() and "cannot be used" in panel.refusal.text()
-    assert "LyCORIS" in panel.refusal.text()
+    assert panel.refusal.isVisible() and panel.refusal.text() == "⚠ " + lokr.data(REASON_ROLE)
+    assert "LyCORIS" in panel.refusal.text() and "plain LoRA version" in panel.refusal.text()
     # Double-clicking it (or Enter) does not put it into the prompt.
     qtbot.mouseDClick(panel.library.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     panel.library.itemActivated.emit(lokr)
