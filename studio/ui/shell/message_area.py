@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.ui.shell.message_log import MessageLog
+
 INFO_TIMEOUT_MS = 5000
 FADE_MS = 400
 MAX_MESSAGES = 5  # pending messages kept at most: older ones go first (they stay in the log)
@@ -135,7 +137,7 @@ class MessageArea(QWidget):
         self._log: list[Message] = []
         self._row: MessageRow | None = None
         self._shown: Message | None = None
-        self._log_view: QWidget | None = None
+        self._log_view: MessageLog | None = None
         self.setVisible(False)
 
     # --- posting ----------------------------------------------------------------------------------------
@@ -187,16 +189,14 @@ class MessageArea(QWidget):
         """The banner shown, as a list (empty or one row)."""
         return [self._row] if self._row is not None else []
 
-    def log_view(self) -> QWidget | None:
+    def log_view(self) -> MessageLog | None:
         return self._log_view
 
     def show_log(self) -> None:
         """Open (or raise) the message log: every message of the session, newest first."""
-        from studio.ui.shell.message_log import MessageLog
-
         if self._log_view is None:
             self._log_view = MessageLog(self.window())
-        self._log_view.set_messages(self._log)  # type: ignore[attr-defined]
+        self._log_view.set_messages(self._log)
         self._log_view.show()
         self._log_view.raise_()
 
@@ -248,7 +248,7 @@ class MessageArea(QWidget):
             self._row.set_others(others)
         self.setVisible(self._row is not None)
         if self._log_view is not None and self._log_view.isVisible():
-            self._log_view.set_messages(self._log)  # type: ignore[attr-defined]
+            self._log_view.set_messages(self._log)
         self.changed.emit()
 
     def _fade_out(self, row: MessageRow, message: Message) -> None:
