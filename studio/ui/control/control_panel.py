@@ -126,9 +126,12 @@ class ControlPanel(QWidget):
 
     def set_model_family(self, family: str | None) -> None:
         """The image model's family ("sd15", "sdxl"; None: unknown): its ControlNets are offered first."""
+        if family == self.model_family:
+            return
         self.model_family = family
-        for row in self.rows:
-            row.set_model_family(family)
+        repicked = [row.set_model_family(family) for row in self.rows]
+        if any(repicked):
+            self._edited()  # a ControlNet the row had picked itself now follows the new family
 
     def refresh_models(self) -> None:
         """List the ControlNets on disk again in every row (one was just downloaded)."""

@@ -143,7 +143,8 @@ class ControlRow(QFrame):
         self.type.currentIndexChanged.connect(self._type_changed)
         self.source.currentIndexChanged.connect(self._edited)
         self.image.editingFinished.connect(self._edited)
-        self.model.currentIndexChanged.connect(self._model_picked)
+        self.model.currentIndexChanged.connect(self._edited)
+        self.model.activated.connect(self._model_picked)  # the artist's pick (even of the shown one)
         self.preprocessor.currentIndexChanged.connect(self._edited)
         for spin in (self.scale, self.start, self.end, self.low, self.high):
             spin.valueChanged.connect(self._edited)
@@ -295,11 +296,19 @@ class ControlRow(QFrame):
                 self.model.setItemData(index, reference, Qt.ItemDataRole.ToolTipRole)
             self.model.setCurrentIndex(index)
 
-    def set_model_family(self, family: str | None) -> None:
-        """The image model changed family: list its ControlNets first (the chosen one stays)."""
-        if family != self.model_family:
-            self.model_family = family
-            self.refresh_models()
+    def set_model_family(self, family: str | None) -> bool:
+        """The image model changed family: list its ControlNets first. A ControlNet the row picked itself is
+        picked again for the new family (one the artist chose stays). True when the choice changed."""
+        if family == self.model_family:
+            return False
+        self.model_family = family
+        self.refresh_models()
+        if not self.auto_model or family is None:
+            return False
+        before = self.model_reference()
+        self.set_model(preferred_controlnet(self.type.currentText(), family, self.controlnet_folders))
+        self.refresh()
+        return self.model_reference() != before
 
     def _fill_models(self, control_type: str) -> None:
         current = self.model_reference()
@@ -311,9 +320,7 @@ class ControlRow(QFrame):
         self.set_model(current)
 
     def _model_picked(self, *_args) -> None:
-        if not self._loading:
-            self.auto_model = False  # the artist's own choice: a type change keeps it
-        self._edited()
+        self.auto_model = False  # the artist's own choice: a type or family change keeps it
 
     def _type_changed(self) -> None:
         if self._loading:

@@ -87,6 +87,7 @@ def test_a_pose_from_the_pose_editor_is_shown_and_its_model_and_strength_edited(
     assert row.image.isReadOnly() and row.source.currentData() == "pose"
     row.scale.setValue(0.5)
     row.model.setCurrentIndex(row.model.findData("thibaud/controlnet-openpose-sdxl-1.0"))
+    row.model.activated.emit(row.model.currentIndex())
     edited = panel.controls()[0]
     assert (edited.source, edited.image, edited.scale) == ("pose", pose.image, 0.5)
     assert edited.model == "thibaud/controlnet-openpose-sdxl-1.0"

@@ -76,3 +76,22 @@ def test_a_new_control_row_starts_with_the_installed_controlnet_by_name(qtbot, s
     row.type.setCurrentText("depth")
     assert row.model_reference() == "lllyasviel/control_v11f1p_sd15_depth"
     assert row.model.currentText() == "Depth · SD 1.x (lllyasviel)" and row.download.isVisible()
+
+
+def test_a_picked_controlnet_follows_the_model_family_but_the_artists_choice_stays(qtbot, studio):
+    from types import SimpleNamespace
+
+    window, state = studio.window, studio.state
+    panel = window.canvases.control_panel
+    xl = SimpleNamespace(name="big", reference="/models/big", family="sdxl")
+    state.models._entries.append(xl)  # as a scan would list it
+    auto = panel.add_control("scribble", "canvas")
+    chosen = panel.add_control("scribble", "canvas")
+    index = chosen.model.findData(str(studio.installed))
+    chosen.model.setCurrentIndex(index)
+    chosen.model.activated.emit(index)  # the artist picks it (the one shown, here)
+    state.update(model="/models/big")
+    xl_scribble = str(paths.models_dir() / "controlnet" / "control_sdxl_scribble")
+    assert auto.model_reference() == xl_scribble
+    assert chosen.model_reference() == str(studio.installed)
+    assert [c.model for c in state.request.controls] == [xl_scribble, str(studio.installed)]
