@@ -33,3 +33,17 @@ def write_fake_lora(
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata=metadata)
     return path
+
+
+def write_fake_lokr(path: Path, family: str = "sd15") -> Path:
+    """A LyCORIS LoKr file for ``family``, as kohya's LyCORIS writer names it: ``lokr_w1``/``lokr_w2`` factors
+    whose input widths multiply to the cross-attention width the family is read from."""
+    key, width_in, width_out = _KEYS[family]
+    tensors = {
+        f"{key}.lokr_w1": np.zeros((4, 8), dtype=np.float16),
+        f"{key}.lokr_w2": np.zeros((width_out // 4, width_in // 8), dtype=np.float16),
+        f"{key}.alpha": np.ones((), dtype=np.float16),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata={"ss_network_module": "lycoris.kohya"})
+    return path

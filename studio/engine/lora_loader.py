@@ -23,6 +23,7 @@ from typing import Any
 
 from studio.engine.validation import FAMILY_NAMES, check_lora_weight
 from studio.errors import RequestError
+from studio.models.lora_file import format_problem
 from studio.models.lora_library import LoraEntry
 
 log = logging.getLogger("studio.lora")
@@ -50,11 +51,9 @@ def check_lora(lora: ActiveLora, family: str) -> None:
     family = family.split("-", 1)[0]  # an inpainting model ("sd15-inpaint") takes its base family's LoRAs
     if entry.problem is not None:
         raise RequestError(f"The LoRA '{entry.name}' cannot be used: {entry.problem}")
-    if entry.format == "cloneofsimo":
-        raise RequestError(
-            f"The LoRA '{entry.name}' is in the early cloneofsimo 'lora_diffusion' format, which the studio "
-            "cannot load. Convert it to the kohya/A1111 format or use a newer release of it."
-        )
+    refused = format_problem(entry.format, entry.path.name)
+    if refused:  # an entry made without a scan (``problem`` unset) is judged as the scan would
+        raise RequestError(refused)
     if entry.family is not None and entry.family != family:
         raise RequestError(
             f"The LoRA '{entry.name}' was made for {FAMILY_NAMES.get(entry.family, entry.family)} models, but the "
@@ -166,12 +165,9 @@ def _load(pipe: Any, entry: LoraEntry, name: str, family: str) -> None:
     except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
         log.info("The LoRA %s did not load", entry.path, exc_info=True)
         _remove_partial(pipe, name)
-        if entry.format == "lycoris":
-            raise RequestError(
-                f"The LoRA '{entry.name}' is a LyCORIS file (LoKr/LoHa layers), which diffusers, the studio's "
-                "engine, cannot load for SD 1.x or SDXL. Use a plain LoRA version of it (kohya lora_down/lora_up "
-                "or diffusers lora_A/lora_B)."
-            ) from exc
+        refused = format_problem(entry.format, entry.path.name)
+        if refused:  # the library's verdict on the format, in the same words
+            raise RequestError(refused) from exc
         model = FAMILY_NAMES.get(family.split("-", 1)[0], family)
         raise RequestError(
             f"The LoRA file '{entry.path.name}' was made for a different model: its layers do not fit this "

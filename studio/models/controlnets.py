@@ -263,3 +263,118 @@ def reference_config(family: str) -> Path:
             "Reinstall Diffusion Studio, or use the ControlNet's diffusers folder."
         )
     return folder
+
+
+# --- choosing one for a control input ------------------------------------------------------------------------
+
+# Words in a ControlNet's file or folder name that say what it follows (lllyasviel's, xinsir's, thibaud's and
+# most community names carry one); a name with none says nothing, and such a ControlNet may follow anything.
+_TYPE_WORDS: dict[str, tuple[str, ...]] = {
+    "scribble": ("scribble", "sketch"),
+    "lineart": ("lineart", "line_art", "line-art"),
+    "canny": ("canny",),
+    "openpose": ("openpose", "pose"),
+    "depth": ("depth",),
+    "softedge": ("softedge", "soft_edge", "soft-edge", "hed", "pidi"),
+    "normal": ("normal",),
+}
+TYPE_NAMES = {
+    "scribble": "Scribble",
+    "lineart": "Line art",
+    "canny": "Canny edges",
+    "openpose": "Pose",
+    "depth": "Depth",
+    "softedge": "Soft edges",
+    "normal": "Normal map",
+}
+
+
+def control_type_of_name(name: str) -> str | None:
+    """The control type a ControlNet's name says it follows ("canny"...), None when it says none."""
+    lowered = name.lower()
+    # Longer words first: "lineart" must not be read as something shorter inside it.
+    for control_type, words in sorted(_TYPE_WORDS.items(), key=lambda item: -max(map(len, item[1]))):
+        if any(word in lowered for word in words):
+            return control_type
+    return None
+
+
+@dataclass(frozen=True)
+class ControlNetChoice:
+    """One entry of a control input's ControlNet list: what to record (``reference``) and what to show."""
+
+    reference: str  # a recommended repo id, or a local folder or file path
+    label: str  # what the artist reads: a name, never a cut-off id
+    family: str | None  # None when it could not be read
+    type: str | None  # None when the name does not say
+    installed: bool
+
+    @property
+    def tooltip(self) -> str:
+        family = FAMILY_NAMES.get(self.family or "", "unknown family")
+        where = "on this computer" if self.installed else "not downloaded yet: press Download"
+        return f"{self.label}\n{family} · {where}\n{self.reference}"
+
+
+def _family_or_none(path: Path) -> str | None:
+    try:
+        return _family_of_folder(path) if path.is_dir() else _family_of_file(path)
+    except (OSError, ValueError, StudioError):
+        return None
+
+
+def _recommended_label(item: RecommendedControlNet) -> str:
+    owner = item.repo_id.split("/", 1)[0]
+    return f"{TYPE_NAMES.get(item.type, item.type)} · {FAMILY_NAMES.get(item.family, item.family)} ({owner})"
+
+
+def controlnet_choices(
+    control_type: str, family: str | None, folders: Sequence[Path] | None = None
+) -> list[ControlNetChoice]:
+    """The ControlNets a ``control_type`` input can use, best first: installed ones of the model's ``family`` and
+    that type, installed ones whose name says no type, then the recommended downloads, then the rest.
+
+    ``folders`` are the ControlNet folders (``local_controlnets``); a recommended ControlNet downloaded there is
+    listed once, by its repo id (what metadata records), as installed.
+    """
+    wanted = base_family(family) if family else None
+    choices: list[ControlNetChoice] = []
+    downloaded: set[Path] = set()
+    for item in RECOMMENDED_CONTROLNETS:
+        folder = local_download(item.repo_id, folders or ())
+        if folder is not None:
+            downloaded.add(folder)
+        if item.type == control_type or folder is not None:
+            choices.append(
+                ControlNetChoice(item.repo_id, _recommended_label(item), item.family, item.type, folder is not None)
+            )
+    for path in local_controlnets(folders):
+        if path not in downloaded:
+            name = path.stem if path.is_file() else path.name
+            found = _family_or_none(path)
+            label = f"{name} · {FAMILY_NAMES[found]}" if found in FAMILY_NAMES else name
+            choices.append(ControlNetChoice(str(path), label, found, control_type_of_name(name), True))
+
+    def rank(choice: ControlNetChoice) -> tuple:
+        other_type = choice.type is not None and choice.type != control_type
+        other_family = wanted is not None and choice.family is not None and choice.family != wanted
+        return (other_type or other_family, not choice.installed, choice.type is None, choice.label.lower())
+
+    return sorted(choices, key=rank)
+
+
+def preferred_controlnet(control_type: str, family: str | None, folders: Sequence[Path] | None = None) -> str:
+    """The reference a new ``control_type`` input starts with: the best of ``controlnet_choices`` ("" if none)."""
+    choices = controlnet_choices(control_type, family, folders)
+    return choices[0].reference if choices else ""
+
+
+def controlnet_label(reference: str) -> str:
+    """A name for a reference no list holds (from an image's metadata, or chosen by path)."""
+    for item in RECOMMENDED_CONTROLNETS:
+        if item.repo_id == reference:
+            return _recommended_label(item)
+    path = Path(reference)
+    if looks_like_repo_id(reference) and not path.exists():
+        return reference.split("/", 1)[1]
+    return path.stem if path.suffix else path.name or reference

@@ -120,6 +120,31 @@ def lora_format(keys: Iterable[str]) -> str:
     return "unknown"
 
 
+# LoRA formats the engine cannot apply, with what the artist can do about it. This is the one place the studio
+# decides it: the library marks such files when it scans (``LoraEntry.problem``), the LoRA tab refuses them with
+# this reason and the engine stops on it. Supporting a format is removing it here.
+UNSUPPORTED_FORMATS: dict[str, str] = {
+    "lycoris": (
+        "'{file}' is a LyCORIS file (LoKr/LoHa), a kind of LoRA the studio cannot apply yet. Look for a plain "
+        "LoRA version of it where you downloaded it (often offered beside the LyCORIS one), or use another LoRA."
+    ),
+    "cloneofsimo": (
+        "'{file}' is in the early lora_diffusion format, which the studio cannot apply. Look for a newer release "
+        "of it (most were re-published as ordinary LoRAs), or use another LoRA."
+    ),
+    "unknown": (
+        "'{file}' holds no LoRA weights: it may be a checkpoint or an embedding put in the LoRA folder. Move it "
+        "out of the LoRA folder (a checkpoint goes with the models)."
+    ),
+}
+
+
+def format_problem(kind: str, file_name: str) -> str | None:
+    """Why a LoRA of format ``kind`` (``lora_format``) cannot be used, in the artist's words; None: it can."""
+    reason = UNSUPPORTED_FORMATS.get(kind)
+    return reason.format(file=file_name) if reason else None
+
+
 def _input_width(name: str, tensors: dict[str, dict]) -> int | None:
     """The input width of the layer a LoRA key adapts (down / A matrix, LoKr factors)."""
     shape = tensors[name]["shape"]
@@ -214,13 +239,8 @@ def inspect_lora(path: Path) -> LoraEntry:
         return LoraEntry(path.stem, path, size, problem=str(exc), preview=find_preview(path))
     kind = lora_format(tensors)
     family = detect_family(tensors, metadata)
-    problem = None
-    if kind == "unknown":
-        problem = (
-            f"'{path.name}' holds no LoRA weights (no lora_down/lora_up or lora_A/lora_B tensors); it may be a "
-            "checkpoint or an embedding. Move it out of the LoRA folder."
-        )
-    elif family == "sd2":
+    problem = format_problem(kind, path.name)
+    if problem is None and family == "sd2":
         problem = f"'{path.name}' is a LoRA for Stable Diffusion 2.x, which the studio does not run."
         family = None
     title = metadata.get("modelspec.title") or metadata.get("ss_output_name") or None

@@ -31,9 +31,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("studio.state")
 
+NO_MODEL = (
+    "Choose a model first: the welcome page offers a tiny demo model (no download) and recommended downloads; "
+    "models you add appear in the Model list of the settings."
+)
 PREVIEW_INTERVAL_S = 1 / 30  # display rate: previews arriving faster are dropped, never queued
 
 ERROR, NOTICE, INFO = "error", "notice", "info"
+# What a message is about: its banner leaves when that is dealt with (``messages_resolved``).
+GENERATION, MODEL = "generation", "model"
 
 
 class AppState(QObject):
@@ -47,9 +53,12 @@ class AppState(QObject):
     job_cancelled = Signal()
     job_failed = Signal(str)  # the message (also sent through ``message``)
     message = Signal(str, str, str)  # kind (error/notice/info), sentence, detail
+    sourced_message = Signal(str, str, str, str)  # the same, then its source (GENERATION, MODEL or "")
+    messages_resolved = Signal(str)  # a source whose messages no longer hold: a job started, the model changed
     last_seed_changed = Signal(object)  # int; seeds go up to SEED_MAX, past a C++ int
     annotators_changed = Signal(object)  # the annotators folder in effect (Path or None)
     models_folder_changed = Signal(object)  # the models folder now in effect (Path)
+    demo_building = Signal(bool)  # the demo model is being built (True), or that ended (False)
 
     def __init__(
         self,
@@ -174,8 +183,8 @@ class AppState(QObject):
             target.append(str(path))
             self.save_settings()
         if not folder_of_models:
+            # Chosen once the scan has read it: a file the list files under "Cannot be used" is refused then.
             self._select_after_refresh = str(path)
-            self.update(model=str(path))
         self.refresh_models()
 
     def create_demo_models(self) -> None:
@@ -186,10 +195,12 @@ class AppState(QObject):
         folder = paths.models_dir() / "demo"
         self.info("Building the offline demo model (random weights — shows the workflow, not a picture)…")
         self._demo_task = self.worker.run_task(BuildDemoModels(str(folder)))
+        self.demo_building.emit(True)
 
     def _on_task_finished(self, task_id: int, value: Any) -> None:
         if task_id == self._demo_task:
             self._demo_task = None
+            self.demo_building.emit(False)
             folder = Path(value["sd15"]).parent
             if str(folder) not in self.settings.model_dirs:
                 self.settings.model_dirs.append(str(folder))
@@ -201,13 +212,30 @@ class AppState(QObject):
         wanted = self._select_after_refresh
         self._select_after_refresh = None
         if wanted:
-            entry = self.models.find(wanted)
-            self.update(model=str(entry.reference) if entry is not None else wanted)
+            self._select_added(wanted)
         elif not self._request.model and entries:
             # Nothing chosen yet (first run): start with the first model the list shows.
             first = next((e for group in self.models.grouped().values() for e in group if usable(e)), None)
             if first is not None:
                 self.update(model=str(first.reference))
+
+    def _select_added(self, wanted: str) -> None:
+        """Choose the model just added or built, unless the scan found it cannot be used: then say why."""
+        entry = self.models.find(wanted)
+        if entry is None:
+            name = Path(wanted).name
+            self.error(
+                f"'{name}' is not a model the studio can paint with (it may be a LoRA, a ControlNet or another "
+                "kind of file). The current model is kept; add a Stable Diffusion 1.5 or SDXL checkpoint.",
+                source=MODEL,
+            )
+        elif not usable(entry):
+            self.error(
+                f"The model '{entry.name}' cannot be used: {entry.problem} The current model is kept.",
+                source=MODEL,
+            )
+        else:
+            self.update(model=str(entry.reference))
 
     # --- the request ----------------------------------------------------------------------------------------
 
@@ -218,7 +246,10 @@ class AppState(QObject):
     def set_request(self, request: GenerationRequest) -> None:
         if request == self._request:
             return
+        model_changed = request.model != self._request.model
         self._request = request
+        if model_changed:
+            self.messages_resolved.emit(MODEL)
         self.request_changed.emit(request)
         self.autosave.schedule()
 
@@ -309,10 +340,13 @@ class AppState(QObject):
         """Queue the current request; it starts at once when nothing runs. None when it cannot run."""
         request = self._request
         if not request.model:
-            self.error("Choose a model in the settings (or add one with Add model…) before generating.")
+            self.error(NO_MODEL, source=MODEL)
             return None
         if not request.prompt.strip() and not (request.style or request.lighting or request.composition):
-            self.error("Write a prompt (or pick a style) first: the model needs to be told what to draw.")
+            self.error(
+                "Write a prompt (or pick a style) first: the model needs to be told what to draw.",
+                source=GENERATION,
+            )
             return None
         self.flush_inputs()
         try:
@@ -372,6 +406,7 @@ class AppState(QObject):
 
     def _on_started(self, job_id: int) -> None:
         if self.running is not None and self.running.id == job_id:
+            self.messages_resolved.emit(GENERATION)  # the last failure is history once the next one runs
             self.job_started.emit(self.running)
 
     def _on_stage(self, _job_id: int, text: str) -> None:
@@ -383,7 +418,8 @@ class AppState(QObject):
     def _on_task_failed(self, task_id: int, text: str, detail: str) -> None:
         if task_id == self._demo_task:  # other tasks' owners say what failed where the artist looks
             self._demo_task = None
-            self.error(text, detail)
+            self.demo_building.emit(False)
+            self.error(text, detail, source=MODEL)
 
     def _on_preview_ready(self) -> None:
         wait = PREVIEW_INTERVAL_S - (time.monotonic() - self._last_preview_at)
@@ -409,6 +445,7 @@ class AppState(QObject):
 
     def _on_finished(self, _job_id: int, result: Any, saved: list, _save_error: str) -> None:
         # A save error was reported, and its batch kept, as that batch was saved (``_on_batch_saved``).
+        self.messages_resolved.emit(GENERATION)
         if result.seeds:
             self.last_seed = int(result.seeds[0])
             self.last_seed_changed.emit(self.last_seed)
@@ -418,7 +455,7 @@ class AppState(QObject):
         self.result_ready.emit(result, saved)
 
     def _on_failed(self, _job_id: int, message: str, detail: str) -> None:
-        self.error(message, detail)
+        self.error(message, detail, source=GENERATION)
         self._done()
         self.job_failed.emit(message)
 
@@ -438,15 +475,20 @@ class AppState(QObject):
 
     # --- messages and lifetime ------------------------------------------------------------------------------
 
-    def error(self, text: str, detail: str = "") -> None:
+    def error(self, text: str, detail: str = "", source: str = "") -> None:
+        """An error for the artist; ``source`` (GENERATION, MODEL) withdraws it once that is dealt with."""
         log.info("error shown: %s", text)
-        self.message.emit(ERROR, text, detail)
+        self._post(ERROR, text, detail, source)
 
-    def notice(self, text: str) -> None:
-        self.message.emit(NOTICE, text, "")
+    def notice(self, text: str, source: str = "") -> None:
+        self._post(NOTICE, text, "", source)
 
-    def info(self, text: str) -> None:
-        self.message.emit(INFO, text, "")
+    def info(self, text: str, source: str = "") -> None:
+        self._post(INFO, text, "", source)
+
+    def _post(self, kind: str, text: str, detail: str, source: str) -> None:
+        self.message.emit(kind, text, detail)
+        self.sourced_message.emit(kind, text, detail, source)
 
     def save_settings(self) -> None:
         try:

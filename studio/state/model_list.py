@@ -36,6 +36,41 @@ def usable(entry: Any) -> bool:
     return getattr(entry, "problem", None) is None
 
 
+def _format_word(entry: Any) -> str:
+    kind = getattr(entry, "kind", "")
+    if kind == "folder":
+        return "diffusers folder"
+    if kind == "hub_cache":
+        return "Hugging Face cache"
+    suffix = Path(str(entry.reference)).suffix.lstrip(".").lower()
+    return f"{suffix} file" if suffix else "file"
+
+
+def _folder_word(entry: Any) -> str:
+    return Path(str(entry.reference)).parent.name or str(Path(str(entry.reference)).parent)
+
+
+def model_labels(entries: Sequence[Any]) -> dict[str, str]:
+    """What the model list shows for each entry (by reference): its name, and where two share a name, what tells
+    them apart: the format (folder or file), then the folder it is in, then the whole folder path."""
+    labels = {str(e.reference): e.name for e in entries}
+    by_name: dict[str, list[Any]] = {}
+    for entry in entries:
+        by_name.setdefault(entry.name.lower(), []).append(entry)
+    for same in by_name.values():
+        if len(same) < 2:
+            continue
+        for entry in same:
+            parts = [_format_word(entry)]
+            twins = [e for e in same if _format_word(e) == parts[0]]
+            if len(twins) > 1:
+                folders = [_folder_word(e) for e in twins]
+                unique = folders.count(_folder_word(entry)) == 1
+                parts.append(f"in {_folder_word(entry) if unique else Path(str(entry.reference)).parent}")
+            labels[str(entry.reference)] = f"{entry.name} ({', '.join(parts)})"
+    return labels
+
+
 class ModelList(ScannedList):
     """``refresh(dirs)`` runs discovery in a thread; ``changed`` carries the entries (ModelEntry objects)."""
 
@@ -57,6 +92,10 @@ class ModelList(ScannedList):
             label = family_label(entry.family) if usable(entry) else UNUSABLE_LABEL
             groups.setdefault(label, []).append(entry)
         return groups
+
+    def labels(self) -> dict[str, str]:
+        """Each entry's label by reference (see ``model_labels``)."""
+        return model_labels(self._entries)
 
     def find(self, reference: str) -> Any | None:
         matches = [e for e in self._entries if str(e.reference) == reference or e.name == reference]

@@ -97,6 +97,7 @@ class CanvasTabs(QObject):
         )
         # A new model folder (the demo set, an A1111 install) can bring ControlNets: list them after each scan.
         state.models.changed.connect(lambda _entries: panel.set_controlnet_folders(state.controlnet_folders()))
+        state.models.changed.connect(lambda _entries: self._follow_model_family())
         gallery.inpaint_requested.connect(self.inpaint_path)
 
     # --- the window's hooks ---------------------------------------------------------------------------
@@ -152,8 +153,15 @@ class CanvasTabs(QObject):
 
     def _show_request(self, request: GenerationRequest) -> None:
         self.sketch.canvas.set_canvas_size(request.width, request.height)
+        self._follow_model_family()
         self.control_panel.set_request(request)
         self._show_control_count(request)
+
+    def _follow_model_family(self) -> None:
+        # The ControlNets of the model's family are offered first (the list of models may come after the request).
+        model = self.state.request.model
+        entry = self.state.models.find(model) if model else None
+        self.control_panel.set_model_family(getattr(entry, "family", None))
 
     def _show_control_count(self, request: GenerationRequest) -> None:
         count = len(request.active_controls)

@@ -1,13 +1,15 @@
 """The picture being made: step previews scaled smoothly to the output size, then the final image.
 
-A tab widget so the sketch and pose canvases can join as tabs later; "Image" is the only tab today.
+Both fit the view by default, scaled up as well as down (a 512 px result fills a large canvas, smoothly); Ctrl+1
+or a double-click shows one image pixel per screen pixel, and the same again goes back to fitting.
+A tab widget: the sketch, inpaint and pose canvases join as tabs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 
@@ -19,7 +21,9 @@ def array_to_qimage(array: np.ndarray) -> QImage:
 
 
 class ImageLabel(QLabel):
-    """Paints its pixmap fitted to its size (zoom to fit) or at 100 % inside a scroll area."""
+    """Paints its pixmap fitted to its size (zoom to fit) or at a set scale inside a scroll area."""
+
+    double_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,7 +55,7 @@ class ImageLabel(QLabel):
         if not self.fit:
             return self.scale
         fitted = self._pixmap.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        return min(1.0, fitted.width() / max(1, self._pixmap.width()))
+        return fitted.width() / max(1, self._pixmap.width())
 
     def _update_size(self) -> None:
         if not self.fit and not self._pixmap.isNull():
@@ -67,12 +71,16 @@ class ImageLabel(QLabel):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         size = self._pixmap.size() * (1.0 if self.fit else self.scale)
-        if self.fit:
+        if self.fit:  # up as well as down: a small picture in a large view is hard to judge
             size = size.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            if size.width() > self._pixmap.width():  # never blow a small picture up past 100 % when fitting
-                size = self._pixmap.size()
         x, y = (self.width() - size.width()) // 2, (self.height() - size.height()) // 2
         painter.drawPixmap(x, y, size.width(), size.height(), self._pixmap)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if event.button() == Qt.MouseButton.LeftButton and not self._pixmap.isNull():
+            self.double_clicked.emit()
+        else:
+            super().mouseDoubleClickEvent(event)
 
 
 class CanvasView(QWidget):
@@ -90,8 +98,10 @@ class CanvasView(QWidget):
         self.label.setObjectName("canvasImage")
         self.label.setAccessibleName("Current image")
         self.label.setToolTip(
-            "The picture being made. Ctrl+0 fits it to the window, Ctrl+1 shows it at 100 %."
+            "The picture being made, fitted to the view. Ctrl+1 or a double-click shows it at 100 % "
+            "(again: back to fit); Ctrl+0 fits it."
         )
+        self.label.double_clicked.connect(self.toggle_100)
         self.label.setText("Your picture appears here.\nWrite a prompt and press Generate (Ctrl+Enter).")
         self.scroll = QScrollArea(self)
         self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -126,7 +136,14 @@ class CanvasView(QWidget):
         self.zoom_changed.emit(True)
 
     def zoom_100(self) -> None:
-        self.set_zoom(1.0)
+        """One image pixel per screen pixel; asked again while there, back to fitting the view."""
+        self.toggle_100()
+
+    def toggle_100(self) -> None:
+        if not self.label.fit and self.label.scale == 1.0:
+            self.zoom_fit()
+        else:
+            self.set_zoom(1.0)
 
     def zoom_by(self, factor: float) -> None:
         """Zoom in (factor > 1) or out from the size shown now, between 10 % and 800 %."""

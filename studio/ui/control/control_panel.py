@@ -41,6 +41,7 @@ class ControlPanel(QWidget):
         self.before_previews: Callable[[], None] | None = None
         self.annotators_folder: Path | None = None  # annotator weights for depth, soft edge... previews
         self.controlnet_folders: list[Path] | None = None  # where ControlNets are listed from (None: our own)
+        self.model_family: str | None = None  # the image model's family: its ControlNets are offered first
         self._generation = 0
         self._said: dict[int, str] = {}  # row id -> the last message sent, so a refresh does not repeat it
         self._previews: dict[
@@ -89,16 +90,15 @@ class ControlPanel(QWidget):
     # --- the list -------------------------------------------------------------------------------------
 
     def add_control(self, control_type: str = "scribble", source: str = "canvas") -> ControlRow:
-        from studio.models.controlnets import recommended_for
+        from studio.models.controlnets import preferred_controlnet
 
-        recommended = recommended_for(control_type, "sd15")
+        # An installed ControlNet of the model's family and this type beats a download.
+        model = preferred_controlnet(control_type, self.model_family, self.controlnet_folders)
         control = ControlInput(
-            type=control_type,
-            image=self.canvas_path if source == "canvas" else "",
-            source=source,
-            model=recommended.repo_id if recommended else "",
+            type=control_type, image=self.canvas_path if source == "canvas" else "", source=source, model=model
         )
         row = self._add_row(control)
+        row.auto_model = True
         self._edited()
         return row
 
@@ -109,7 +109,7 @@ class ControlPanel(QWidget):
         self._edited()
 
     def _add_row(self, control: ControlInput) -> ControlRow:
-        row = ControlRow(control, controlnet_folders=self.controlnet_folders)
+        row = ControlRow(control, controlnet_folders=self.controlnet_folders, model_family=self.model_family)
         row.canvas_path = self.canvas_path if control.source == "canvas" else row.canvas_path
         row.changed.connect(self._edited)
         row.remove_requested.connect(self.remove_row)
@@ -123,6 +123,15 @@ class ControlPanel(QWidget):
         self.controlnet_folders = list(folders)
         for row in self.rows:
             row.set_controlnet_folders(folders)
+
+    def set_model_family(self, family: str | None) -> None:
+        """The image model's family ("sd15", "sdxl"; None: unknown): its ControlNets are offered first."""
+        if family == self.model_family:
+            return
+        self.model_family = family
+        repicked = [row.set_model_family(family) for row in self.rows]
+        if any(repicked):
+            self._edited()  # a ControlNet the row had picked itself now follows the new family
 
     def refresh_models(self) -> None:
         """List the ControlNets on disk again in every row (one was just downloaded)."""

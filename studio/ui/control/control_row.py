@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,8 +29,10 @@ from studio.models.annotators import CANNY_DEFAULTS
 from studio.models.controlnets import (
     CONTROL_TYPES,
     RECOMMENDED_CONTROLNETS,
-    local_controlnets,
+    controlnet_choices,
+    controlnet_label,
     local_download,
+    preferred_controlnet,
 )
 from studio.models.model_folders import model_folders
 from studio.request import ControlInput
@@ -39,7 +41,6 @@ from studio.ui.shell.icons import icon
 SOURCES = (("canvas", "This sketch"), ("image", "An image file"), ("pose", "A pose"))
 PREPROCESSORS = (("auto", "Automatic"), ("none", "None (a ready control map)"))
 PREVIEW_SIZE = 96
-_FAMILY_NAMES = {"sd15": "SD 1.5", "sdxl": "SDXL"}
 _IMAGE_FILES = "Images (*.png *.jpg *.jpeg *.webp);;All files (*)"
 _MODEL_FILES = "ControlNet (*.safetensors *.pth *.bin);;All files (*)"
 
@@ -67,10 +68,13 @@ class ControlRow(QFrame):
         parent: QWidget | None = None,
         *,
         controlnet_folders: Sequence[Path] | None = None,
+        model_family: str | None = None,
     ) -> None:
         super().__init__(parent)
         # Where ControlNets are listed from and downloads are looked for (None: the studio's own folder).
         self.controlnet_folders = list(controlnet_folders) if controlnet_folders is not None else None
+        self.model_family = model_family  # the image model's family: its ControlNets are listed first
+        self.auto_model = True  # the row picked the ControlNet itself (a type change may pick again)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName("controlRow")
         self._loading = False
@@ -102,11 +106,12 @@ class ControlRow(QFrame):
         self.browse = QPushButton(icon("folder"), "")
         self.browse.setToolTip("Choose the image")
         self.browse.setFixedWidth(28)
+        # Names, not ids: each item's data is the reference recorded (repo id, folder or file).
         self.model = QComboBox()
-        self.model.setEditable(True)
         self.model.setAccessibleName("ControlNet model")
         self.model.setToolTip(
-            "A ControlNet of the same family as the model (SD 1.5 or SDXL): a repo id, folder or file"
+            "The ControlNet that makes the picture follow this input; installed ones of the model's family "
+            "come first. The folder button picks a file."
         )
         self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model.setMinimumContentsLength(12)
@@ -138,13 +143,14 @@ class ControlRow(QFrame):
         self.type.currentIndexChanged.connect(self._type_changed)
         self.source.currentIndexChanged.connect(self._edited)
         self.image.editingFinished.connect(self._edited)
-        self.model.currentTextChanged.connect(self._edited)
+        self.model.currentIndexChanged.connect(self._edited)
+        self.model.activated.connect(self._model_picked)  # the artist's pick (even of the shown one)
         self.preprocessor.currentIndexChanged.connect(self._edited)
         for spin in (self.scale, self.start, self.end, self.low, self.high):
             spin.valueChanged.connect(self._edited)
         self.browse.clicked.connect(self._choose_image)
         self.model_browse.clicked.connect(self._choose_model)
-        self.download.clicked.connect(lambda: self.download_requested.emit(self.model.currentText().strip()))
+        self.download.clicked.connect(lambda: self.download_requested.emit(self.model_reference()))
         self.remove.clicked.connect(lambda: self.remove_requested.emit(self))
 
     def _layout(self) -> None:
@@ -206,8 +212,8 @@ class ControlRow(QFrame):
             else:
                 self.image.setText(control.image)
             self._fill_models(control.type)
-            self.model.setCurrentText(control.model)
-            self.model.lineEdit().setCursorPosition(0)  # the start of a repo id says the most
+            self.set_model(control.model)
+            self.auto_model = not control.model  # one the request names was chosen by someone
             self.scale.setValue(control.scale)
             self.start.setValue(control.start)
             self.end.setValue(control.end)
@@ -234,7 +240,7 @@ class ControlRow(QFrame):
         return ControlInput(
             type=self.type.currentText(),
             image=self.canvas_path if source == "canvas" else self.image.text().strip(),
-            model=self.model.currentText().strip(),
+            model=self.model_reference(),
             source=source,
             scale=round(self.scale.value(), 2),
             start=round(self.start.value(), 2),
@@ -275,42 +281,57 @@ class ControlRow(QFrame):
         """Where the recommended ``repo_id`` was downloaded to, or None."""
         return local_download(repo_id, self.controlnet_folders or ())
 
+    def model_reference(self) -> str:
+        """The chosen ControlNet as the request records it: a repo id, a folder or a file path."""
+        return str(self.model.currentData() or "")
+
+    def set_model(self, reference: str) -> None:
+        """Show ``reference`` as the chosen ControlNet, listed by name (added when the list lacks it)."""
+        reference = (reference or "").strip()
+        with QSignalBlocker(self.model):
+            index = self.model.findData(reference) if reference else -1
+            if index < 0 and reference:
+                self.model.addItem(controlnet_label(reference), reference)
+                index = self.model.count() - 1
+                self.model.setItemData(index, reference, Qt.ItemDataRole.ToolTipRole)
+            self.model.setCurrentIndex(index)
+
+    def set_model_family(self, family: str | None) -> bool:
+        """The image model changed family: list its ControlNets first. A ControlNet the row picked itself is
+        picked again for the new family (one the artist chose stays). True when the choice changed."""
+        if family == self.model_family:
+            return False
+        self.model_family = family
+        self.refresh_models()
+        if not self.auto_model or family is None:
+            return False
+        before = self.model_reference()
+        self.set_model(preferred_controlnet(self.type.currentText(), family, self.controlnet_folders))
+        self.refresh()
+        return self.model_reference() != before
+
     def _fill_models(self, control_type: str) -> None:
-        current = self.model.currentText()
-        self.model.blockSignals(True)
-        self.model.clear()
-        downloads = set()
-        for item in RECOMMENDED_CONTROLNETS:
-            folder = self.downloaded(item.repo_id)
-            downloads.add(folder)
-            if item.type == control_type:
-                self.model.addItem(item.repo_id)
-                family = _FAMILY_NAMES.get(item.family, item.family)
-                where = f" · downloaded to {folder}" if folder else " · not downloaded yet"
-                self.model.setItemData(
-                    self.model.count() - 1, f"Recommended for {family}{where}", Qt.ItemDataRole.ToolTipRole
-                )
-        # A downloaded recommended ControlNet is listed once, by its repo id (what metadata records).
-        for path in local_controlnets(self.controlnet_folders):
-            if path not in downloads:
-                self.model.addItem(str(path))
-        self.model.setCurrentText(current)
-        self.model.blockSignals(False)
+        current = self.model_reference()
+        with QSignalBlocker(self.model):
+            self.model.clear()
+            for choice in controlnet_choices(control_type, self.model_family, self.controlnet_folders):
+                self.model.addItem(choice.label, choice.reference)
+                self.model.setItemData(self.model.count() - 1, choice.tooltip, Qt.ItemDataRole.ToolTipRole)
+        self.set_model(current)
+
+    def _model_picked(self, *_args) -> None:
+        self.auto_model = False  # the artist's own choice: a type or family change keeps it
 
     def _type_changed(self) -> None:
         if self._loading:
             return
-        old_model = self.model.currentText()
+        old_model = self.model_reference()
         new_type = self.type.currentText()
         self._fill_models(new_type)
-        recommended = {r.repo_id: r for r in RECOMMENDED_CONTROLNETS}
-        if not old_model or old_model in recommended:
-            # The recommended model of the old type would be wrong for the new one: offer the matching one.
-            family = recommended[old_model].family if old_model in recommended else "sd15"
-            match = next(
-                (r for r in RECOMMENDED_CONTROLNETS if r.type == new_type and r.family == family), None
-            )
-            self.model.setCurrentText(match.repo_id if match else "")
+        recommended = {r.repo_id for r in RECOMMENDED_CONTROLNETS}
+        if self.auto_model or not old_model or old_model in recommended:
+            # The ControlNet picked for the old type would be wrong for the new one: offer the best for it.
+            self.set_model(preferred_controlnet(new_type, self.model_family, self.controlnet_folders))
         if new_type == "openpose" and self.source.currentData() == "canvas":
             self.source.setCurrentIndex(self.source.findData("pose"))
         self._edited()
@@ -326,7 +347,7 @@ class ControlRow(QFrame):
             self.image.setPlaceholderText("Image file")
         self.canny_row.setVisible(self.type.currentText() == "canny")
         self._form.labelForField(self.canny_row).setVisible(self.type.currentText() == "canny")
-        model = self.model.currentText().strip()
+        model = self.model_reference()
         recommended = any(r.repo_id == model for r in RECOMMENDED_CONTROLNETS)
         self.download.setVisible(recommended and self.downloaded(model) is None)
 
@@ -346,4 +367,6 @@ class ControlRow(QFrame):
         start = (self.controlnet_folders or [model_folders().controlnets])[0]
         path, _ = QFileDialog.getOpenFileName(self, "ControlNet model", str(start), _MODEL_FILES)
         if path:
-            self.model.setCurrentText(path)
+            self.auto_model = False
+            self.set_model(path)
+            self._edited()

@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QColor, QDesktopServices, QImage, QKeyEvent, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QListView, QMenu, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QListView, QMenu, QMessageBox, QVBoxLayout, QWidget
 
 from studio.ui.gallery.gallery_model import IMAGE_SUFFIXES, GalleryModel, scan_images
 from studio.ui.gallery.thumbnail_delegate import ThumbnailDelegate
@@ -49,6 +49,12 @@ def move_to_trash(path: Path) -> None:
     """Send ``path`` to the trash, or delete it where there is none (some Linux setups, network drives)."""
     if not system_trash(path) and path.exists():
         path.unlink()
+
+
+EMPTY_TEXT = (
+    "Your pictures will appear here, newest first, as you make them. Click one to see it large; right-click "
+    "it to reuse its settings or seed."
+)
 
 
 class GalleryPanel(QWidget):
@@ -86,9 +92,19 @@ class GalleryPanel(QWidget):
         self.view.customContextMenuRequested.connect(self._show_menu)
         self.view.installEventFilter(self)
 
+        # An empty gallery says what will appear in it, rather than being an unlabelled dark box.
+        self.empty = QLabel(EMPTY_TEXT, self)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setProperty("role", "muted")
+        self.empty.setAccessibleName("Empty gallery")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.empty)
         layout.addWidget(self.view)
+        for signal in (self.model.modelReset, self.model.rowsInserted, self.model.rowsRemoved):
+            signal.connect(lambda *_: self._show_empty())
+        self._show_empty()
 
         # Scrolling and resizing fire in bursts; decide what to load once the burst settles.
         self._visible_timer = QTimer(self, singleShot=True, interval=40)
@@ -103,6 +119,11 @@ class GalleryPanel(QWidget):
         self._refresh_timer = QTimer(self, singleShot=True, interval=300)
         self._refresh_timer.timeout.connect(self.refresh)
         self._watcher.directoryChanged.connect(lambda *_: self._refresh_timer.start())
+
+    def _show_empty(self) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty.setVisible(empty)
+        self.view.setVisible(not empty)
 
     # --- public API -----------------------------------------------------------------------------------
 

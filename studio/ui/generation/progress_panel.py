@@ -12,6 +12,11 @@ from studio.ui.shell.icons import icon
 PASS_NAMES = {"base": "first pass", "refine": "refine pass"}
 
 
+GENERATE_TIP = (
+    "Make a picture from the prompt (Ctrl+Enter). While one is being made, this adds the request to the queue."
+)
+NEEDS_MODEL_TIP = "Choose a model first: the welcome page offers a demo model and downloads."
+
 def format_duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     minutes, seconds = divmod(seconds, 60)
@@ -30,10 +35,7 @@ class ProgressPanel(QWidget):
         self.generate = QPushButton("Generate", self)
         self.generate.setObjectName("generateButton")
         self.generate.setAccessibleName("Generate")
-        self.generate.setToolTip(
-            "Make a picture from the prompt (Ctrl+Enter). While one is being made, this "
-            "adds the request to the queue."
-        )
+        self.generate.setToolTip(GENERATE_TIP)
         self.generate.setMinimumHeight(36)
         self.generate.setProperty("primary", True)  # the theme's accent colour: the one main action
         self.generate.setIcon(icon("generate"))
@@ -70,6 +72,14 @@ class ProgressPanel(QWidget):
         self._clock = QTimer(self)
         self._clock.setInterval(500)
         self._clock.timeout.connect(self._update_timing)
+
+    def set_needs_model(self, needed: bool) -> None:
+        """With no model, Generate is not the main action (the welcome page's is) and says why it cannot run yet;
+        it stays clickable, so a click explains instead of doing nothing."""
+        self.generate.setProperty("primary", not needed)
+        self.generate.setToolTip(NEEDS_MODEL_TIP if needed else GENERATE_TIP)
+        self.generate.style().unpolish(self.generate)  # the theme reads "primary" when polishing
+        self.generate.style().polish(self.generate)
 
     def set_running(self, running: bool) -> None:
         self.cancel.setEnabled(running)

@@ -23,13 +23,14 @@ from PySide6.QtWidgets import (
 from studio.models.demo import DEMO_LABEL
 from studio.models.samplers import SAMPLER_NAMES
 from studio.request import RANDOM_SEED, SEED_MAX, GenerationRequest
-from studio.state.model_list import family_label
+from studio.state.model_list import family_label, model_labels
 from studio.ui.binding import FieldBinding, RequestState
 from studio.ui.generation.hires_box import HiresBox
 from studio.ui.generation.size_picker import SizePicker
 
 ROLE_REFERENCE = Qt.ItemDataRole.UserRole
 ROLE_FAMILY = Qt.ItemDataRole.UserRole + 1
+ROLE_PROBLEM = Qt.ItemDataRole.UserRole + 2
 
 
 def is_demo_model(reference: str) -> bool:
@@ -190,16 +191,19 @@ class SettingsPanel(QWidget):
         self._models.clear()
         bold = QFont()
         bold.setBold(True)
+        names = model_labels([entry for entries in grouped.values() for entry in entries])
         for label, entries in grouped.items():
             header = QStandardItem(label)
             header.setFlags(Qt.ItemFlag.NoItemFlags)
             header.setFont(bold)
             self._models.appendRow(header)
             for entry in entries:
-                item = QStandardItem(f"   {entry.name}")
+                problem = getattr(entry, "problem", None)
+                name = names.get(str(entry.reference), entry.name)
+                item = QStandardItem(f"   ⚠ {name}" if problem else f"   {name}")
                 item.setData(str(entry.reference), ROLE_REFERENCE)
                 item.setData(entry.family, ROLE_FAMILY)
-                problem = getattr(entry, "problem", None)
+                item.setData(problem, ROLE_PROBLEM)
                 item.setToolTip(f"{entry.name}\n{problem or family_label(entry.family)}\n{entry.reference}")
                 if problem:
                     item.setFlags(Qt.ItemFlag.NoItemFlags)  # listed so the artist sees why, never chosen
@@ -231,11 +235,20 @@ class SettingsPanel(QWidget):
                 else:
                     self.model.setCurrentIndex(-1)
             self.size_picker.set_family(self.model_family())
-            # The tiny demo paints noise by design; say so where the model is chosen.
-            self.model_note.setVisible(is_demo_model(self.model.currentData(ROLE_REFERENCE) or ""))
+            self._show_model_note()
+
+    def _show_model_note(self) -> None:
+        # Beside the list: why the chosen model cannot paint (a session or an image may name a broken one), or
+        # that the tiny demo paints noise by design.
+        problem = self.model.currentData(ROLE_PROBLEM)
+        if problem:
+            self.model_note.setText(f"This model cannot be used: {problem} Choose another model.")
+        elif is_demo_model(self.model.currentData(ROLE_REFERENCE) or ""):
+            self.model_note.setText(f"Demo model: {DEMO_LABEL}.")
+        self.model_note.setVisible(bool(problem) or is_demo_model(self.model.currentData(ROLE_REFERENCE) or ""))
 
     def _model_changed(self) -> None:
-        self.model_note.setVisible(is_demo_model(self.model.currentData(ROLE_REFERENCE) or ""))
+        self._show_model_note()
         # A new family wants its native size; keep the aspect ratio the artist had picked.
         # The model goes to the request first: the size the new family brings must not undo the choice.
         chosen = bool(self.model.currentData(ROLE_REFERENCE))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -37,6 +37,9 @@ from studio.ui.shell.icons import icon
 
 THUMB = 48
 NAME_ROLE = Qt.ItemDataRole.UserRole
+REASON_ROLE = Qt.ItemDataRole.UserRole + 1  # why the LoRA cannot be used here (None: it can)
+# Formats worth naming beside the family: an artist knows a LyCORIS file by that name.
+FORMAT_LABELS = {"lycoris": "LyCORIS", "cloneofsimo": "lora_diffusion"}
 
 
 def human_size(size: int) -> str:
@@ -87,6 +90,12 @@ class LoraPanel(QWidget):
         self.empty = QLabel(self)
         self.empty.setWordWrap(True)
         self.empty.setProperty("role", "muted")
+        # Why the LoRA picked in the list cannot be used: said where the artist is looking, not at Generate.
+        self.refusal = QLabel(self)
+        self.refusal.setWordWrap(True)
+        self.refusal.setProperty("role", "warning")
+        self.refusal.setAccessibleName("Why this LoRA cannot be used")
+        self.refusal.setVisible(False)
 
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
@@ -94,6 +103,7 @@ class LoraPanel(QWidget):
         top_layout.addWidget(self.search)
         top_layout.addWidget(self.library, 1)
         top_layout.addWidget(self.empty)
+        top_layout.addWidget(self.refusal)
         buttons = QHBoxLayout()
         buttons.addWidget(self.use_button)
         buttons.addWidget(self.add_folder)
@@ -173,11 +183,22 @@ class LoraPanel(QWidget):
             self.edited.emit(request)
 
     def _item_activated(self, item: QListWidgetItem | None) -> None:
-        if item is not None and item.flags() & Qt.ItemFlag.ItemIsEnabled:
-            self.use(item.data(NAME_ROLE))
+        if item is None:
+            return
+        reason = item.data(REASON_ROLE)
+        if reason:  # refused on the spot, with the reason, rather than failing at Generate
+            self._show_refusal(item)
+            return
+        self.use(item.data(NAME_ROLE))
 
     def _selection_changed(self, item: QListWidgetItem | None) -> None:
-        self.use_button.setEnabled(item is not None and bool(item.flags() & Qt.ItemFlag.ItemIsEnabled))
+        self.use_button.setEnabled(item is not None and not item.data(REASON_ROLE))
+        self._show_refusal(item)
+
+    def _show_refusal(self, item: QListWidgetItem | None) -> None:
+        reason = item.data(REASON_ROLE) if item is not None else None
+        self.refusal.setText(f"⚠ {reason}" if item and reason else "")
+        self.refusal.setVisible(bool(reason))
 
     # --- the library list ----------------------------------------------------------------------------------
 
@@ -209,16 +230,21 @@ class LoraPanel(QWidget):
         for entry in shown:
             reason = unusable_reason(entry, self._family)
             details = [family_badge(entry.family), human_size(entry.size_bytes)]
+            if entry.format in FORMAT_LABELS:
+                details.insert(1, FORMAT_LABELS[entry.format])
             if entry.triggers:
                 details.append("triggers: " + ", ".join(unescape_brackets(t) for t in entry.triggers[:3]))
             text = f"{entry.name}\n{' · '.join(details)}"
             if reason:
-                text += f"\n{reason}"
+                # A file-level problem is a paragraph: the list says it in short, the line under it in full.
+                text += "\n⚠ " + ("Cannot be used: select it to read why." if entry.problem else reason)
             item = QListWidgetItem(self._thumbnail(entry), text)
             item.setData(NAME_ROLE, entry.name)
+            item.setData(REASON_ROLE, reason)
             item.setToolTip(f"{entry.path}\n{reason}" if reason else str(entry.path))
             if reason:
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                # Greyed but still selectable: picking it says why it cannot be used.
+                item.setForeground(self.palette().brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
             self.library.addItem(item)
             if entry.name == current:
                 self.library.setCurrentItem(item)

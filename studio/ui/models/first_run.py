@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QLabel,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -30,6 +31,7 @@ from studio.ui.models.recommended_models import (
 from studio.ui.shell.icons import icon
 
 DEMO_LABEL = "Tiny demo model (random weights — shows the workflow, not a picture)"
+DEMO_BUILDING = "Building the demo model…"
 _TOOL_NAMES = {"a1111": "AUTOMATIC1111 / Forge", "comfyui": "ComfyUI"}
 
 
@@ -175,7 +177,21 @@ class FirstRunWidget(QWidget):
         self.demo_button.setAccessibleName("Start with the demo model")
         self.demo_button.clicked.connect(self.demo_requested)
         layout.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignLeft)
+        # Building takes seconds (the engine starts, then writes the model): say so while it works.
+        self.demo_progress = QProgressBar(box)
+        self.demo_progress.setRange(0, 0)
+        self.demo_progress.setTextVisible(False)
+        self.demo_progress.setMaximumHeight(8)
+        self.demo_progress.setAccessibleName("Building the demo model")
+        self.demo_progress.setVisible(False)
+        layout.addWidget(self.demo_progress)
         return box
+
+    def set_demo_building(self, building: bool) -> None:
+        """Show that the demo model is being built (the button greyed, a busy bar) or is done."""
+        self.demo_button.setEnabled(not building)
+        self.demo_button.setText(DEMO_BUILDING if building else "Start with the demo model")
+        self.demo_progress.setVisible(building)
 
     # --- behaviour ------------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.errors import StudioError
-from studio.state.app_state import ERROR, NOTICE, AppState
+from studio.state.app_state import ERROR, GENERATION, NOTICE, AppState
 from studio.state.lora_list import lora_tag_diagnostics
 from studio.state.lora_sync import prompt_owns_loras
 from studio.ui.canvas.canvas_tabs import CanvasTabs
@@ -40,7 +40,7 @@ from studio.ui.gallery.queue_panel import QueuePanel
 from studio.ui.generation.progress_panel import ProgressPanel
 from studio.ui.generation.settings_panel import SettingsPanel
 from studio.ui.lora.lora_panel import LoraPanel
-from studio.ui.models.first_run import FirstRunWidget
+from studio.ui.models.first_run import DEMO_BUILDING, FirstRunWidget
 from studio.ui.pose.pose_editor import PoseEditor
 from studio.ui.prompt.prompt_panel import PromptPanel
 from studio.ui.shell.icons import icon
@@ -49,6 +49,8 @@ from studio.ui.shell.message_area import MessageArea
 from studio.ui.shell.window_menus import WindowMenus
 
 log = logging.getLogger("studio.ui")
+
+FAILED_STATUS = "Failed: see the message above the picture"
 
 
 class MainWindow(QMainWindow):
@@ -146,9 +148,13 @@ class MainWindow(QMainWindow):
         s.preview.connect(self._show_preview)
         s.result_ready.connect(self._show_result)
         s.job_cancelled.connect(lambda: p.set_finished("Cancelled"))
-        s.job_failed.connect(lambda _text: p.set_finished("Failed: see the message above the picture"))
-        s.message.connect(self._show_message)
+        s.job_failed.connect(lambda _text: p.set_finished(FAILED_STATUS))
+        s.sourced_message.connect(self._show_message)
+        s.messages_resolved.connect(self.messages.resolve)
+        self.messages.changed.connect(self._failure_status_follows_message)
         s.last_seed_changed.connect(self.settings_panel.set_last_seed)
+        s.demo_building.connect(self._demo_building)
+        p.set_needs_model(not s.request.model)
         self.settings_panel.reuse_seed_requested.connect(s.reuse_last_seed)
         s.models.changed.connect(self._models_changed)
         s.models.refreshing.connect(lambda busy: busy and self.statusBar().showMessage("Looking for models…"))
@@ -199,6 +205,7 @@ class MainWindow(QMainWindow):
         if self.lora_panel.set_model_family(self._model_family()):
             self._recheck_prompts()  # a LoRA tag may now be for the wrong family
         self.lora_panel.set_request(request)
+        self.progress_panel.set_needs_model(not request.model)
 
     def _show_preview(self, preview) -> None:
         request = self.state.running.request if self.state.running else self.state.request
@@ -223,13 +230,18 @@ class MainWindow(QMainWindow):
         if saved:
             self.statusBar().showMessage(f"Saved {Path(saved[-1]).name}", 8000)
 
-    def _show_message(self, kind: str, text: str, detail: str) -> None:
+    def _show_message(self, kind: str, text: str, detail: str, source: str = "") -> None:
         if kind == ERROR:
-            self.messages.show_error(text, detail or None)
+            self.messages.show_error(text, detail or None, source)
         elif kind == NOTICE:
-            self.messages.show_notice(text)
+            self.messages.show_notice(text, source)
         else:
-            self.messages.show_info(text)
+            self.messages.show_info(text, source)
+
+    def _failure_status_follows_message(self) -> None:
+        # "see the message above" must not outlive the message (dismissed, or the next job started).
+        if self.progress_panel.status.text() == FAILED_STATUS and not self.messages.pending(GENERATION, ERROR):
+            self.progress_panel.set_finished("Ready")
 
     def _models_changed(self, _entries: list) -> None:
         if self.lora_panel.set_model_family(self._model_family()):
@@ -242,6 +254,12 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.canvas)
         else:
             self._show_first_run()
+
+    def _demo_building(self, building: bool) -> None:
+        if building:
+            self.statusBar().showMessage(DEMO_BUILDING)
+        if self.first_run is not None:
+            self.first_run.set_demo_building(building)
 
     def _show_first_run(self) -> None:
         if self.first_run is None:

@@ -17,7 +17,7 @@ SHORTCUTS: list[tuple[str, str, str]] = [
     ("reuse_seed", "Ctrl+R", "Reuse the seed of the shown image"),
     ("random_seed", "Ctrl+Shift+R", "Go back to a random seed"),
     ("zoom_fit", "Ctrl+0", "Fit the image to the view"),
-    ("zoom_100", "Ctrl+1", "Show the image at 100% (one image pixel per screen pixel)"),
+    ("zoom_100", "Ctrl+1", "Show the image at 100% (one image pixel per screen pixel); again: back to fit"),
     ("zoom_in", "Ctrl++", "Zoom in"),
     ("zoom_out", "Ctrl+-", "Zoom out"),
     ("previous_image", "Alt+Left", "Show the previous image of the gallery"),

@@ -72,7 +72,8 @@ def test_changing_the_type_offers_the_matching_recommended_model(panel):
     row = panel.add_control("scribble", "canvas")
     row.type.setCurrentText("lineart")
     assert panel.controls()[0].model == "lllyasviel/control_v11p_sd15_lineart"
-    row.model.setCurrentText("/models/my-controlnet.safetensors")
+    row.set_model("/models/my-controlnet.safetensors")  # as the folder button picks one
+    row.auto_model = False
     row.type.setCurrentText("canny")
     assert panel.controls()[0].model == "/models/my-controlnet.safetensors"  # the artist's own choice stays
 
@@ -85,7 +86,8 @@ def test_a_pose_from_the_pose_editor_is_shown_and_its_model_and_strength_edited(
     row = panel.rows[0]
     assert row.image.isReadOnly() and row.source.currentData() == "pose"
     row.scale.setValue(0.5)
-    row.model.setCurrentText("thibaud/controlnet-openpose-sdxl-1.0")
+    row.model.setCurrentIndex(row.model.findData("thibaud/controlnet-openpose-sdxl-1.0"))
+    row.model.activated.emit(row.model.currentIndex())
     edited = panel.controls()[0]
     assert (edited.source, edited.image, edited.scale) == ("pose", pose.image, 0.5)
     assert edited.model == "thibaud/controlnet-openpose-sdxl-1.0"

@@ -113,7 +113,7 @@ def test_a_downloaded_controlnet_folder_shows_up_in_the_control_row(qtbot, tmp_p
     )
     qtbot.addWidget(row)
     row.show()
-    listed = lambda: [row.model.itemText(i) for i in range(row.model.count())]  # noqa: E731
+    listed = lambda: [row.model.itemData(i) for i in range(row.model.count())]  # noqa: E731
     assert row.download.isVisible()
     mine = _controlnet(folders[0] / "someone--canny-anime")
     _controlnet(folders[0] / canny.repo_id.replace("/", "--"))
@@ -124,7 +124,7 @@ def test_a_downloaded_controlnet_folder_shows_up_in_the_control_row(qtbot, tmp_p
         "control_v11p_sd15_canny" in t for t in listed()[1:]
     )
     assert not row.download.isVisible()
-    assert "downloaded to" in row.model.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    assert "on this computer" in row.model.itemData(row.model.currentIndex(), Qt.ItemDataRole.ToolTipRole)
     assert row.control().model == canny.repo_id
 
 
@@ -143,12 +143,12 @@ def test_the_rows_download_button_downloads_the_controlnet_into_the_models_folde
     qtbot.waitUntil(row.download.isVisible)  # a row added to a shown panel appears on the next event loop turn
     qtbot.mouseClick(row.download, Qt.MouseButton.LeftButton)
     dialog = studio.window.findChildren(DownloadDialog)[-1]
-    assert dialog.kind == "controlnet" and dialog.repo_edit.text() == row.model.currentText()
+    assert dialog.kind == "controlnet" and dialog.repo_edit.text() == row.model_reference()
     with qtbot.waitSignal(dialog.model_downloaded, timeout=5000) as blocker:
         assert dialog.start_download()
     assert blocker.args[0].parent == tmp_path / "library" / "controlnet"
     assert not row.download.isVisible()
-    assert resolve_controlnet(row.model.currentText(), state.controlnet_folders()).path == blocker.args[0]
+    assert resolve_controlnet(row.model_reference(), state.controlnet_folders()).path == blocker.args[0]
 
 
 def test_controlnets_in_an_added_model_folder_are_offered(tiny_controlnets, tiny_models):

@@ -12,6 +12,7 @@ from PySide6.QtGui import QImage, QTextCursor
 
 from studio import paths
 from studio.request import LoraRef
+from studio.ui.lora.lora_panel import REASON_ROLE
 
 MODEL = SimpleNamespace(name="tiny", reference="/models/tiny", family="sd15")
 
@@ -69,7 +70,7 @@ def test_the_library_lists_family_size_triggers_and_greys_other_families(studio)
     assert "triggers: inkwash, brush strokes" in shown["inkwash"].text()
     assert not shown["watercolor"].icon().isNull()
     xl = shown["pixel xl"]
-    assert not xl.flags() & Qt.ItemFlag.ItemIsEnabled
+    assert xl.data(REASON_ROLE) and "⚠" in xl.text()
     assert "Made for Stable Diffusion XL" in xl.text() and "Stable Diffusion 1.x" in xl.text()
     assert panel.count.text() == "4 LoRAs"
 

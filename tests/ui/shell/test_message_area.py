@@ -115,3 +115,19 @@ def test_setup_logging_writes_one_rotating_file(studio_home):
         h for h in logging.getLogger("studio").handlers if isinstance(h, logging.handlers.RotatingFileHandler)
     ]
     assert len(handlers) == 1 and handlers[0].maxBytes > 0 and handlers[0].backupCount > 0
+
+
+def test_one_banner_shows_the_most_serious_and_newest(qtbot):
+    area = _area(qtbot)
+    area.show_error("The first failure.", source="generation")
+    area.show_notice("The size was rounded.")
+    area.show_error("The second failure.", source="generation")
+    rows = area.rows()
+    assert len(rows) == 1 and rows[0].message == "The second failure."  # a notice never hides an error
+    assert rows[0].more_button.text() == "2 more"
+    qtbot.mouseClick(rows[0].close_button, Qt.MouseButton.LeftButton)
+    assert [row.message for row in area.rows()] == ["The first failure."]
+    area.resolve("generation")
+    assert [row.message for row in area.rows()] == ["The size was rounded."]
+    assert not area.rows()[0].more_button.isVisible()
+    assert [m.text for m in area.log()] == ["The first failure.", "The size was rounded.", "The second failure."]
