@@ -1,0 +1,91 @@
+"""Live mode in the window: the Live switches on the Sketch and Pose tabs, the live view beside the canvas, and
+the wires between them and the ``LiveController``. Kept out of the pages so they only gain a switch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QBoxLayout, QCheckBox, QTabWidget, QWidget
+
+from studio.state.live_controller import LiveController
+from studio.state.live_inputs import POSE, SKETCH
+from studio.ui.canvas.layer_pixels import qimage_to_rgba
+from studio.ui.canvas.live_view import LiveView
+
+if TYPE_CHECKING:
+    from studio.state.app_state import AppState
+    from studio.ui.canvas.sketch_page import SketchPage
+
+_SWITCH_TIP = (
+    "Live: the picture follows your drawing as you go, from few quick steps with a fixed seed. Best with a "
+    "few-step model or LoRA (LCM, Turbo, Lightning, Hyper-SD). Live pictures are not saved until you Keep one."
+)
+
+
+class LiveMode(QObject):
+    def __init__(
+        self,
+        state: AppState,
+        sketch: SketchPage,
+        pose_page: QWidget,
+        tabs: QTabWidget,
+        host: QBoxLayout,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.controller = controller = LiveController(state, self)
+        self.sketch, self.pose_page, self.tabs = sketch, pose_page, tabs
+        settings = controller.settings
+        self.view = LiveView(settings.strength, settings.steps)
+        self.view.hide()
+        host.addWidget(self.view)
+
+        self.sketch_switch = QAction("Live", self)
+        self.sketch_switch.setCheckable(True)
+        self.sketch_switch.setToolTip(_SWITCH_TIP)
+        bar = sketch.toolbar.extras or sketch.toolbar
+        bar.addSeparator()
+        bar.addAction(self.sketch_switch)
+        self.pose_switch = QCheckBox("Live: the picture follows the pose")
+        self.pose_switch.setToolTip(_SWITCH_TIP)
+        layout = pose_page.layout()
+        if layout is not None:
+            layout.addWidget(self.pose_switch)
+
+        self.sketch_switch.toggled.connect(controller.set_enabled)
+        self.pose_switch.toggled.connect(controller.set_enabled)
+        controller.enabled_changed.connect(self._show_enabled)
+        tabs.currentChanged.connect(self._tab_changed)
+        controller.sketch_pixels = lambda: qimage_to_rgba(sketch.canvas.layer())
+        sketch.canvas.changed.connect(controller.input_changed)
+        sketch.canvas.stroking.connect(controller.input_moving)
+        controller.picture.connect(self.view.show_result)
+        controller.progress.connect(self.view.set_progress)
+        controller.status.connect(self.view.set_status)
+        self.view.keep_requested.connect(controller.keep)
+        self.view.refine_requested.connect(controller.refine)
+        self.view.strength_changed.connect(controller.set_strength)
+        self.view.steps_changed.connect(controller.set_steps)
+        self._tab_changed(tabs.currentIndex())
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.controller.set_enabled(enabled)
+
+    def _show_enabled(self, enabled: bool) -> None:
+        for switch in (self.sketch_switch, self.pose_switch):
+            switch.blockSignals(True)
+            switch.setChecked(enabled)
+            switch.blockSignals(False)
+        self.view.setVisible(enabled)
+
+    def _tab_changed(self, index: int) -> None:
+        page = self.tabs.widget(index)
+        if page is self.pose_page:
+            self.controller.set_source(POSE)
+        elif page is self.sketch:
+            self.controller.set_source(SKETCH)
+
+    def shutdown(self) -> None:
+        self.controller.shutdown()
