@@ -87,7 +87,7 @@ class LiveController(QObject):
         self._throttle = QTimer(self)
         self._throttle.setSingleShot(True)
         self._throttle.setInterval(STROKE_THROTTLE_MS)
-        self._throttle.timeout.connect(self.input_changed)
+        self._throttle.timeout.connect(lambda: self.input_changed(soft=True))
         # Bound methods: Qt queues the listener thread's and the helper thread's signals onto this thread.
         self.worker.live_event.connect(self._on_event)
         self._prepared_failed.connect(self._on_prepare_failed)
@@ -128,8 +128,9 @@ class LiveController(QObject):
 
     # --- inputs ----------------------------------------------------------------------------------------------
 
-    def input_changed(self) -> None:
-        """The inputs changed (a stroke ended, a joint moved): ask for a picture of them now."""
+    def input_changed(self, soft: bool = False) -> None:
+        """The inputs changed (a stroke ended, a joint moved): ask for a picture of them now. ``soft``: a stroke
+        still goes on, so the run in flight is not cancelled for it."""
         self._throttle.stop()
         if not self.enabled:
             return
@@ -142,7 +143,7 @@ class LiveController(QObject):
         sketch = self.sketch_pixels() if self.settings.source == SKETCH else None
         if self.settings.source == POSE and self.state.pose.pending():
             self.state.pose.flush()  # a few hundred bytes of JSON: the live run reads the file
-        self.scheduler.offer((base, sketch))
+        self.scheduler.offer((base, sketch), soft=soft)
         self._offered_at[self.scheduler.revision] = time.perf_counter()
 
     def input_moving(self) -> None:

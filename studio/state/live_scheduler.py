@@ -3,8 +3,10 @@
 While live mode is on, every change to the inputs offers a new live run. At most one run is in flight and one
 waits: a newer input replaces the waiting one (the replaced one is "coalesced", never run), and the run in
 flight is cancelled as soon as a newer input arrives, unless it is nearly done (``KEEP_FRACTION`` of its
-steps), when finishing it shows a picture sooner than starting over would. While a normal generation runs the
-scheduler is held: nothing starts, the newest input waits, and it starts when the hold ends. So live runs never
+steps), when finishing it shows a picture sooner than starting over would. Inputs offered while a stroke or a
+drag goes on are "soft": they wait (and replace the waiting one) but cancel nothing, or a hand that never stops
+would cancel every run and see no picture at all; the input that ends the stroke is "hard" and outdates the run
+in flight. While a normal generation runs the scheduler is held: nothing starts, the newest input waits, and it starts when the hold ends. So live runs never
 enter the queue and never stand in front of Generate.
 
 The owner supplies ``start`` (submit the payload, return a run id) and ``cancel`` (stop that run at its next
@@ -55,15 +57,19 @@ class LiveScheduler:
         self.in_flight: LiveRun | None = None
         self.pending: tuple[int, Any] | None = None  # (revision, payload)
         self.revision = 0  # the newest input's number
+        self.hard_revision = 0  # the newest input that outdates the run in flight
         self.shown_revision = 0  # the revision of the picture on show
         self.held = False
         self.counts = LiveCounts()
 
     # --- inputs -------------------------------------------------------------------------------------------
 
-    def offer(self, payload: Any) -> None:
-        """A new input: it waits (replacing any waiting one) and starts as soon as nothing runs."""
+    def offer(self, payload: Any, soft: bool = False) -> None:
+        """A new input: it waits (replacing any waiting one) and starts as soon as nothing runs. A ``soft`` one
+        (mid-stroke) does not cancel the run in flight."""
         self.revision += 1
+        if not soft:
+            self.hard_revision = self.revision
         self.counts.offered += 1
         if self.pending is not None:
             self.counts.coalesced += 1
@@ -120,7 +126,7 @@ class LiveScheduler:
 
     def _cancel_if_outdated(self) -> None:
         run = self.in_flight
-        if run is None or run.cancelled or run.revision >= self.revision:
+        if run is None or run.cancelled or run.revision >= self.hard_revision:
             return
         if run.fraction < self.keep_fraction:
             self._cancel_run(run)

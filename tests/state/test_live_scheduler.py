@@ -108,3 +108,15 @@ def test_stop_cancels_and_forgets():
     assert runs.cancelled == [1] and scheduler.pending is None
     scheduler.ended(1, has_picture=False)
     assert scheduler.idle and len(runs.started) == 1
+
+
+def test_mid_stroke_inputs_wait_without_cancelling_and_the_stroke_end_cancels():
+    scheduler, runs = make()
+    scheduler.offer("a")
+    scheduler.progress(1, 1, 4)
+    scheduler.offer("b", soft=True)
+    scheduler.offer("c", soft=True)
+    scheduler.progress(1, 2, 4)
+    assert runs.cancelled == [] and scheduler.pending == (3, "c")  # a never-ending stroke still sees pictures
+    scheduler.offer("d")  # the stroke ended
+    assert runs.cancelled == [1] and scheduler.pending == (4, "d")

@@ -45,9 +45,11 @@ class LiveMode(QObject):
         self.sketch_switch = QAction("Live", self)
         self.sketch_switch.setCheckable(True)
         self.sketch_switch.setToolTip(_SWITCH_TIP)
+        # First on the second row: the row's end is cut off when the live view narrows the canvas.
         bar = sketch.toolbar.extras or sketch.toolbar
-        bar.addSeparator()
-        bar.addAction(self.sketch_switch)
+        first = bar.actions()[0] if bar.actions() else None
+        bar.insertAction(first, self.sketch_switch)
+        bar.insertSeparator(first)
         self.pose_switch = QCheckBox("Live: the picture follows the pose")
         self.pose_switch.setToolTip(_SWITCH_TIP)
         layout = pose_page.layout()
