@@ -9,10 +9,12 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QBoxLayout, QCheckBox, QTabWidget, QWidget
 
+from studio.state.few_step_advisor import FewStepAdvisor
 from studio.state.live_controller import LiveController
 from studio.state.live_inputs import POSE, SKETCH
 from studio.ui.canvas.layer_pixels import qimage_to_rgba
 from studio.ui.canvas.live_view import LiveView
+from studio.ui.generation.few_step_banner import FewStepBanner
 
 if TYPE_CHECKING:
     from studio.state.app_state import AppState
@@ -32,10 +34,19 @@ class LiveMode(QObject):
         pose_page: QWidget,
         tabs: QTabWidget,
         host: QBoxLayout,
+        banner_host: QBoxLayout | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.controller = controller = LiveController(state, self)
+        # Few-step files are what live mode is best with: their settings are offered when one is chosen.
+        self.advisor = FewStepAdvisor(state, self)
+        self.banner = FewStepBanner()
+        if banner_host is not None:
+            banner_host.insertWidget(min(1, banner_host.count()), self.banner)
+        self.advisor.suggestion.connect(self.banner.show_suggestion)
+        self.banner.apply.clicked.connect(self._apply_hint)
+        self.banner.dismiss.clicked.connect(self.advisor.dismiss)
         self.sketch, self.pose_page, self.tabs = sketch, pose_page, tabs
         settings = controller.settings
         self.view = LiveView(settings.strength, settings.steps)
@@ -71,6 +82,12 @@ class LiveMode(QObject):
         self.view.strength_changed.connect(controller.set_strength)
         self.view.steps_changed.connect(controller.set_steps)
         self._tab_changed(tabs.currentIndex())
+
+    def _apply_hint(self) -> None:
+        hint = self.advisor.current[1] if self.advisor.current else None
+        self.advisor.apply()
+        if hint is not None:
+            self.view.steps.setValue(hint.steps)  # live mode runs the file's own step count too
 
     def set_enabled(self, enabled: bool) -> None:
         self.controller.set_enabled(enabled)

@@ -123,8 +123,8 @@ class MainWindow(QMainWindow):
         self.canvases = CanvasTabs(  # Sketch and Inpaint tabs, the Control tab
             state, self.canvas, self.side_tabs, self.gallery, shown_path=lambda: self.shown_path, parent=self
         )
-        self.live = LiveMode(
-            state, self.canvases.sketch, self.pose_editor, self.canvas.tabs, self.canvas_row, parent=self
+        self.live = LiveMode(  # the live view beside the picture, the few-step offer under the messages
+            state, self.canvases.sketch, self.pose_editor, self.canvas.tabs, self.canvas_row, top_layout, self
         )
         self.gallery.set_folder(state.settings.outputs())
         self.resize(1280, 800)
