@@ -85,7 +85,9 @@ class FewStepAdvisor(QObject):
         hint = self.current[1]
         self._clear()
         self.state.update(steps=hint.steps, cfg_scale=hint.cfg_scale, sampler=hint.sampler)
-        self.state.info(f"Set to {hint.steps} steps, CFG {hint.cfg_scale:g}, {hint.sampler} for the {hint.kind} file.")
+        self.state.info(
+            f"Set to {hint.steps} steps, CFG {hint.cfg_scale:g}, {hint.sampler} for the {hint.kind} file."
+        )
 
     def dismiss(self) -> None:
         if self.current is not None:

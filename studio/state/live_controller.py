@@ -157,7 +157,7 @@ class LiveController(QObject):
         if not request.prompt.strip() and not (request.style or request.lighting or request.composition):
             return "Write a prompt: live mode needs to know what to draw."
         if self.settings.source == POSE and not request.active_controls:
-            return "Switch on a pose control (Use pose as control) for live mode to follow the pose."
+            return 'Tick "Use as control" under the pose for live mode to follow it.'
         return ""
 
     def _on_request(self, _request: GenerationRequest) -> None:
@@ -186,7 +186,8 @@ class LiveController(QObject):
             request = write_live_inputs(base, sketch, self.state.session_folder(), keep)
         except OSError as exc:
             self._prepared_failed.emit(
-                run_id, f"Live mode could not write the sketch ({exc}). Free some disk space, then draw again."
+                run_id,
+                f"Live mode could not write the sketch ({exc}). Free some disk space, then draw again.",
             )
             return
         with prepared.lock:
@@ -244,7 +245,8 @@ class LiveController(QObject):
             self._shown_at.popleft()
         self.result = result
         self.picture.emit(result)
-        self.status.emit(f"{self.fps():.1f} pictures/s")
+        fps = self.fps()
+        self.status.emit(f"{fps:.1f} pictures/s" if fps else "Picture ready")
 
     def fps(self) -> float:
         """Pictures shown per second over the last few seconds."""
@@ -273,7 +275,9 @@ class LiveController(QObject):
             result.request = snapshot_inputs(result.request, self.state.session_folder())
             saved = save_result(result, self.state.settings.outputs())
         except (OSError, StudioError) as exc:
-            self.state.error(f"The live picture could not be kept ({exc}). Free some disk space, then keep it again.")
+            self.state.error(
+                f"The live picture could not be kept ({exc}). Free some disk space, then keep it again."
+            )
             return []
         self.state.result_ready.emit(result, saved)
         return saved
@@ -290,7 +294,9 @@ class LiveController(QObject):
             picture = folder / f"live-{result.request.seed}-{int(time.time() * 1000)}.png"
             result.images[0].save(picture)
         except OSError as exc:
-            self.state.error(f"The live picture could not be kept for refining ({exc}). Free some disk space.")
+            self.state.error(
+                f"The live picture could not be kept for refining ({exc}). Free some disk space."
+            )
             return None
         request = result.request.with_changes(
             steps=self.state.request.steps,

@@ -4,6 +4,10 @@ how smooth the window stays. A script, not a test (pytest ignores this folder).
     python tests/benchmarks/live_painting.py                 # CPU: the whole window, offscreen, tiny demo model
     python tests/benchmarks/live_painting.py --size 64 --seconds 20
     python tests/benchmarks/live_painting.py --gpu           # GPU: SD1.5-shaped random weights, fp16, 512²
+    python tests/benchmarks/live_painting.py --gpu-smoke     # the --gpu code on the CPU (tiny model, 64 px)
+
+``--gpu`` needs a CUDA machine with the studio's environment and the SD1.5 configs in resources/model_configs;
+it takes about three minutes (writing the random model, then 9 alternating rounds of 3 paths × 2 settings).
 
 CPU mode does what ``python -m studio --self-test`` does (a throw-away data folder, the demo model built by the
 engine process, a 10 ms heartbeat timer on the GUI thread; a stall is a beat late by more than 10 ms), then
@@ -135,7 +139,9 @@ async def _paint(studio, size: int, seconds: float, steps: int) -> dict:
 
     shown: list[tuple[float, int]] = []  # (time, revision shown)
     controller = live.controller
-    controller.picture.connect(lambda _r: shown.append((time.perf_counter(), controller.scheduler.shown_revision)))
+    controller.picture.connect(
+        lambda _r: shown.append((time.perf_counter(), controller.scheduler.shown_revision))
+    )
     counts_before = (controller.scheduler.counts.offered, controller.scheduler.counts.coalesced)
     beats: list[float] = []
     heartbeat = QTimer()
@@ -190,10 +196,9 @@ async def _paint(studio, size: int, seconds: float, steps: int) -> dict:
 # --- GPU: engine, backend and plain diffusers -----------------------------------------------------------------
 
 
-def run_gpu(runs: int) -> None:
+def run_gpu(runs: int, smoke: bool = False) -> None:
+    """``smoke``: the same code on the CPU with the tiny model at 64 px, to check the script itself."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import threading
-
     import numpy as np
     from alternating import print_medians, time_alternating
     from engine_overhead import write_sd15_shaped
@@ -210,39 +215,61 @@ def run_gpu(runs: int) -> None:
 
     mods = torch_modules()
     torch, diffusers = mods.torch, mods.diffusers
-    if not torch.cuda.is_available():
+    if not smoke and not torch.cuda.is_available():
         raise SystemExit("--gpu needs CUDA; the CPU figures come without --gpu")
+    size = 64 if smoke else 512
+    sync = (lambda: None) if smoke else torch.cuda.synchronize
+    device_name = "CPU (smoke test, tiny model)" if smoke else torch.cuda.get_device_name()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = write_sd15_shaped(Path(tmp) / "sd15")
+        if smoke:
+            from studio.engine.tiny_models import write_tiny_sd15
+
+            folder = write_tiny_sd15(Path(tmp) / "sd15")
+        else:
+            folder = write_sd15_shaped(Path(tmp) / "sd15")
         components = diffusers.StableDiffusionPipeline.from_pretrained(str(folder)).components
         # Named as the real one is, so the few-step recogniser sees an LCM-LoRA.
-        lora = write_lora_for(Path(tmp) / "loras" / "lcm-lora-sdv1-5.safetensors", components, "sd15", scale=0.01)
+        lora = write_lora_for(
+            Path(tmp) / "loras" / "lcm-lora-sdv1-5.safetensors", components, "sd15", scale=0.01
+        )
         del components
         sketch = Path(tmp) / "sketch.png"
-        pixels = np.full((512, 512, 3), 255, dtype=np.uint8)
-        pixels[100:400, 250:262] = 0
+        pixels = np.full((size, size, 3), 255, dtype=np.uint8)
+        pixels[size // 5 : size * 4 // 5, size // 2 : size // 2 + max(2, size // 40)] = 0
         Image.fromarray(pixels).save(sketch)
-        engine = Engine(EngineConfig(precision="fp16"))
+        engine = Engine(EngineConfig(device="cpu") if smoke else EngineConfig(precision="fp16"))
         configs = {
             "LCM-LoRA, 4 steps": dict(sampler="LCM", steps=4, loras=(LoraRef(str(lora), 1.0),)),
             "turbo-like, 1 step": dict(sampler="Euler a SGM Uniform", steps=1, loras=()),
         }
         for label, settings in configs.items():
             request = GenerationRequest(
-                model=str(folder), prompt="a castle on a hill", seed=7, width=512, height=512, cfg_scale=1.0,
-                init_image=str(sketch), strength=1.0, **settings,
+                model=str(folder),
+                prompt="a castle on a hill",
+                seed=7,
+                width=size,
+                height=size,
+                cfg_scale=1.0,
+                init_image=str(sketch),
+                strength=1.0,
+                **settings,
             )
             engine.generate(request)  # load, apply the LoRA, warm up
             pipe = engine._loaded.pipe
             img2img = diffusers.StableDiffusionImg2ImgPipeline(**pipe.components)
+            img2img.set_progress_bar_config(disable=True)
             base_config = dict(pipe.scheduler.config)
             init = Image.open(sketch).convert("RGB")
 
             def plain(request=request, img2img=img2img, base_config=base_config, init=init) -> None:
                 img2img.scheduler = make_scheduler(request.sampler, base_config)
                 img2img(
-                    request.prompt, image=init, strength=1.0, num_inference_steps=request.steps,
-                    guidance_scale=1.0, generator=torch.Generator("cpu").manual_seed(7),
+                    request.prompt,
+                    image=init,
+                    strength=1.0,
+                    num_inference_steps=request.steps,
+                    guidance_scale=1.0,
+                    generator=torch.Generator("cpu").manual_seed(7),
                 )
 
             def studio(request=request) -> None:
@@ -263,26 +290,31 @@ def run_gpu(runs: int) -> None:
             wall, cpu = time_alternating(
                 {"plain diffusers": plain, "Engine.generate": studio, "live via backend": through_backend},
                 max(5, runs),
-                sync=torch.cuda.synchronize,
+                sync=sync,
             )
-            print(f"{label}: SD1.5-shaped fp16 on {torch.cuda.get_device_name()}, 512², img2img strength 1, CFG 1")
+            shape = "tiny" if smoke else "SD1.5-shaped fp16"
+            print(f"{label}: {shape} on {device_name}, {size}², img2img strength 1, CFG 1")
             print_medians(wall, cpu)
             for name, values in wall.items():
                 print(f"  pictures/s {name:16s} {1 / statistics.median(values):6.1f}")
             backend.close()
-            del threading
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpu", action="store_true", help="the GPU figures (needs CUDA)")
-    parser.add_argument("--size", type=int, default=128, help="CPU: picture size (64-128 with the tiny model)")
+    parser.add_argument(
+        "--size", type=int, default=128, help="CPU: picture size (64-128 with the tiny model)"
+    )
     parser.add_argument("--seconds", type=float, default=15.0, help="CPU: how long to paint")
     parser.add_argument("--steps", type=int, default=4, help="CPU: live steps")
     parser.add_argument("--runs", type=int, default=9, help="GPU: alternating runs of each kind")
+    parser.add_argument(
+        "--gpu-smoke", action="store_true", help="the --gpu code on the CPU, tiny model, 64 px"
+    )
     args = parser.parse_args()
-    if args.gpu:
-        run_gpu(args.runs)
+    if args.gpu or args.gpu_smoke:
+        run_gpu(args.runs, smoke=args.gpu_smoke)
         return
     import json
 

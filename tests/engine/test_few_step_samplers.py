@@ -104,7 +104,13 @@ def test_same_request_and_seed_give_the_same_image(tiny_models, name):
 
     engine = Engine()
     request = GenerationRequest(
-        model=str(tiny_models / "sd15"), prompt="x", seed=11, steps=2, sampler=name, width=64, height=64,
+        model=str(tiny_models / "sd15"),
+        prompt="x",
+        seed=11,
+        steps=2,
+        sampler=name,
+        width=64,
+        height=64,
         cfg_scale=1.0,
     )
     first, second = engine.generate(request), engine.generate(request)
@@ -123,7 +129,9 @@ def test_cli_sampler_flag_runs_and_records_it(tiny_models, tmp_path, studio_home
     from studio.metadata.reader import read_image_settings
 
     out = tmp_path / "out"
-    run = run_cli(*tiny_generate(tiny_models / "sd15", "--sampler", name, "--out", str(out)), env_home=studio_home)
+    run = run_cli(
+        *tiny_generate(tiny_models / "sd15", "--sampler", name, "--out", str(out)), env_home=studio_home
+    )
     assert run.returncode == 0, run.stderr
     written = sorted(out.glob("*.png"))
     assert len(written) == 1 and Image.open(written[0]).size == (64, 64)

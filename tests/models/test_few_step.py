@@ -32,7 +32,8 @@ def test_names(name, kind, steps, sampler):
 
 
 @pytest.mark.parametrize(
-    "name", ["dreamshaper_8.safetensors", "v1-5-pruned-emaonly.safetensors", "clcmart_style.safetensors", "tcdx"]
+    "name",
+    ["dreamshaper_8.safetensors", "v1-5-pruned-emaonly.safetensors", "clcmart_style.safetensors", "tcdx"],
 )
 def test_ordinary_files_are_not_few_step(name):
     assert few_step_hint(name) is None
@@ -57,7 +58,9 @@ def test_renamed_lora_recognised_by_its_embedded_title(tmp_path):
     from safetensors.numpy import save_file
 
     path = tmp_path / "renamed.safetensors"
-    save_file({"x": np.zeros(1, dtype=np.float32)}, str(path), metadata={"modelspec.title": "Hyper-SD 4-step"})
+    save_file(
+        {"x": np.zeros(1, dtype=np.float32)}, str(path), metadata={"modelspec.title": "Hyper-SD 4-step"}
+    )
     hint = few_step_hint(path)
     assert hint is not None and hint.kind == "Hyper-SD" and hint.steps == 4 and "metadata" in hint.found_in
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QBoxLayout, QCheckBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QBoxLayout, QCheckBox, QSplitter, QTabWidget, QWidget
 
 from studio.state.few_step_advisor import FewStepAdvisor
 from studio.state.live_controller import LiveController
 from studio.state.live_inputs import POSE, SKETCH
 from studio.ui.canvas.layer_pixels import qimage_to_rgba
-from studio.ui.canvas.live_view import LiveView
+from studio.ui.canvas.live_view import LIVE_WIDTH, LiveView
 from studio.ui.generation.few_step_banner import FewStepBanner
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class LiveMode(QObject):
         sketch: SketchPage,
         pose_page: QWidget,
         tabs: QTabWidget,
-        host: QBoxLayout,
+        host: QSplitter,
         banner_host: QBoxLayout | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -52,6 +52,7 @@ class LiveMode(QObject):
         self.view = LiveView(settings.strength, settings.steps)
         self.view.hide()
         host.addWidget(self.view)
+        host.setCollapsible(host.indexOf(self.view), False)
 
         self.sketch_switch = QAction("Live", self)
         self.sketch_switch.setCheckable(True)
@@ -98,6 +99,16 @@ class LiveMode(QObject):
             switch.setChecked(enabled)
             switch.blockSignals(False)
         self.view.setVisible(enabled)
+        if enabled:
+            # Once the splitter has taken the shown view in (after this event): its first width, the canvas
+            # keeps the rest, and the artist can drag the handle.
+            QTimer.singleShot(0, self._size_view)
+
+    def _size_view(self) -> None:
+        splitter = self.view.parentWidget()
+        if isinstance(splitter, QSplitter) and self.view.isVisible():
+            total = sum(splitter.sizes())
+            splitter.setSizes([max(0, total - LIVE_WIDTH), LIVE_WIDTH])
 
     def _tab_changed(self, index: int) -> None:
         page = self.tabs.widget(index)

@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from studio.ui.canvas.canvas_view import ImageLabel, array_to_qimage
 
-WIDTH = 240  # beside a 640 px centre at 1280x800, the canvas keeps its tool rows
+LIVE_WIDTH = 210  # its first width beside a 640 px centre at 1280x800: the canvas keeps most of the room
 
 
 class LiveView(QWidget):
@@ -32,7 +33,7 @@ class LiveView(QWidget):
 
     def __init__(self, strength: float = 0.6, steps: int = 4, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setFixedWidth(WIDTH)
+        self.setMinimumWidth(160)
         self.setAccessibleName("Live picture")
         title = QLabel("<b>Live</b>")
         self.picture = ImageLabel()
@@ -47,6 +48,8 @@ class LiveView(QWidget):
         self.status = QLabel("Ready")
         self.status.setObjectName("muted")
         self.status.setWordWrap(True)
+        # Room for a two-line message: the picture above takes whatever height is left.
+        self.status.setMinimumHeight(self.status.fontMetrics().lineSpacing() * 4)
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(10, 100)
         self.strength.setValue(round(strength * 100))
@@ -70,11 +73,11 @@ class LiveView(QWidget):
         for button in (self.keep, self.refine):
             button.setEnabled(False)
 
-        settings = QHBoxLayout()
-        settings.addWidget(QLabel("Strength"))
-        settings.addWidget(self.strength, 1)
-        settings.addWidget(QLabel("Steps"))
-        settings.addWidget(self.steps)
+        settings = QGridLayout()  # two rows: the view may be as narrow as 160 px
+        settings.addWidget(QLabel("Strength"), 0, 0)
+        settings.addWidget(self.strength, 0, 1)
+        settings.addWidget(QLabel("Steps"), 1, 0)
+        settings.addWidget(self.steps, 1, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.keep)
         buttons.addWidget(self.refine)

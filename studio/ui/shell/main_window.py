@@ -20,7 +20,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
-    QHBoxLayout,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -87,9 +86,10 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.messages)
-        self.canvas_row = QHBoxLayout()  # the picture and, beside it, live mode's view
-        self.canvas_row.addWidget(self.stack, 1)
-        top_layout.addLayout(self.canvas_row, 1)
+        self.canvas_row = QSplitter(Qt.Orientation.Horizontal)  # the picture and, beside it, live mode's view
+        self.canvas_row.addWidget(self.stack)
+        self.canvas_row.setStretchFactor(0, 1)
+        top_layout.addWidget(self.canvas_row, 1)
         centre.addWidget(top)
         centre.addWidget(self.gallery)
         centre.setStretchFactor(0, 1)

@@ -18,9 +18,16 @@ def test_choosing_a_turbo_model_offers_its_settings_and_apply_sets_them(studio):
     before = state.request
     state.update(model="/models/sdxl-turbo")
     assert live.banner.isVisible() and "Turbo" in live.banner.text.text()
-    assert (state.request.steps, state.request.sampler) == (before.steps, before.sampler)  # not a silent change
+    assert (state.request.steps, state.request.sampler) == (
+        before.steps,
+        before.sampler,
+    )  # not a silent change
     live.banner.apply.click()
-    assert (state.request.steps, state.request.cfg_scale, state.request.sampler) == (1, 1.0, "Euler a SGM Uniform")
+    assert (state.request.steps, state.request.cfg_scale, state.request.sampler) == (
+        1,
+        1.0,
+        "Euler a SGM Uniform",
+    )
     assert live.view.steps.value() == 1 and not live.banner.isVisible()
 
 

@@ -70,7 +70,10 @@ def test_keep_saves_the_live_picture_with_full_metadata(studio, qtbot):
     assert settings.request.prompt == "a red fox" and settings.request.seed == 5
     assert settings.request.steps == 4 and settings.request.init_image
     # The kept picture names a frozen copy of its sketch, not a live frame that the next stroke removes.
-    assert Path(settings.request.init_image).parent.name == "inputs" and Path(settings.request.init_image).is_file()
+    assert (
+        Path(settings.request.init_image).parent.name == "inputs"
+        and Path(settings.request.init_image).is_file()
+    )
 
 
 def test_refine_queues_a_normal_generation_from_the_live_picture(studio, qtbot):
@@ -108,3 +111,19 @@ def test_a_normal_generate_waits_for_the_live_run_to_yield(qtbot, qapp):
         studio.window.live.shutdown()
         studio.window.canvases.shutdown()
         studio.state.shutdown(2.0)
+
+
+def test_pose_tab_without_a_pose_control_says_what_to_do(studio, qtbot):
+    window, _state, live = start_live(studio, qtbot)
+    window.canvas.tabs.setCurrentWidget(window.pose_editor)
+    assert "Use as control" in live.view.status.text()
+    qtbot.wait(50)
+    window.grab().save("/tmp/live_pose_tab.png")
+
+
+def test_live_without_a_prompt_says_so_and_runs_nothing(studio, qtbot):
+    window, state, live = start_live(studio, qtbot)
+    qtbot.waitUntil(lambda: live.controller.scheduler.idle, timeout=10000)
+    started = live.controller.scheduler.counts.started
+    state.update(prompt="")
+    assert "prompt" in live.view.status.text() and live.controller.scheduler.counts.started == started
