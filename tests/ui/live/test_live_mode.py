@@ -127,3 +127,20 @@ def test_live_without_a_prompt_says_so_and_runs_nothing(studio, qtbot):
     started = live.controller.scheduler.counts.started
     state.update(prompt="")
     assert "prompt" in live.view.status.text() and live.controller.scheduler.counts.started == started
+
+
+def test_moving_a_joint_on_the_pose_tab_brings_a_picture_that_follows_a_frozen_pose(studio, qtbot):
+    window, state, live = start_live(studio, qtbot)
+    window.canvas.tabs.setCurrentWidget(window.pose_editor)
+    window.pose_editor.control.use_as_control.setChecked(True)
+    qtbot.waitUntil(lambda: live.controller.scheduler.idle, timeout=10000)
+    shown = live.view.shown
+    pose = state.pose.pose
+    person = pose.people[0].move_keypoint(0, 20.0, 20.0)
+    state.pose.set_pose(pose.with_person(0, person))  # a joint dragged
+    qtbot.waitUntil(lambda: live.view.shown > shown and live.controller.scheduler.idle, timeout=10000)
+    request = live.controller.result.request
+    assert request.init_image is None  # the Pose tab follows the controls alone
+    control = next(c for c in request.controls if c.source == "pose")
+    assert Path(control.image).parent.name == "live" and Path(control.image).suffix == ".json"
+    assert len(state.queue) == 0
