@@ -3,6 +3,7 @@ silent change (``studio.models.few_step`` reads the signs from the files)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +59,9 @@ class FewStepAdvisor(QObject):
             return
         self._chosen = chosen
         found: tuple[str, FewStepHint] | None = None
-        candidates = [(name, self.hint_for_lora) for name in sorted(loras - before_loras)]
+        candidates: list[tuple[str, Callable[[str], FewStepHint | None]]] = [
+            (name, self.hint_for_lora) for name in sorted(loras - before_loras)
+        ]
         if model != before_model and model:
             candidates.append((model, self.hint_for_model))
         for name, read in candidates:

@@ -59,9 +59,12 @@ class LiveMode(QObject):
         self.sketch_switch.setToolTip(_SWITCH_TIP)
         # First on the second row: the row's end is cut off when the live view narrows the canvas.
         bar = sketch.toolbar.extras or sketch.toolbar
-        first = bar.actions()[0] if bar.actions() else None
-        bar.insertAction(first, self.sketch_switch)
-        bar.insertSeparator(first)
+        if bar.actions():
+            first = bar.actions()[0]
+            bar.insertAction(first, self.sketch_switch)
+            bar.insertSeparator(first)
+        else:
+            bar.addAction(self.sketch_switch)
         self.pose_switch = QCheckBox("Live: the picture follows the pose")
         self.pose_switch.setToolTip(_SWITCH_TIP)
         layout = pose_page.layout()
