@@ -38,11 +38,11 @@ class FewStepHint:
     steps: int
     cfg_scale: float
     sampler: str
-    found_in: str  # what gave it away, in the artist's words ("the file name", "the file's metadata"...)
+    found_in: str  # what gave it away, in the artist's words ("its name", "its metadata"...)
 
     def sentence(self, name: str) -> str:
         return (
-            f"'{name}' looks like a {self.kind} few-step file ({self.found_in}). It is made for {self.steps} "
+            f"'{name}' looks like a {self.kind} few-step file (told by {self.found_in}). It is made for {self.steps} "
             f"step{'s' if self.steps != 1 else ''}, CFG {self.cfg_scale:g} and the {self.sampler} sampler."
         )
 
@@ -76,7 +76,7 @@ def hint_from_text(text: str, found_in: str) -> FewStepHint | None:
 def hint_from_metadata(metadata: Mapping[str, str]) -> FewStepHint | None:
     """The few-step kind named in a safetensors file's training metadata, or None."""
     text = " ".join(str(metadata[key]) for key in _METADATA_KEYS if key in metadata)
-    return hint_from_text(text, "its metadata says so") if text else None
+    return hint_from_text(text, "its metadata") if text else None
 
 
 def hint_from_scheduler(folder: Path) -> FewStepHint | None:
@@ -88,9 +88,9 @@ def hint_from_scheduler(folder: Path) -> FewStepHint | None:
     if not isinstance(config, dict):
         return None
     if config.get("_class_name") == "LCMScheduler":
-        return FewStepHint("LCM", 4, 1.5, "LCM", "its scheduler is LCM")
+        return FewStepHint("LCM", 4, 1.5, "LCM", "its LCM scheduler")
     if config.get("_class_name") == "TCDScheduler":
-        return FewStepHint("TCD", 4, 1.0, "TCD", "its scheduler is TCD")
+        return FewStepHint("TCD", 4, 1.0, "TCD", "its TCD scheduler")
     return None
 
 
@@ -110,7 +110,7 @@ def few_step_hint(path: Path | str, title: str | None = None) -> FewStepHint | N
         if found is not None:
             return found
     if title:
-        found = hint_from_text(title, "its title says so")
+        found = hint_from_text(title, "its title")
         if found is not None:
             return found
     # A file or folder name, or a hub id's ("stabilityai/sd-turbo").
