@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from studio import __version__
 from studio.metadata.control_infotext import control_params, read_control_params
-from studio.metadata.sampler_aliases import AUTOMATIC_SCHEDULE, SCHEDULE_SUFFIXES, split_schedule
+from studio.metadata.sampler_aliases import (
+    AUTOMATIC_SCHEDULE,
+    OWN_SCHEDULE,
+    SCHEDULE_SUFFIXES,
+    split_schedule,
+)
 from studio.prompt.lora_tags import find_extra_networks
 from studio.request import GenerationRequest, HiresSettings, LoraRef
 
@@ -286,8 +291,8 @@ def _sampler(rest: dict[str, str], unmapped: list[str]) -> str | None:
         if schedule:
             unmapped.append(f"Schedule type: {schedule}")
         return None
-    if schedule is None or split_schedule(sampler)[1] is not None:
-        return sampler  # before A1111 1.9 the schedule was part of the sampler name
+    if schedule is None or split_schedule(sampler)[1] is not None or sampler in OWN_SCHEDULE:
+        return sampler  # before A1111 1.9 the schedule was part of the sampler name; LCM has its own
     schedule = schedule.strip()
     if schedule == "Automatic":
         schedule = AUTOMATIC_SCHEDULE.get(sampler, "Uniform")

@@ -35,10 +35,18 @@ _BASE_NAMES = {
     "uni_pc": "UniPC",
     "unipc": "UniPC",
     "lcm": "LCM",
+    "tcd": "TCD",
 }
 
 # ComfyUI/Fooocus scheduler names -> the A1111 suffix. "normal" is the model's own schedule (no suffix).
-_SCHEDULER_SUFFIX = {"": "", "normal": "", "karras": " Karras", "exponential": " Exponential"}
+_SCHEDULER_SUFFIX = {
+    "": "",
+    "normal": "",
+    "karras": " Karras",
+    "exponential": " Exponential",
+    "sgm_uniform": " SGM Uniform",
+    "trailing": " SGM Uniform",  # diffusers' name for the same spacing
+}
 
 # A1111 1.9+: "Schedule type: Automatic" means the sampler's own default, which for these is not uniform.
 AUTOMATIC_SCHEDULE = {
@@ -50,7 +58,11 @@ AUTOMATIC_SCHEDULE = {
     "DPM++ 3M SDE": "Exponential",
 }
 
-SCHEDULE_SUFFIXES = ("Karras", "Exponential")
+SCHEDULE_SUFFIXES = ("Karras", "Exponential", "SGM Uniform")
+
+# Samplers that bring their own timesteps: the studio runs them one way, whatever schedule a file names with them
+# (ComfyUI workflows pair "lcm" with "sgm_uniform" or "simple").
+OWN_SCHEDULE = ("LCM", "TCD")
 
 
 def foreign_sampler_name(sampler: str, scheduler: str = "") -> str | None:
@@ -68,6 +80,8 @@ def foreign_sampler_name(sampler: str, scheduler: str = "") -> str | None:
             break
     base = _BASE_NAMES.get(name)
     schedule = scheduler.strip().lower()
+    if base in OWN_SCHEDULE and not karras:
+        return base
     if base is None or schedule not in _SCHEDULER_SUFFIX:
         return None
     if karras:

@@ -14,6 +14,9 @@ from typing import Any, NamedTuple
 from studio.errors import RequestError
 
 _KARRAS = {"use_karras_sigmas": True}
+# A1111's and ComfyUI's "SGM Uniform" schedule is diffusers' trailing spacing: the last timestep is the first
+# one sampled, which the distilled few-step models (Lightning, Hyper-SD, Turbo) were trained on.
+_TRAILING = {"timestep_spacing": "trailing"}
 
 
 class _Recipe(NamedTuple):
@@ -40,13 +43,21 @@ _RECIPES: dict[str, _Recipe] = {
     "DPM2 a Karras": _Recipe("KDPM2AncestralDiscreteScheduler", _KARRAS),
     "Euler": _Recipe("EulerDiscreteScheduler", {}),
     "Euler a": _Recipe("EulerAncestralDiscreteScheduler", {}),
+    "Euler SGM Uniform": _Recipe("EulerDiscreteScheduler", _TRAILING),
+    "Euler a SGM Uniform": _Recipe("EulerAncestralDiscreteScheduler", _TRAILING),
     "Heun": _Recipe("HeunDiscreteScheduler", {}),
     "LMS": _Recipe("LMSDiscreteScheduler", {}, needs="scipy"),
     "LMS Karras": _Recipe("LMSDiscreteScheduler", _KARRAS, needs="scipy"),
     "DDIM": _Recipe("DDIMScheduler", {}),
     "PLMS": _Recipe("PNDMScheduler", {"skip_prk_steps": True}),
     "UniPC": _Recipe("UniPCMultistepScheduler", {}),
+    # The few-step samplers (1-8 steps, CFG 1-2) for LCM and TCD models and LoRAs: they keep their own spacing.
+    "LCM": _Recipe("LCMScheduler", {}),
+    "TCD": _Recipe("TCDScheduler", {}),
 }
+
+FEW_STEP_SAMPLERS = ("LCM", "TCD", "Euler SGM Uniform", "Euler a SGM Uniform")
+"""The samplers that make a picture in a handful of steps with a few-step model (``studio.models.few_step``)."""
 
 
 def _installed(package: str | None) -> bool:

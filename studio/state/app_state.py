@@ -349,6 +349,10 @@ class AppState(QObject):
             )
             return None
         self.flush_inputs()
+        return self.queue_request(request)
+
+    def queue_request(self, request: GenerationRequest) -> Job | None:
+        """Queue ``request`` (Generate's, or live mode's Refine) with frozen copies of its session files."""
         try:
             # A queued job must not see later strokes: it gets frozen copies of the session's files.
             request = snapshot_inputs(request, self.session_folder())

@@ -23,16 +23,19 @@ DIGEST_LENGTH = 12
 LIVE_SOURCES = ("canvas", "pose")  # control sources that are session files the studio keeps rewriting
 
 
-def snapshot_inputs(request: GenerationRequest, session_dir: Path) -> GenerationRequest:
+def snapshot_inputs(
+    request: GenerationRequest, session_dir: Path, folder: str = INPUTS_FOLDER
+) -> GenerationRequest:
     """``request`` with every live input file it names replaced by a frozen copy in ``session_dir/inputs``.
 
     Copied: the image of a switched-on "canvas" or "pose" control, the inpainting mask, and any control image or
     init image that lives in ``session_dir``. Other files (a photo the artist chose) are not the studio's to
     change and stay as they are; a file that does not exist is left for the engine to report. Raises
-    ``OSError`` when a file cannot be read or its copy written.
+    ``OSError`` when a file cannot be read or its copy written. ``folder`` is where the copies go (live mode
+    keeps its short-lived frames in a folder of its own).
     """
     session_dir = Path(session_dir)
-    copier = _Copier(session_dir)
+    copier = _Copier(session_dir, folder)
     controls = tuple(
         dataclasses.replace(control, image=copier.keep(control.image))
         if _is_live_control(control, session_dir)
@@ -63,8 +66,8 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 class _Copier:
-    def __init__(self, session_dir: Path) -> None:
-        self.folder = session_dir / INPUTS_FOLDER
+    def __init__(self, session_dir: Path, folder: str = INPUTS_FOLDER) -> None:
+        self.folder = session_dir / folder
 
     def keep(self, name: str) -> str:
         """The frozen copy's path for the file ``name`` (``name`` itself when it is missing or already frozen)."""

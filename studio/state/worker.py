@@ -78,6 +78,9 @@ class GenerationWorker(QObject):
     task_failed = Signal(int, str, str)  # task id, message, detail
     engine_ready = Signal()
     engine_lost = Signal(str)  # the engine process died; the message says what the studio did
+    # Live mode's runs (``submit_live``): every event of theirs comes here, none through the signals above, and
+    # nothing of theirs is saved.
+    live_event = Signal(object)
 
     def __init__(
         self,
@@ -89,6 +92,7 @@ class GenerationWorker(QObject):
         self.backend = backend
         self._saver = saver
         self._saves: dict[int, _JobSaves] = {}
+        self._live: set[int] = set()
         self._preview_lock = threading.Lock()
         self._preview: Any = None
         self._stopping = threading.Event()
@@ -109,6 +113,15 @@ class GenerationWorker(QObject):
     def submit(self, job: Job, output_folder: Path) -> None:
         self._saves[job.id] = _JobSaves(output_folder)
         self.backend.submit(job.request, job.id)
+
+    def submit_live(self, request: Any, job_id: int) -> None:
+        """Run a live-mode request: its events come through ``live_event`` only; nothing is saved. Thread-safe."""
+        self._live.add(job_id)
+        self.backend.submit(request, job_id)
+
+    def cancel_job(self, job_id: int) -> None:
+        """Cancel one job by its id (a live run), running or waiting."""
+        self.backend.cancel(job_id)
 
     def run_task(self, task: Task) -> int:
         """Run ``task`` where the engine lives; its value comes back through ``task_finished`` with the id returned."""
@@ -148,6 +161,12 @@ class GenerationWorker(QObject):
                     log.exception("handling %s failed", type(event).__name__)
 
     def _dispatch(self, event: BackendEvent) -> None:
+        job_id = getattr(event, "job_id", None)
+        if job_id is not None and job_id in self._live:
+            if isinstance(event, JobFinished | JobFailed | JobCancelled):
+                self._live.discard(job_id)
+            self.live_event.emit(event)
+            return
         if isinstance(event, StepProgress):
             self._on_step(event.job_id, event.preview)
         elif isinstance(event, Stage):

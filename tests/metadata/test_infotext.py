@@ -150,10 +150,10 @@ def test_sampler_and_schedule_type_become_one_sampler_name(sampler, schedule, ex
 
 def test_unknown_schedule_and_bad_values_are_reported_not_fatal():
     request, unmapped = infotext_to_request(
-        {"Prompt": "x", "Sampler": "Euler", "Schedule type": "SGM Uniform", "Steps": "many", "Size": "big"}
+        {"Prompt": "x", "Sampler": "Euler", "Schedule type": "Align Your Steps", "Steps": "many", "Size": "big"}
     )
     assert request.sampler == "Euler" and request.steps == GenerationRequest().steps
-    assert any(u.startswith("Schedule type: SGM Uniform") for u in unmapped)
+    assert any(u.startswith("Schedule type: Align Your Steps") for u in unmapped)
     assert any(u.startswith("Steps: many") for u in unmapped)
     assert any(u.startswith("Size: big") for u in unmapped)
 

@@ -39,6 +39,7 @@ class SketchCanvas(PaintView):
     """``changed`` fires after every finished edit (stroke, undo, redo, fill, import, resize)."""
 
     changed = Signal()
+    stroking = Signal()  # the stroke under way moved (live mode throttles these)
 
     def __init__(
         self,
@@ -151,6 +152,7 @@ class SketchCanvas(PaintView):
             return
         self._segment(self._pointer, point, pressure)
         self._pointer = QPointF(point)
+        self.stroking.emit()
 
     def end_stroke(self, text: str = "Stroke") -> None:
         if self._base is None:

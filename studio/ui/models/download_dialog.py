@@ -194,7 +194,11 @@ class DownloadDialog(QDialog):
                 for r in RECOMMENDED_CONTROLNETS
             ]
         return [
-            (f"{m.name} — {m.size_text} · {m.license}", m.repo_id, f"{m.repo_id}\n{m.description}")
+            (
+                f"{m.name} — {m.size_text} · {m.license}" + (" · for live painting" if m.few_step else ""),
+                m.repo_id,
+                f"{m.repo_id}\n{m.description}",
+            )
             for m in load_recommended_models()
         ]
 

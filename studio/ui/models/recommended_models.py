@@ -21,6 +21,7 @@ class RecommendedModel:
     license: str
     license_url: str
     description: str
+    few_step: bool = False  # 1-8 steps at CFG 1-2 (Turbo, LCM, Lightning): what live mode is best with
 
     @property
     def size_text(self) -> str:

@@ -35,6 +35,7 @@ from studio.state.lora_list import lora_tag_diagnostics
 from studio.state.lora_sync import prompt_owns_loras
 from studio.ui.canvas.canvas_tabs import CanvasTabs
 from studio.ui.canvas.canvas_view import CanvasView, array_to_qimage
+from studio.ui.canvas.live_mode import LiveMode
 from studio.ui.gallery.gallery_panel import GalleryPanel
 from studio.ui.gallery.queue_panel import QueuePanel
 from studio.ui.generation.progress_panel import ProgressPanel
@@ -87,7 +88,10 @@ class MainWindow(QMainWindow):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.messages)
-        top_layout.addWidget(self.stack, 1)
+        self.canvas_row = QSplitter(Qt.Orientation.Horizontal)  # the picture and, beside it, live mode's view
+        self.canvas_row.addWidget(self.stack)
+        self.canvas_row.setStretchFactor(0, 1)
+        top_layout.addWidget(self.canvas_row, 1)
         centre.addWidget(top)
         centre.addWidget(self.gallery)
         centre.setStretchFactor(0, 1)
@@ -120,6 +124,9 @@ class MainWindow(QMainWindow):
         self._connect()
         self.canvases = CanvasTabs(  # Sketch and Inpaint tabs, the Control tab
             state, self.canvas, self.side_tabs, self.gallery, shown_path=lambda: self.shown_path, parent=self
+        )
+        self.live = LiveMode(  # the live view beside the picture, the few-step offer under the messages
+            state, self.canvases.sketch, self.pose_editor, self.canvas.tabs, self.canvas_row, top_layout, self
         )
         self.gallery.set_folder(state.settings.outputs())
         self.resize(1280, 800)
@@ -356,6 +363,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.canvases.shutdown()  # the control previews; the state writes the layers and the pose below
+        self.live.shutdown()
         self.state.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.state.settings.window_state = bytes(self.splitter.saveState().toBase64()).decode("ascii")
         if not self.state.shutdown(timeout=1.5):
