@@ -79,7 +79,7 @@ def server_label(server: ServerConfig) -> str:
     parts = urllib.parse.urlsplit(server.url)
     host = parts.hostname or ""
     address = f"{host}:{parts.port}" if parts.port else host
-    return f"ComfyUI {server.name} ({address})" if server.name else f"ComfyUI {address}"
+    return f"ComfyUI {server.name} ({address})" if server.name not in ("", address) else f"ComfyUI {address}"
 
 
 class ComfyBackend(BackendBase):

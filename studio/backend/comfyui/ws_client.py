@@ -97,6 +97,6 @@ class ComfySocket:
 
     def close(self) -> None:
         try:
-            self._socket.close()
+            self._socket.close(timeout=0.3)  # a server answers the close at once; a gone one is not waited for
         except Exception:  # noqa: BLE001 - closing a broken socket must not hide the error that broke it
             pass
