@@ -92,10 +92,10 @@ def test_a_model_the_server_lacks_is_one_clear_line(comfy_server, studio_home, t
 
 
 def test_an_unreachable_server_is_one_clear_line(studio_home, tmp_path):
-    url = closed_port_url()
+    url, out = closed_port_url(), tmp_path / "out"
     for args in (
         ["models", "--server", url],
-        ["generate", "--server", url, "--model", "x", "--out", str(tmp_path)],
+        ["generate", "--server", url, "--model", "x", "--out", str(out)],
     ):
         run = run_cli(*args, home=studio_home, timeout=60)
         assert run.returncode == 2, run.stderr
@@ -103,7 +103,7 @@ def test_an_unreachable_server_is_one_clear_line(studio_home, tmp_path):
             f"diffusion-studio: error: Could not reach the ComfyUI server '{url[7:]}'"
         )
         assert "Traceback" not in run.stderr
-    assert not list(tmp_path.iterdir())  # nothing written
+    assert not list(out.glob("*"))  # nothing written
 
 
 def test_a_server_that_is_no_address_nor_saved_name_says_both(studio_home):
