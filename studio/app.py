@@ -75,6 +75,8 @@ def build_studio(
         from studio.backend.factory import backend_from_settings
 
         backend = backend_from_settings(settings, own_process=True)
+    if discover is None and backend.name == "comfyui":  # a server's models come from the server (on a thread)
+        discover = lambda _dirs, backend=backend: backend.models()  # noqa: E731
     worker = GenerationWorker(backend, **({"saver": saver} if saver else {}))
     models = ModelList(discover) if discover else ModelList()
     state = AppState(settings, worker, models)
