@@ -41,7 +41,9 @@ def test_generate_from_the_window_on_a_server(qtbot, studio):
     qtbot.mouseClick(window.progress_panel.generate, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.canvas.previews_shown >= 1, timeout=60000)
     qtbot.waitUntil(lambda: not state.is_running, timeout=60000)
-    assert window.progress_panel.status.text().startswith("Done: 1 image"), window.progress_panel.status.text()
+    assert window.progress_panel.status.text().startswith("Done: 1 image"), (
+        window.progress_panel.status.text()
+    )
     qtbot.waitUntil(lambda: len(window.gallery.paths()) == 1, timeout=10000)
     with Image.open(window.gallery.paths()[0]) as png:
         assert png.size == (64, 64)

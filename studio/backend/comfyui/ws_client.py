@@ -97,6 +97,7 @@ class ComfySocket:
 
     def close(self) -> None:
         try:
-            self._socket.close(timeout=0.3)  # a server answers the close at once; a gone one is not waited for
+            # A server answers the close at once; a gone one is not waited for.
+            self._socket.close(timeout=0.3)
         except Exception:  # noqa: BLE001 - closing a broken socket must not hide the error that broke it
             pass
