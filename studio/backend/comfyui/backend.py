@@ -27,7 +27,7 @@ from studio.backend.comfyui.answers import expect_mapping, expect_str, file_name
 from studio.backend.comfyui.catalogue import lora_entries, model_entries, server_files
 from studio.backend.comfyui.errors import ServerError
 from studio.backend.comfyui.graph import build_graph, total_steps
-from studio.backend.comfyui.http_client import DEFAULT_TIMEOUT, ComfyClient
+from studio.backend.comfyui.http_client import DEFAULT_TIMEOUT, ComfyClient, display_address
 from studio.backend.comfyui.job_inputs import PreparedJob, ServerFiles, match_name, prepare, stem, upload_name
 from studio.backend.comfyui.progress import ProgressTracker, error_message, prompt_end
 from studio.backend.comfyui.samplers import server_samplers
@@ -76,9 +76,7 @@ class _Cancelled(Exception):
 
 def server_label(server: ServerConfig) -> str:
     """Which server made an image, for the metadata: its name and address, never a token or a password."""
-    parts = urllib.parse.urlsplit(server.url)
-    host = parts.hostname or ""
-    address = f"{host}:{parts.port}" if parts.port else host
+    address = display_address(server.url).split("://", 1)[1]
     return f"ComfyUI {server.name} ({address})" if server.name not in ("", address) else f"ComfyUI {address}"
 
 
