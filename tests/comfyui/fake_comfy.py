@@ -13,6 +13,7 @@ import queue
 import socket
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +42,7 @@ class FakeComfy:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self.answers: dict[str, tuple[int, Any]] = {}
+        self.delays: dict[str, float] = {}  # path -> seconds the server takes before it answers
         self.missing_nodes: set[str] = set()
         self.image = png()
         self.history_images: list[dict[str, Any]] | None = None
@@ -148,16 +150,17 @@ class FakeComfy:
                 if parts.path == "/ws":
                     self._websocket()
                     return
+                if parts.path in fake.delays:
+                    time.sleep(fake.delays[parts.path])
                 status, answer = fake.answer(method, parts.path, parse_qs(parts.query), body)
                 data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header(
-                    "Content-Type",
-                    "application/octet-stream" if isinstance(answer, bytes) else "application/json",
-                )
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                kind = "application/octet-stream" if isinstance(answer, bytes) else "application/json"
+                with contextlib.suppress(OSError):  # the client gave up waiting (the timeout tests)
+                    self.send_response(status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
 
             def do_GET(self) -> None:
                 self._serve("GET")

@@ -207,6 +207,31 @@ def test_a_server_that_goes_away_mid_run_fails_the_job_and_keeps_the_finished_ba
     assert [e.result.seeds for e in events if isinstance(e, ImagesReady)] == [[7]]  # saved before the fault
 
 
+def test_a_server_that_stops_answering_mid_run_fails_the_job(fake, monkeypatch):
+    import studio.backend.comfyui.backend as comfy_backend
+
+    monkeypatch.setattr(comfy_backend, "ALIVE_CHECK_S", 0.3)
+    fake.prompt_script = lambda pid, node: [
+        {"type": "progress", "data": {"value": 1, "max": 2, "prompt_id": pid, "node": node}}
+    ]
+    fake.delays["/queue"] = 3.0  # silent on the WebSocket, and its HTTP side hangs
+    message = _failure(run_job(ComfyBackend(ServerConfig("box", fake.url), timeout=1)))
+    assert (
+        message.startswith("the ComfyUI server 'box' (http://127.0.0.1:")
+        and "did not answer within 1 s" in message
+    )
+
+
+def test_a_job_the_server_forgot_fails_with_retry_advice(fake, monkeypatch):
+    import studio.backend.comfyui.backend as comfy_backend
+
+    monkeypatch.setattr(comfy_backend, "ALIVE_CHECK_S", 0.3)
+    fake.prompt_script = lambda pid, node: []  # queued, then neither running, waiting nor in the history
+    fake.answers["/history/p1"] = (200, {})
+    message = _failure(run_job(ComfyBackend(ServerConfig("box", fake.url))))
+    assert "dropped the job (was it restarted?)" in message and "retry it" in message
+
+
 @pytest.mark.parametrize(
     ("images", "picture", "expected"),
     [
