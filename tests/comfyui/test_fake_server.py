@@ -222,6 +222,23 @@ def test_a_server_that_stops_answering_mid_run_fails_the_job(fake, monkeypatch):
     )
 
 
+def test_a_job_behind_other_peoples_jobs_says_it_waits(fake, monkeypatch):
+    import studio.backend.comfyui.backend as comfy_backend
+    from studio.backend.events import Stage
+
+    monkeypatch.setattr(comfy_backend, "ALIVE_CHECK_S", 0.3)
+    fake.prompt_script = lambda pid, node: []
+    fake.answers["/queue"] = (200, {"queue_running": [[0, "someone-else"]], "queue_pending": [[1, "p1"]]})
+
+    def run_when_told(backend, event):
+        if isinstance(event, Stage) and event.text == "Waiting in the queue of box…":
+            fake.send({"type": "execution_success", "data": {"prompt_id": "p1"}})
+
+    events = run_job(ComfyBackend(ServerConfig("box", fake.url)), on_event=run_when_told)
+    assert isinstance(events[-1], JobFinished)
+    assert [e.text for e in events if isinstance(e, Stage)].count("Waiting in the queue of box…") == 1
+
+
 def test_a_job_the_server_forgot_fails_with_retry_advice(fake, monkeypatch):
     import studio.backend.comfyui.backend as comfy_backend
 

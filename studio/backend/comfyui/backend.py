@@ -351,6 +351,7 @@ class ComfyBackend(BackendBase):
 
         heard = time.monotonic()
         cancel_sent: float | None = None
+        running = waiting_said = False  # the server began the graph; the artist was told it waits its turn
         while True:
             if self._cancel.is_set() and cancel_sent is None:
                 self._stop_prompt(prompt_id)
@@ -364,6 +365,9 @@ class ComfyBackend(BackendBase):
                     state = self._prompt_state(prompt_id)
                     if state == "done":
                         return PromptEnd("success")
+                    if state == "queued" and not running and not waiting_said:
+                        waiting_said = True  # other people's jobs run first on a shared server
+                        self._events.put(Stage(job_id, f"Waiting in the queue of {self.server.name}…"))
                     if state == "gone":
                         if cancel_sent is not None:
                             raise _Cancelled
@@ -379,6 +383,8 @@ class ComfyBackend(BackendBase):
             if kind != "json":
                 continue
             payload = data.get("data")
+            if data.get("type") == "execution_start":
+                running = True
             if (
                 data.get("type") == "progress"
                 and isinstance(payload, dict)
