@@ -334,3 +334,27 @@ def test_jobs_started_and_finished_events_pair_up(fake):
     events = run_job(ComfyBackend(ServerConfig("box", fake.url)))
     assert isinstance(events[0], JobQueued) and isinstance(events[1], JobStarted)
     assert sum(isinstance(e, JobFinished) for e in events) == 1
+
+
+def test_a_server_job_never_imports_torch(fake):
+    """The window may run a server's jobs in its own process: torch must stay out of it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "from studio.backend.comfyui.backend import ComfyBackend\n"
+        "from studio.backend.comfyui.server_config import ServerConfig\n"
+        "from studio.backend.events import JOB_ENDS\n"
+        "from studio.request import GenerationRequest\n"
+        f"backend = ComfyBackend(ServerConfig('box', {fake.url!r}))\n"
+        "backend.start()\n"
+        "backend.submit(GenerationRequest(model='sd15', prompt='a (cat:1.1)', steps=2, width=64, height=64))\n"
+        "while not isinstance(event := backend.next_event(20), JOB_ENDS): assert event is not None\n"
+        "backend.close()\n"
+        "print(type(event).__name__, 'torch' in sys.modules, 'diffusers' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert run.stdout.split() == ["JobFinished", "False", "False"], run.stderr
