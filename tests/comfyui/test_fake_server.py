@@ -208,9 +208,9 @@ def test_a_server_that_goes_away_mid_run_fails_the_job_and_keeps_the_finished_ba
 
 
 def test_a_server_that_stops_answering_mid_run_fails_the_job(fake, monkeypatch):
-    import studio.backend.comfyui.backend as comfy_backend
+    import studio.backend.comfyui.graph_run as comfy_run
 
-    monkeypatch.setattr(comfy_backend, "ALIVE_CHECK_S", 0.3)
+    monkeypatch.setattr(comfy_run, "ALIVE_CHECK_S", 0.3)
     fake.prompt_script = lambda pid, node: [
         {"type": "progress", "data": {"value": 1, "max": 2, "prompt_id": pid, "node": node}}
     ]
@@ -223,10 +223,10 @@ def test_a_server_that_stops_answering_mid_run_fails_the_job(fake, monkeypatch):
 
 
 def test_a_job_behind_other_peoples_jobs_says_it_waits(fake, monkeypatch):
-    import studio.backend.comfyui.backend as comfy_backend
+    import studio.backend.comfyui.graph_run as comfy_run
     from studio.backend.events import Stage
 
-    monkeypatch.setattr(comfy_backend, "ALIVE_CHECK_S", 0.3)
+    monkeypatch.setattr(comfy_run, "ALIVE_CHECK_S", 0.3)
     fake.prompt_script = lambda pid, node: []
     fake.answers["/queue"] = (200, {"queue_running": [[0, "someone-else"]], "queue_pending": [[1, "p1"]]})
 
@@ -240,9 +240,9 @@ def test_a_job_behind_other_peoples_jobs_says_it_waits(fake, monkeypatch):
 
 
 def test_a_job_the_server_forgot_fails_with_retry_advice(fake, monkeypatch):
-    import studio.backend.comfyui.backend as comfy_backend
+    import studio.backend.comfyui.graph_run as comfy_run
 
-    monkeypatch.setattr(comfy_backend, "ALIVE_CHECK_S", 0.3)
+    monkeypatch.setattr(comfy_run, "ALIVE_CHECK_S", 0.3)
     fake.prompt_script = lambda pid, node: []  # queued, then neither running, waiting nor in the history
     fake.answers["/history/p1"] = (200, {})
     message = _failure(run_job(ComfyBackend(ServerConfig("box", fake.url))))
@@ -270,6 +270,12 @@ def test_hostile_or_broken_answers_fail_the_job_and_touch_nothing(fake, images, 
     if picture is not None:
         fake.image = png(128, 64) if picture == "big" else picture
     assert expected in _failure(run_job(ComfyBackend(ServerConfig("box", fake.url))))
+
+
+def test_a_job_id_that_is_no_id_is_never_put_in_a_url(fake):
+    fake.answers["/prompt"] = (200, {"prompt_id": "../../system_stats?x=", "number": 1})
+    assert "which is no job id" in _failure(run_job(ComfyBackend(ServerConfig("box", fake.url))))
+    assert not any(path.startswith("/history") for _m, path, _h, _b in fake.requests)
 
 
 def test_an_unreachable_server_fails_the_job():
