@@ -75,11 +75,18 @@ def build_studio(
         from studio.backend.factory import backend_from_settings
 
         backend = backend_from_settings(settings, own_process=True)
+    loras = None
+    if backend.name == "comfyui":  # a server's models and LoRAs come from the server (on the scan threads)
+        from studio.state.lora_list import LoraList
+
+        discover = discover or (lambda _dirs, backend=backend: backend.models())
+        loras = LoraList(lambda _roots, backend=backend: backend.loras())
     worker = GenerationWorker(backend, **({"saver": saver} if saver else {}))
     models = ModelList(discover) if discover else ModelList()
-    state = AppState(settings, worker, models)
+    state = AppState(settings, worker, models, loras=loras)
     worker.setParent(state)
     models.setParent(state)
+    state.loras.setParent(state)
     window = MainWindow(state)
     session, session_problem = load_session()
     state.restore(session)

@@ -45,6 +45,10 @@ class AppSettings:
     # Where downloads go and models are looked for first: None is paths.models_dir(); an A1111/ComfyUI install
     # is followed in its own layout (see ``studio.models.model_folders``). Added without a version bump too.
     models_folder: str | None = None
+    # ComfyUI servers ({"name": ..., "url": ...}; tokens are never kept here) and the name of the one that
+    # generates ("" = this computer). Added without a version bump too.
+    servers: list[dict[str, str]] = field(default_factory=list)
+    active_server: str = ""
 
     def outputs(self) -> Path:
         return Path(self.output_folder) if self.output_folder else paths.outputs_dir()
@@ -122,6 +126,8 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
             raise ValueError(f"unusable annotators folder {settings.annotators_folder!r}")
         if not isinstance(settings.models_folder, str | None):
             raise ValueError(f"unusable models folder {settings.models_folder!r}")
+        if not _servers_ok(settings.servers) or not isinstance(settings.active_server, str):
+            raise ValueError(f"unusable server list {settings.servers!r}")
         return settings, None
     except (OSError, ValueError, TypeError) as exc:
         log.warning("unreadable settings %s: %s", path, exc)
@@ -130,6 +136,12 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
             f"Your preferences could not be read ({exc}), so the defaults are used. The old file was kept as "
             f"'{backup}'."
         )
+
+
+def _servers_ok(servers: object) -> bool:
+    return isinstance(servers, list) and all(
+        isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("url"), str) for s in servers
+    )
 
 
 def save_settings(settings: AppSettings, path: Path | None = None) -> None:
