@@ -138,8 +138,8 @@ def test_interop_files_load_or_are_refused_clearly(interop_dir, tiny_models):
     assert (disney.family, disney.format) == ("sd15", "cloneofsimo")
     with pytest.raises(RequestError, match="cloneofsimo"):
         state.apply(pipe, [ActiveLora(disney, 1.0)], "sd15")
-    # diffusers converts only plain kohya layers (lora_down/lora_up): a LoKr is refused with a sentence.
-    with pytest.raises(RequestError, match="LyCORIS file .* cannot load"):
+    # A real SD 1.5 LoKr does not fit the tiny model's shapes: refused with a sentence, nothing changed.
+    with pytest.raises(RequestError, match="made for a different model"):
         state.apply(pipe, [ActiveLora(lokr, 1.0)], "sd15")
     assert state.loaded == {}
 
