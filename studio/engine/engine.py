@@ -33,6 +33,7 @@ from studio.engine.lora_loader import LoraState, adapter_name, requested_loras
 from studio.engine.pictures import INIT_IMAGE, fit_to_size, read_picture
 from studio.engine.previews import LatentPreviewer, StepReporter, load_taesd
 from studio.engine.prompt_embeds import prompt_embeds, prompt_notices
+from studio.engine.prompt_schedule import PromptEdits
 from studio.engine.samplers import callbacks_for, make_scheduler
 from studio.engine.validation import check_request, validate
 from studio.errors import RequestError
@@ -61,6 +62,7 @@ class _Job:
     cancel: threading.Event
     encoded: dict[str, Any]  # prompt_embeds & co. for the pipeline call: A1111 weighting and chunking
     guidance: Guidance = field(default_factory=Guidance)  # ControlNets and inpainting
+    edits: PromptEdits | None = None  # a prompt with [from:to:when] / [a|b]: embeddings switched per step
 
 
 class Engine:
@@ -189,6 +191,7 @@ class Engine:
             cancel,
             encoded,
             guidance,
+            PromptEdits.build(loaded.pipe, parsed, parsed_negative),
         )
 
         def result(
@@ -327,16 +330,21 @@ class Engine:
         latents = pipe(
             image=images,
             strength=strength,
-            **self._common_args(job, seeds, steps, reporter),
+            **self._common_args(job, seeds, steps, reporter, strength),
             **guidance.call_args(mode, width, height),
         ).images
         reporter.flush()
         return latents
 
-    def _common_args(self, job: _Job, seeds: list[int], steps: int, reporter: StepReporter) -> dict[str, Any]:
+    def _common_args(
+        self, job: _Job, seeds: list[int], steps: int, reporter: StepReporter, strength: float | None = None
+    ) -> dict[str, Any]:
         torch = torch_modules().torch
         # CPU generators, one per image: the same seed gives the same noise on every device and in any batch.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        edits = {}
+        if job.edits is not None:  # step 0's embeddings and a callback that switches them
+            edits = job.edits.call_args(self._callbacks(job.request.sampler, steps, strength), reporter)
         return {
             **job.encoded,
             "num_inference_steps": steps,
@@ -346,6 +354,7 @@ class Engine:
             "output_type": "latent",
             "callback_on_step_end": reporter,
             "callback_on_step_end_tensor_inputs": ["latents"],
+            **edits,
         }
 
     def _apply_loras(self, request, tags, notices: list[str], on_stage) -> list[LoraRef]:
