@@ -97,6 +97,11 @@ def _add_generate_flags(gen: argparse.ArgumentParser) -> None:
         "--cfg", type=float, help=f"CFG scale: how closely to follow the prompt (default: {new.cfg_scale})"
     )
     gen.add_argument("--sampler", help=f'A1111 sampler name (default: "{new.sampler}")')
+    gen.add_argument(
+        "--clip-skip",
+        type=int,
+        help=f"A1111's Clip skip: 2 reads the text encoder's second-to-last layer (default: {new.clip_skip})",
+    )
     gen.add_argument("--seed", type=int, help=f"seed; {new.seed} picks a random one (default: {new.seed})")
     gen.add_argument("--size", help=f"WIDTHxHEIGHT, e.g. 512x768 (default: {new.width}x{new.height})")
     gen.add_argument("--batch", type=int, help=f"images per batch (default: {new.batch_size})")

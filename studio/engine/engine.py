@@ -169,7 +169,7 @@ class Engine:
         notices += prompt_notices("prompt", parsed) + prompt_notices("negative prompt", parsed_negative)
         applied = self._apply_loras(request, [*parsed.loras, *parsed_negative.loras], notices, on_stage)
         _stop_if_cancelled(cancel)
-        encoded = prompt_embeds(loaded.pipe, parsed, parsed_negative)
+        encoded = prompt_embeds(loaded.pipe, parsed, parsed_negative, request.clip_skip)
         _stop_if_cancelled(cancel)
         init_image: Any
         if guidance.inpaint is not None:
@@ -191,7 +191,7 @@ class Engine:
             cancel,
             encoded,
             guidance,
-            PromptEdits.build(loaded.pipe, parsed, parsed_negative),
+            PromptEdits.build(loaded.pipe, parsed, parsed_negative, request.clip_skip),
         )
 
         def result(

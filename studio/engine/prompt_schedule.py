@@ -22,24 +22,26 @@ from studio.prompt.prompt_editing import has_edits, prompt_schedule, text_at
 class PromptEdits:
     """The prompt and negative prompt of one run, when either uses prompt editing or alternation."""
 
-    def __init__(self, pipe: Any, prompt: str, negative: str) -> None:
-        self.pipe = pipe
+    def __init__(self, pipe: Any, prompt: str, negative: str, clip_skip: int = 1) -> None:
+        self.pipe, self.clip_skip = pipe, clip_skip
         self.prompt, self.negative = prompt, negative
         self.sdxl = getattr(pipe, "text_encoder_2", None) is not None
         self._encoded: dict[str, tuple[Any, Any, int]] = {}
 
     @classmethod
-    def build(cls, pipe: Any, parsed: ParsedPrompt, negative: ParsedPrompt) -> PromptEdits | None:
+    def build(
+        cls, pipe: Any, parsed: ParsedPrompt, negative: ParsedPrompt, clip_skip: int = 1
+    ) -> PromptEdits | None:
         """None when neither prompt edits anything (then the run's plain embeddings are used)."""
         if not (has_edits(parsed.clean_text) or has_edits(negative.clean_text)):
             return None
-        return cls(pipe, parsed.clean_text, negative.clean_text)
+        return cls(pipe, parsed.clean_text, negative.clean_text, clip_skip)
 
     def _encode(self, text: str, label: str) -> tuple[Any, Any, int]:
         if text not in self._encoded:
             torch = torch_modules().torch
             with torch.no_grad():
-                self._encoded[text] = encode_parsed(self.pipe, parse_prompt(text), label)
+                self._encoded[text] = encode_parsed(self.pipe, parse_prompt(text), label, self.clip_skip)
         return self._encoded[text]
 
     def call_args(self, steps: int, reporter: Callable[..., dict]) -> dict[str, Any]:

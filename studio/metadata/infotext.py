@@ -93,6 +93,7 @@ def format_infotext(
         "Schedule type": schedule,
         "CFG scale": request.cfg_scale,
         "Seed": request.seed,
+        "Clip skip": request.clip_skip if request.clip_skip != 1 else None,  # A1111 writes it only when not 1
         "Size": f"{request.width}x{request.height}",
         "Model hash": model.hash10 if model is not None else None,
         "Model": model_name or None,
@@ -247,6 +248,7 @@ def infotext_to_request(params: Mapping[str, str]) -> tuple[GenerationRequest, l
     fields["negative_prompt"] = str(params.get("Negative prompt", ""))
     take("Steps", _to_int, "steps")
     take("CFG scale", float, "cfg_scale")
+    take("Clip skip", _to_int, "clip_skip")
     take("Seed", _to_int, "seed")
     take("Model", str, "model")
     if "Size" in rest:

@@ -55,3 +55,14 @@ def test_a_sampling_step_uses_the_first_entry_ending_at_or_after_it():
     # A1111 compares the 0-based sampler step with each entry's step: 'cat' for steps 0..10, 'dog' after.
     assert [text_at(schedule, s) for s in (0, 10, 11, 19)] == ["cat", "cat", "dog", "dog"]
     assert switch_step("0.5", 20) == 10 and switch_step("30", 20) == 20
+
+
+def test_and_is_marked_as_unsupported_composable_diffusion():
+    from studio.prompt.a1111_syntax import parse_prompt
+
+    parsed = parse_prompt("<lora:ink:1> a cat AND a dog:1.2, ANDROID, sand")
+    [diagnostic] = parsed.diagnostics
+    assert diagnostic.severity == "error" and "composable diffusion" in diagnostic.message
+    assert parsed.text[diagnostic.position :].startswith(
+        "AND a dog"
+    )  # placed in the typed text, tag included

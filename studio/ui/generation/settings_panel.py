@@ -97,6 +97,14 @@ class SettingsPanel(QWidget):
         form.addRow("Sampler", self.sampler)
         form.addRow("Steps", self.steps)
         form.addRow("CFG scale", self.cfg)
+        self.clip_skip = _tip(
+            QSpinBox(self),
+            "Clip skip",
+            "Which text-encoder layer reads the prompt, counted from the end. 1 for most models; "
+            "2 for many anime models (as their pages say).",
+        )
+        self.clip_skip.setRange(1, 12)
+        form.addRow("Clip skip", self.clip_skip)
 
         self.random_seed = _tip(
             QCheckBox("Random", self), "Random seed", "A new seed (a new picture) every time."
@@ -282,6 +290,7 @@ class SettingsPanel(QWidget):
         for name, spin in (
             ("steps", self.steps),
             ("cfg_scale", self.cfg),
+            ("clip_skip", self.clip_skip),
             ("batch_count", self.batch_count),
             ("strength", self.strength),
         ):

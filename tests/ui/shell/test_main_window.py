@@ -326,13 +326,14 @@ def test_pasted_a1111_text_reports_what_could_not_be_mapped(qtbot, make_studio):
     mime = QMimeData()
     mime.setText(
         "a castle on a hill\nNegative prompt: blurry\nSteps: 22, Sampler: Euler a, CFG scale: 6, Seed: 77, "
-        "Size: 512x768, Clip skip: 2, Model: tiny"
+        "Size: 512x768, Clip skip: 2, ENSD: 31337, Model: tiny"
     )
     assert window.apply_mime(mime)
     assert state.request.prompt == "a castle on a hill" and state.request.seed == 77
     assert (state.request.width, state.request.height, state.request.steps) == (512, 768, 22)
     assert state.request.model == "/models/tiny"  # "tiny" matched to the installed model
-    assert any("Clip skip" in text for _kind, text in window.messages.messages())
+    assert state.request.clip_skip == 2
+    assert any("ENSD" in text for _kind, text in window.messages.messages())
 
 
 def test_dropping_something_without_settings_says_so(qtbot, make_studio, tmp_path):
