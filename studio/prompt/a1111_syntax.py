@@ -311,7 +311,9 @@ def parse_prompt(text: str) -> ParsedPrompt:
                 "'BREAK' with a negative weight. Move BREAK outside the brackets.",
             )
     diagnostics = [PromptDiagnostic(typed(d.position), d.message, d.severity) for d in reader.problems]
-    diagnostics += [PromptDiagnostic(typed(match.start()), AND_UNSUPPORTED, "error") for match in _AND.finditer(clean)]
+    diagnostics += [
+        PromptDiagnostic(typed(match.start()), AND_UNSUPPORTED, "error") for match in _AND.finditer(clean)
+    ]
     for tag in tags:
         diagnostics.extend(extra_network_diagnostics(tag))
     diagnostics.sort(key=lambda d: d.position)
