@@ -129,8 +129,13 @@ def cmd_pose_render(args: argparse.Namespace) -> int:
     from studio.pose.pose_json import load_pose
     from studio.pose.render import render_pose
 
-    pose = load_pose(Path(args.pose_file))
-    width, height = parse_size(args.size) if args.size else pose.size
+    size = parse_size(args.size) if args.size else None
+    notes: list[str] = []
+    # --size is also the canvas of a file that gives none (OpenPose's own output)
+    pose = load_pose(Path(args.pose_file), size=size, notes=notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    width, height = size or pose.size
     if not (0 < width <= 16384 and 0 < height <= 16384):
         raise CliError(f"--size must be between 1x1 and 16384x16384, not {width}x{height}.")
     out = Path(args.out)

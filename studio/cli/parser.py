@@ -67,10 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     pose_sub = pose.add_subparsers(dest="pose_command", required=True, parser_class=_Parser)
     render = pose_sub.add_parser("render", help="draw POSE.json as the openpose control image OUT.png")
     render.add_argument(
-        "pose_file", metavar="POSE.json", help="an OpenPose JSON file (sd-webui-openpose-editor's)"
+        "pose_file",
+        metavar="POSE.json",
+        help="an OpenPose JSON file (sd-webui-openpose-editor's, OpenPose's own with BODY_25, or ComfyUI's "
+        "POSE_KEYPOINT)",
     )
     render.add_argument("out", metavar="OUT.png", help="the PNG to write")
-    render.add_argument("--size", help="WIDTHxHEIGHT of the image (default: the pose's canvas)")
+    render.add_argument(
+        "--size", help="WIDTHxHEIGHT of the image (default: the pose's canvas; needed when the file has none)"
+    )
     return parser
 
 

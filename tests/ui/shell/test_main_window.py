@@ -348,6 +348,25 @@ def test_dropping_something_without_settings_says_so(qtbot, make_studio, tmp_pat
     assert studio.window.messages.messages()[-1][0] == "error"
 
 
+def test_dropping_an_openpose_file_without_a_canvas_opens_it_in_the_pose_editor(qtbot, make_studio, tmp_path):
+    import json
+
+    from PySide6.QtCore import QMimeData, QUrl
+
+    studio = make_studio()
+    body_25 = [v for i in range(25) for v in (20.0 + 3 * i, 40.0 + 2 * i, 0.9)]
+    path = tmp_path / "keypoints.json"
+    path.write_text(json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": body_25}] * 2}))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    assert studio.window.apply_mime(mime)
+    editor = studio.window.pose_editor
+    assert studio.window.canvas.tabs.currentWidget() is editor
+    assert len(editor.store.pose.people) == 2
+    notes = [text for kind, text in studio.window.messages.messages() if kind == "notice"]
+    assert any("no canvas size" in text for text in notes) and any("BODY_25" in text for text in notes)
+
+
 def test_pasting_plain_text_only_sets_the_prompt(qtbot, make_studio):
     from PySide6.QtCore import QMimeData
 
