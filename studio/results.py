@@ -55,3 +55,4 @@ class GenerationResult:
     notices: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     loras: list[LoraRef] = field(default_factory=list)  # applied (request + prompt tags), hash10 = A1111's 12
+    embeddings: list[tuple[str, str]] = field(default_factory=list)  # (name, A1111 TI hash) used by the prompts

@@ -20,6 +20,7 @@ from studio.engine import loading
 from studio.engine.config import EngineConfig
 from studio.engine.controlnet import ControlNetCache
 from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
+from studio.engine.embeddings import EmbeddingState
 from studio.engine.guidance import (
     Guidance,
     PipelineVariants,
@@ -75,6 +76,7 @@ class Engine:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self._loras = LoraState()
+        self._embeddings = EmbeddingState()
         self._lock = threading.Lock()
         self._loaded: loading.LoadedModel | None = None
         self._variants: PipelineVariants | None = None  # img2img/inpaint/ControlNet pipelines, shared weights
@@ -132,6 +134,7 @@ class Engine:
         self._loaded = self._variants = self._decoder = self._previewer = None
         self._controlnets.clear()
         self._loras = LoraState()
+        self._embeddings = EmbeddingState()
         free_memory(device)
 
     # --- one request --------------------------------------------------------------------------------------
@@ -169,6 +172,12 @@ class Engine:
         notices += prompt_notices("prompt", parsed) + prompt_notices("negative prompt", parsed_negative)
         applied = self._apply_loras(request, [*parsed.loras, *parsed_negative.loras], notices, on_stage)
         _stop_if_cancelled(cancel)
+        embedded = self._embeddings.encoder_prompts(
+            loaded.pipe, prompt, negative, self.config.lora_dirs, loaded.info.family, notices
+        )
+        embeddings = embedded[2] if embedded else []
+        if embedded:  # the names replaced by the embeddings' tokens; the metadata keeps the names
+            parsed, parsed_negative = embedded[0], embedded[1]
         encoded = prompt_embeds(loaded.pipe, parsed, parsed_negative, request.clip_skip)
         _stop_if_cancelled(cancel)
         init_image: Any
@@ -207,6 +216,7 @@ class Engine:
                 cancelled=cancelled,
                 notices=notices,
                 loras=applied,
+                embeddings=[(entry.name, entry.short_hash()) for entry in embeddings],
                 elapsed_s=time.perf_counter() - started,
             )
 

@@ -42,7 +42,8 @@ _CORE_KEYS = {
     "Schedule type",
 }
 # Read but deliberately not settings: they describe the file, not the picture.
-_INFORMATIONAL_KEYS = {"Version", "Model hash", "App"}
+# "TI hashes": the embeddings come back through their names in the prompt (studio/engine/embeddings.py).
+_INFORMATIONAL_KEYS = {"Version", "Model hash", "App", "TI hashes"}
 LORA_HASHES_KEY = "Lora hashes"
 
 
@@ -73,6 +74,7 @@ def format_infotext(
     negative_prompt: str | None = None,
     model: ModelInfo | None = None,
     loras: Sequence[LoraRef] = (),
+    embeddings: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The infotext A1111 would write for ``request``.
 
@@ -111,6 +113,7 @@ def format_infotext(
         params["Hires upscaler"] = request.hires.upscaler
     params.update(control_params(request))
     params[LORA_HASHES_KEY] = format_lora_hashes(loras) or None
+    params["TI hashes"] = ", ".join(f"{name}: {digest}" for name, digest in embeddings) or None
     params["Version"] = f"Diffusion Studio {studio_version()}"
     settings = ", ".join(f"{key}: {quote(value)}" for key, value in params.items() if value is not None)
     negative_line = f"\n{NEGATIVE_PREFIX} {negative}" if negative else ""
@@ -131,6 +134,7 @@ def result_infotext(result: GenerationResult, index: int = 0) -> str:
         negative_prompt=result.negative_prompt,
         model=result.model,
         loras=result.loras,
+        embeddings=result.embeddings,
     )
 
 
