@@ -25,12 +25,37 @@ def _human_size(size: int | None) -> str:
     return f"{value:.1f} GB"
 
 
+def _list_embeddings(roots: list[str], as_json: bool) -> int:
+    """``models --embeddings``: every embedding file found, with its family and how many tokens it takes."""
+    from studio.models.embedding_library import scan_embeddings
+
+    entries = scan_embeddings(roots)
+    rows = [
+        {"name": e.name, "family": e.family, "vectors": e.vectors, "path": str(e.path), "problem": e.problem}
+        for e in entries
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not rows:
+        print(
+            "No embeddings found. Put .safetensors embeddings in an embeddings/ folder of an A1111 or ComfyUI root."
+        )
+    for row in rows:
+        print(f"{row['name']:<40} {row['family'] or '-':<12} {row['vectors']:>3} vectors  {row['path']}")
+        if row["problem"]:
+            print(f"    cannot be used: {row['problem']}")
+    return EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     given = [existing_folder(folder, "--dir") for folder in args.dir]  # a typo must not read as "no models"
     from studio.backend.factory import backend_from_settings
     from studio.settings import load_settings
 
     settings, _ = load_settings()
+    if args.embeddings:
+        return _list_embeddings([*settings.lora_roots(), *map(str, given)], args.json)
     # The backend's catalogue, as the window's: the same folders, so both list the same models.
     backend = backend_from_settings(
         settings, own_process=False, extra_model_dirs=tuple(str(folder) for folder in given)

@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="compute A1111's short model hashes (slow the first time; default: off)",
     )
     models.add_argument("--json", action="store_true", help="print JSON instead of a table (default: off)")
+    models.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="list the textual-inversion embeddings (embeddings/, models/embeddings) instead, with their family",
+    )
 
     info = sub.add_parser("info", help="print the generation settings stored in an image as JSON")
     info.add_argument(

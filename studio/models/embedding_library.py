@@ -48,6 +48,8 @@ def embedding_folders(roots: Sequence[str | Path] = ()) -> list[Path]:
     folders = [own_embedding_dir()]
     for root in roots:
         root = Path(root).expanduser()
+        if root.name.lower() in ("lora", "loras", "lycoris"):  # a LoRA folder given: its tool's embeddings
+            root = root.parent.parent if root.parent.name == "models" else root.parent
         leaves = [root / leaf for leaf in _LEAVES if (root / leaf).is_dir()]
         if not leaves and root.name == "embeddings":
             leaves = [root]

@@ -102,3 +102,24 @@ def test_an_embedding_of_the_other_family_is_left_out_with_a_notice(tiny_models,
     result = engine.generate(request)
     assert result.embeddings == []
     assert any("'xl-grain' was not used" in notice and "SDXL" in notice for notice in result.notices)
+
+
+def test_cli_lists_embeddings_with_their_family(roots, studio_home):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
+    from cli_process import run_cli
+
+    lora_leaf = (
+        Path(roots[0]) / "models" / "Lora"
+    )  # a LoRA folder given: its A1111 root's embeddings are found
+    lora_leaf.mkdir(parents=True, exist_ok=True)
+    run = run_cli(
+        "models", "--embeddings", "--json", "--dir", str(lora_leaf), "--dir", roots[1], env_home=studio_home
+    )
+    assert run.returncode == 0, run.stderr
+    rows = {row["name"]: row for row in json.loads(run.stdout)}
+    assert (rows["inkwash"]["family"], rows["xl-grain"]["family"]) == ("sd15", "sdxl")
+    assert "pickle" in rows["old"]["problem"]
