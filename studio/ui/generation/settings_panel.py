@@ -96,7 +96,6 @@ class SettingsPanel(QWidget):
         self.cfg.setDecimals(1)
         form.addRow("Sampler", self.sampler)
         form.addRow("Steps", self.steps)
-        form.addRow("CFG scale", self.cfg)
         self.clip_skip = _tip(
             QSpinBox(self),
             "Clip skip",
@@ -104,7 +103,8 @@ class SettingsPanel(QWidget):
             "2 for many anime models (as their pages say).",
         )
         self.clip_skip.setRange(1, 12)
-        form.addRow("Clip skip", self.clip_skip)
+        # Beside the CFG scale: one more row would push the panel past a 1280x800 window's height.
+        form.addRow("CFG scale", self._row(self.cfg, QLabel("Clip skip", self), self.clip_skip))
 
         self.random_seed = _tip(
             QCheckBox("Random", self), "Random seed", "A new seed (a new picture) every time."

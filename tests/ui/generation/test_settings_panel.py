@@ -182,3 +182,10 @@ def test_the_demo_model_is_labelled(qtbot):
     assert panel.model_note.isVisible() and "random weights" in panel.model_note.text()
     panel.model.setCurrentIndex(panel.model.findData("/m/dreamy", ROLE_REFERENCE))
     assert not panel.model_note.isVisible()
+
+
+def test_clip_skip_shows_and_sends_its_field(qtbot):
+    panel, state = make(qtbot, GenerationRequest(model="/m/dreamy", clip_skip=2))
+    assert panel.clip_skip.value() == 2
+    panel.clip_skip.setValue(1)
+    assert state.updates == [{"clip_skip": 1}]
