@@ -25,6 +25,23 @@ def _human_size(size: int | None) -> str:
     return f"{value:.1f} GB"
 
 
+def _list_found_folders(as_json: bool) -> int:
+    """``models --find``: other tools' model folders in their usual places, for the artist to add."""
+    from studio.models.install_finder import find_model_folders
+
+    found = find_model_folders()
+    if as_json:
+        print(json.dumps([{"tool": f.tool, "path": str(f.path), "models": f.models} for f in found], indent=2))
+        return EXIT_OK
+    if not found:
+        print("No A1111/Forge, ComfyUI, InvokeAI or Stability Matrix model folders in their usual places.")
+    for folder in found:
+        print(f"{folder.tool:<32} {folder.models:>5} models  {folder.path}")
+    if found:
+        print("Use one: diffusion-studio models --dir FOLDER, or File > Models folder… in the window.")
+    return EXIT_OK
+
+
 def _list_embeddings(roots: list[str], as_json: bool) -> int:
     """``models --embeddings``: every embedding file found, with its family and how many tokens it takes."""
     from studio.models.embedding_library import scan_embeddings
@@ -54,6 +71,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     from studio.settings import load_settings
 
     settings, _ = load_settings()
+    if args.find:
+        return _list_found_folders(args.json)
     if args.embeddings:
         return _list_embeddings([*settings.lora_roots(), *map(str, given)], args.json)
     # The backend's catalogue, as the window's: the same folders, so both list the same models.

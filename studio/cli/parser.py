@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     models.add_argument("--json", action="store_true", help="print JSON instead of a table (default: off)")
     models.add_argument(
+        "--find",
+        action="store_true",
+        help="look for other tools' model folders in their usual places under your home folder (A1111/Forge, "
+        "ComfyUI and its extra_model_paths.yaml, InvokeAI, Stability Matrix) and list them; add one with --dir",
+    )
+    models.add_argument(
         "--embeddings",
         action="store_true",
         help="list the textual-inversion embeddings (embeddings/, models/embeddings) instead, with their family",
