@@ -18,7 +18,7 @@ from typing import Any
 
 from studio.errors import RequestError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 RANDOM_SEED = -1
 """The ``seed`` that asks for a new random seed at every run (A1111's -1); the result carries the seed used."""
@@ -113,6 +113,8 @@ class GenerationRequest:
     inpaint_area: str = "whole"
     """"whole" repaints with the whole picture as context; "masked" works on the masked area only, upscaled."""
     inpaint_padding: int = 32
+    clip_skip: int = 1
+    """A1111's "Clip skip": 1 uses the text encoder's last layer, 2 the one before (SD 1.x; SDXL: see prompt_embeds)."""
     extras: Mapping[str, Any] = field(default_factory=dict)
     """Settings from another tool that have no field here yet; kept so nothing read is lost."""
 
@@ -204,6 +206,7 @@ _INT_FIELDS = {
     "batch_count",
     "mask_blur",
     "inpaint_padding",
+    "clip_skip",
 }
 _FLOAT_FIELDS = {"cfg_scale", "strength"}
 _STR_FIELDS = {"model", "prompt", "negative_prompt", "sampler", "inpaint_area"}
@@ -259,8 +262,13 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "controls": [], "loras": [], "mask": None}
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    # Version 3 added clip skip; before it the text encoder's last layer was always used.
+    return {**data, "clip_skip": 1}
+
+
 # _MIGRATIONS[n] turns a version-n dict into a version-(n+1) dict.
-_MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
+_MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

@@ -47,3 +47,15 @@ def write_fake_lokr(path: Path, family: str = "sd15") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata={"ss_network_module": "lycoris.kohya"})
     return path
+
+
+def write_fake_oft(path: Path, family: str = "sd15") -> Path:
+    """A LyCORIS OFT file (``oft_blocks``), an algorithm the studio does not apply: the refused kind of LoRA."""
+    key, _width_in, width_out = _KEYS[family]
+    tensors = {
+        f"{key}.oft_blocks": np.zeros((4, width_out // 4, width_out // 4), dtype=np.float16),
+        f"{key}.alpha": np.ones((), dtype=np.float16),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata={"ss_network_module": "lycoris.kohya", "ss_base_model_version": "sd_v1"})
+    return path

@@ -118,9 +118,15 @@ def test_bad_values_name_the_field(data, field_name):
 
 
 def test_unknown_keys_are_kept_in_extras():
-    request = GenerationRequest.from_dict({"version": SCHEMA_VERSION, "prompt": "x", "clip_skip": 2})
-    assert request.extras == {"clip_skip": 2}
-    assert GenerationRequest.from_json(request.to_json()).extras == {"clip_skip": 2}
+    request = GenerationRequest.from_dict({"version": SCHEMA_VERSION, "prompt": "x", "eta_ddim": 0.5})
+    assert request.extras == {"eta_ddim": 0.5}
+    assert GenerationRequest.from_json(request.to_json()).extras == {"eta_ddim": 0.5}
+
+
+def test_version_2_requests_get_clip_skip_1():
+    old = GenerationRequest.from_dict({"version": 2, "prompt": "x"})
+    assert old.clip_skip == 1
+    assert GenerationRequest.from_json(old.with_changes(clip_skip=2).to_json()).clip_skip == 2
 
 
 def test_invalid_json_is_a_request_error():

@@ -25,12 +25,56 @@ def _human_size(size: int | None) -> str:
     return f"{value:.1f} GB"
 
 
+def _list_found_folders(as_json: bool) -> int:
+    """``models --find``: other tools' model folders in their usual places, for the artist to add."""
+    from studio.models.install_finder import find_model_folders
+
+    found = find_model_folders()
+    if as_json:
+        print(json.dumps([{"tool": f.tool, "path": str(f.path), "models": f.models} for f in found], indent=2))
+        return EXIT_OK
+    if not found:
+        print("No A1111/Forge, ComfyUI, InvokeAI or Stability Matrix model folders in their usual places.")
+    for folder in found:
+        print(f"{folder.tool:<32} {folder.models:>5} models  {folder.path}")
+    if found:
+        print("Use one: diffusion-studio models --dir FOLDER, or File > Models folder… in the window.")
+    return EXIT_OK
+
+
+def _list_embeddings(roots: list[str], as_json: bool) -> int:
+    """``models --embeddings``: every embedding file found, with its family and how many tokens it takes."""
+    from studio.models.embedding_library import scan_embeddings
+
+    entries = scan_embeddings(roots)
+    rows = [
+        {"name": e.name, "family": e.family, "vectors": e.vectors, "path": str(e.path), "problem": e.problem}
+        for e in entries
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not rows:
+        print(
+            "No embeddings found. Put .safetensors embeddings in an embeddings/ folder of an A1111 or ComfyUI root."
+        )
+    for row in rows:
+        print(f"{row['name']:<40} {row['family'] or '-':<12} {row['vectors']:>3} vectors  {row['path']}")
+        if row["problem"]:
+            print(f"    cannot be used: {row['problem']}")
+    return EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     given = [existing_folder(folder, "--dir") for folder in args.dir]  # a typo must not read as "no models"
     from studio.backend.factory import backend_from_settings
     from studio.settings import load_settings
 
     settings, _ = load_settings()
+    if args.find:
+        return _list_found_folders(args.json)
+    if args.embeddings:
+        return _list_embeddings([*settings.lora_roots(), *map(str, given)], args.json)
     from studio.cli.server_args import server_from_args
 
     server = server_from_args(args, settings)
@@ -144,8 +188,13 @@ def cmd_pose_render(args: argparse.Namespace) -> int:
     from studio.pose.pose_json import load_pose
     from studio.pose.render import render_pose
 
-    pose = load_pose(Path(args.pose_file))
-    width, height = parse_size(args.size) if args.size else pose.size
+    size = parse_size(args.size) if args.size else None
+    notes: list[str] = []
+    # --size is also the canvas of a file that gives none (OpenPose's own output)
+    pose = load_pose(Path(args.pose_file), size=size, notes=notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    width, height = size or pose.size
     if not (0 < width <= 16384 and 0 < height <= 16384):
         raise CliError(f"--size must be between 1x1 and 16384x16384, not {width}x{height}.")
     out = Path(args.out)

@@ -45,6 +45,7 @@ def request_from_args(args: argparse.Namespace) -> tuple[GenerationRequest, list
         "mask_blur": "mask_blur",
         "inpaint_area": "inpaint_area",
         "inpaint_padding": "inpaint_padding",
+        "clip_skip": "clip_skip",
     }
     for flag, field_name in simple.items():
         value = getattr(args, flag)

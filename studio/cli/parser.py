@@ -49,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.cli.server_args import add_server_flags  # here: it imports this module's CliError
 
     add_server_flags(models)
+    models.add_argument(
+        "--find",
+        action="store_true",
+        help="look for other tools' model folders in their usual places under your home folder (A1111/Forge, "
+        "ComfyUI and its extra_model_paths.yaml, InvokeAI, Stability Matrix) and list them; add one with --dir",
+    )
+    models.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="list the textual-inversion embeddings (embeddings/, models/embeddings) instead, with their family",
+    )
 
     info = sub.add_parser("info", help="print the generation settings stored in an image as JSON")
     info.add_argument(
@@ -78,10 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     pose_sub = pose.add_subparsers(dest="pose_command", required=True, parser_class=_Parser)
     render = pose_sub.add_parser("render", help="draw POSE.json as the openpose control image OUT.png")
     render.add_argument(
-        "pose_file", metavar="POSE.json", help="an OpenPose JSON file (sd-webui-openpose-editor's)"
+        "pose_file",
+        metavar="POSE.json",
+        help="an OpenPose JSON file (sd-webui-openpose-editor's, OpenPose's own with BODY_25, or ComfyUI's "
+        "POSE_KEYPOINT)",
     )
     render.add_argument("out", metavar="OUT.png", help="the PNG to write")
-    render.add_argument("--size", help="WIDTHxHEIGHT of the image (default: the pose's canvas)")
+    render.add_argument(
+        "--size", help="WIDTHxHEIGHT of the image (default: the pose's canvas; needed when the file has none)"
+    )
     return parser
 
 
@@ -108,6 +124,11 @@ def _add_generate_flags(gen: argparse.ArgumentParser) -> None:
         "--cfg", type=float, help=f"CFG scale: how closely to follow the prompt (default: {new.cfg_scale})"
     )
     gen.add_argument("--sampler", help=f'A1111 sampler name (default: "{new.sampler}")')
+    gen.add_argument(
+        "--clip-skip",
+        type=int,
+        help=f"A1111's Clip skip: 2 reads the text encoder's second-to-last layer (default: {new.clip_skip})",
+    )
     gen.add_argument("--seed", type=int, help=f"seed; {new.seed} picks a random one (default: {new.seed})")
     gen.add_argument("--size", help=f"WIDTHxHEIGHT, e.g. 512x768 (default: {new.width}x{new.height})")
     gen.add_argument("--batch", type=int, help=f"images per batch (default: {new.batch_size})")

@@ -107,7 +107,7 @@ def _render_pose_file(path: str, width: int, height: int) -> Image.Image:
     from studio.pose.render import render_pose
 
     try:
-        pose = load_pose(path)
+        pose = load_pose(path, size=(width, height))  # a file without a canvas (OpenPose's own) on the picture
     except StudioError as exc:
         raise RequestError(str(exc)) from exc
     return render_pose(pose, width, height)

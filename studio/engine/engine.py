@@ -20,6 +20,7 @@ from studio.engine import loading
 from studio.engine.config import EngineConfig
 from studio.engine.controlnet import ControlNetCache
 from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
+from studio.engine.embeddings import EmbeddingState
 from studio.engine.guidance import (
     Guidance,
     PipelineVariants,
@@ -33,6 +34,7 @@ from studio.engine.lora_loader import LoraState, adapter_name, requested_loras
 from studio.engine.pictures import INIT_IMAGE, fit_to_size, read_picture
 from studio.engine.previews import LatentPreviewer, StepReporter, load_taesd
 from studio.engine.prompt_embeds import prompt_embeds, prompt_notices
+from studio.engine.prompt_schedule import PromptEdits
 from studio.engine.samplers import callbacks_for, make_scheduler
 from studio.engine.validation import check_request, validate
 from studio.errors import RequestError
@@ -61,6 +63,7 @@ class _Job:
     cancel: threading.Event
     encoded: dict[str, Any]  # prompt_embeds & co. for the pipeline call: A1111 weighting and chunking
     guidance: Guidance = field(default_factory=Guidance)  # ControlNets and inpainting
+    edits: PromptEdits | None = None  # a prompt with [from:to:when] / [a|b]: embeddings switched per step
 
 
 class Engine:
@@ -73,6 +76,7 @@ class Engine:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self._loras = LoraState()
+        self._embeddings = EmbeddingState()
         self._lock = threading.Lock()
         self._loaded: loading.LoadedModel | None = None
         self._variants: PipelineVariants | None = None  # img2img/inpaint/ControlNet pipelines, shared weights
@@ -130,6 +134,7 @@ class Engine:
         self._loaded = self._variants = self._decoder = self._previewer = None
         self._controlnets.clear()
         self._loras = LoraState()
+        self._embeddings = EmbeddingState()
         free_memory(device)
 
     # --- one request --------------------------------------------------------------------------------------
@@ -167,7 +172,13 @@ class Engine:
         notices += prompt_notices("prompt", parsed) + prompt_notices("negative prompt", parsed_negative)
         applied = self._apply_loras(request, [*parsed.loras, *parsed_negative.loras], notices, on_stage)
         _stop_if_cancelled(cancel)
-        encoded = prompt_embeds(loaded.pipe, parsed, parsed_negative)
+        embedded = self._embeddings.encoder_prompts(
+            loaded.pipe, prompt, negative, self.config.lora_dirs, loaded.info.family, notices
+        )
+        embeddings = embedded[2] if embedded else []
+        if embedded:  # the names replaced by the embeddings' tokens; the metadata keeps the names
+            parsed, parsed_negative = embedded[0], embedded[1]
+        encoded = prompt_embeds(loaded.pipe, parsed, parsed_negative, request.clip_skip)
         _stop_if_cancelled(cancel)
         init_image: Any
         if guidance.inpaint is not None:
@@ -189,6 +200,7 @@ class Engine:
             cancel,
             encoded,
             guidance,
+            PromptEdits.build(loaded.pipe, parsed, parsed_negative, request.clip_skip),
         )
 
         def result(
@@ -204,6 +216,7 @@ class Engine:
                 cancelled=cancelled,
                 notices=notices,
                 loras=applied,
+                embeddings=[(entry.name, entry.short_hash()) for entry in embeddings],
                 elapsed_s=time.perf_counter() - started,
             )
 
@@ -327,16 +340,21 @@ class Engine:
         latents = pipe(
             image=images,
             strength=strength,
-            **self._common_args(job, seeds, steps, reporter),
+            **self._common_args(job, seeds, steps, reporter, strength),
             **guidance.call_args(mode, width, height),
         ).images
         reporter.flush()
         return latents
 
-    def _common_args(self, job: _Job, seeds: list[int], steps: int, reporter: StepReporter) -> dict[str, Any]:
+    def _common_args(
+        self, job: _Job, seeds: list[int], steps: int, reporter: StepReporter, strength: float | None = None
+    ) -> dict[str, Any]:
         torch = torch_modules().torch
         # CPU generators, one per image: the same seed gives the same noise on every device and in any batch.
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        edits = {}
+        if job.edits is not None:  # step 0's embeddings and a callback that switches them
+            edits = job.edits.call_args(self._callbacks(job.request.sampler, steps, strength), reporter)
         return {
             **job.encoded,
             "num_inference_steps": steps,
@@ -346,6 +364,7 @@ class Engine:
             "output_type": "latent",
             "callback_on_step_end": reporter,
             "callback_on_step_end_tensor_inputs": ["latents"],
+            **edits,
         }
 
     def _apply_loras(self, request, tags, notices: list[str], on_stage) -> list[LoraRef]:

@@ -7,6 +7,11 @@ per-step cost of the extra matrices; any change first unfuses, because deleting 
 baked into the weights. Unfusing subtracts what fusing added, which in floating point is not exactly the old
 weight (measured: 32 of 208 tiny-UNet tensors differ after three fuse/unfuse rounds), so the weights of the
 adapted layers are copied to the CPU before fusing and copied back after unfusing: the base stays bit-exact.
+
+kohya files are mapped onto the pipeline's layers by the studio (``kohya_keys``) before peft loads them. LyCORIS
+files (LoHa, LoKr, Tucker LoCon, full diffs), which peft-in-diffusers cannot load, are merged instead
+(``lycoris``): their change is added to the base weights, re-weighting restores the base and adds again (no file
+read), removal restores the saved base copies; being merged already, they are never part of a fuse.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.engine.kohya_keys import kohya_to_peft
+from studio.engine.lycoris import LycorisAdapters
 from studio.engine.validation import FAMILY_NAMES, check_lora_weight
 from studio.errors import RequestError
 from studio.models.lora_file import format_problem
@@ -72,6 +79,7 @@ class LoraState:
     fused: bool = False
     uses: int = 0  # consecutive generations with ``active`` unchanged
     saved: list[tuple[Any, Any]] = field(default_factory=list)  # (weight, CPU copy) while fused
+    lycoris: LycorisAdapters = field(default_factory=LycorisAdapters)  # LyCORIS files: added to the weights
 
     def apply(self, pipe: Any, loras: Sequence[ActiveLora], family: str, *, fuse: bool = True) -> None:
         """Make ``pipe`` run with exactly ``loras`` (enabled ones at their weights).
@@ -91,9 +99,10 @@ class LoraState:
         active = tuple(sorted((name, float(lora.weight)) for name, lora in wanted.items() if lora.enabled))
         if active == self.active and self.loaded.keys() == wanted.keys():
             self.uses += 1
-            if fuse and active and not self.fused and self.uses >= 2:
+            peft_names = [name for name, _ in active if name not in self.lycoris.files]
+            if fuse and peft_names and not self.fused and self.uses >= 2:
                 self.saved = _adapted_weights(pipe)
-                pipe.fuse_lora(adapter_names=[name for name, _ in active], lora_scale=1.0)
+                pipe.fuse_lora(adapter_names=peft_names, lora_scale=1.0)
                 self.fused = True
             return
         self.unfuse(pipe)
@@ -102,23 +111,32 @@ class LoraState:
             self.clear(pipe)
             return
         if gone:
-            pipe.delete_adapters(gone)
+            peft_gone = [name for name in gone if name not in self.lycoris.files]
+            if peft_gone:
+                pipe.delete_adapters(peft_gone)
+            self.lycoris.drop(gone)
             for name in gone:
                 del self.loaded[name]
         for name, lora in list(wanted.items()):
             if name not in self.loaded:
                 try:
-                    _load(pipe, lora.entry, name, family)
+                    if lora.entry.format == "lycoris":
+                        with _library_chatter_to_log(lora.entry):
+                            self.lycoris.load(pipe, lora.entry.path, name, lora.entry.name)
+                    else:
+                        _load(pipe, lora.entry, name, family)
                 except RequestError:
                     if lora.enabled:
                         raise
                     del wanted[name]  # switched off and unloadable (a LyCORIS file, say): left out
                     continue
                 self.loaded[name] = str(lora.entry.path)
-        if active:
-            pipe.set_adapters([name for name, _ in active], adapter_weights=[w for _, w in active])
+        self.lycoris.set(pipe, [(name, w) for name, w in active if name in self.lycoris.files])
+        peft_active = [(name, w) for name, w in active if name not in self.lycoris.files]
+        if peft_active:
+            pipe.set_adapters([name for name, _ in peft_active], adapter_weights=[w for _, w in peft_active])
             pipe.enable_lora()
-        elif self.loaded:
+        elif any(name not in self.lycoris.files for name in self.loaded):
             pipe.disable_lora()
         self.active, self.uses = active, 1
 
@@ -136,8 +154,10 @@ class LoraState:
         and which cost time every step even with no adapter in them.
         """
         self.unfuse(pipe)
-        if self.loaded:
+        if any(name not in self.lycoris.files for name in self.loaded):
             pipe.unload_lora_weights()
+        self.lycoris.restore()
+        self.lycoris.files.clear()
         self.loaded, self.active, self.uses = {}, (), 0
 
 
@@ -161,7 +181,7 @@ def _adapted_weights(pipe: Any) -> list[tuple[Any, Any]]:
 def _load(pipe: Any, entry: LoraEntry, name: str, family: str) -> None:
     try:
         with _library_chatter_to_log(entry):
-            pipe.load_lora_weights(str(entry.path), adapter_name=name)
+            pipe.load_lora_weights(_kohya_as_peft(pipe, entry) or str(entry.path), adapter_name=name)
     except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
         log.info("The LoRA %s did not load", entry.path, exc_info=True)
         _remove_partial(pipe, name)
@@ -173,6 +193,21 @@ def _load(pipe: Any, entry: LoraEntry, name: str, family: str) -> None:
             f"The LoRA file '{entry.path.name}' was made for a different model: its layers do not fit this "
             f"{model} model. Use a LoRA made for this model, or switch to the model it was made for."
         ) from exc
+
+
+def _kohya_as_peft(pipe: Any, entry: LoraEntry) -> dict[str, Any] | None:
+    """A plain kohya file (lora_down/lora_up/alpha only) mapped by the studio (see ``kohya_keys``); else None."""
+    if entry.format != "kohya":
+        return None
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(entry.path), device="cpu")
+    except Exception:  # noqa: BLE001 - safetensors' own error type; diffusers then reports the file itself
+        return None
+    if any(not key.endswith(("lora_down.weight", "lora_up.weight", ".alpha")) for key in state):
+        return None  # DoRA scales and the like: diffusers' own converter knows them
+    return kohya_to_peft(pipe, state, entry.path.name)
 
 
 @contextmanager

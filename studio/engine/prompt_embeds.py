@@ -21,6 +21,7 @@ from typing import Any
 
 from studio.engine.lazy import torch_modules
 from studio.engine.validation import check_prompt_chunks
+from studio.errors import RequestError
 from studio.prompt.a1111_syntax import ParsedPrompt, parse_prompt
 
 COMMA_BACKTRACK = 20  # A1111's default "comma_padding_backtrack"
@@ -81,20 +82,42 @@ def tokenize_chunks(tokenizer: Any, parsed: ParsedPrompt, window: int = 77) -> l
     return chunks
 
 
-def _encode_chunks(tokenizer, encoder, chunks: list[Chunk], penultimate: bool) -> tuple[Any, Any]:
+def _layer(encoder, penultimate: bool, clip_skip: int) -> int:
+    """How many layers from the end the hidden states are taken (1: the last layer's output).
+
+    A1111's "Clip skip" N on SD 1.x: the output of the N-th layer from the end, through the final layer norm (as
+    A1111 and diffusers both do). SDXL reads the penultimate layer anyway, so clip skip 1 and 2 both mean that
+    one, as in A1111 (which ignores clip skip on SDXL) and ComfyUI; a larger N goes N layers back on both encoders.
+    """
+    layer = max(2, clip_skip) if penultimate else clip_skip
+    layers = encoder.config.num_hidden_layers
+    if layer > layers:
+        raise RequestError(
+            f"Clip skip {clip_skip} skips more layers than this model's text encoder has ({layers}). "
+            f"Choose a clip skip from 1 to {layers}."
+        )
+    return layer
+
+
+def _encode_chunks(
+    tokenizer, encoder, chunks: list[Chunk], penultimate: bool, clip_skip: int = 1
+) -> tuple[Any, Any]:
     """Hidden states of every chunk (weighted, mean restored) concatenated; pooled output of the first."""
     torch = torch_modules().torch
     device = encoder.device
     pad = tokenizer.pad_token_id
     eos = tokenizer.eos_token_id
     states, pooled = [], None
+    layer = _layer(encoder, penultimate, clip_skip)
     for chunk in chunks:
         ids = list(chunk.tokens)
         if pad != eos:  # SDXL's second encoder: everything after the first EOS is its pad token
             first_end = ids.index(eos)
             ids[first_end + 1 :] = [pad] * (len(ids) - first_end - 1)
-        output = encoder(torch.tensor([ids], device=device), output_hidden_states=penultimate)
-        z = output.hidden_states[-2] if penultimate else output[0]
+        output = encoder(torch.tensor([ids], device=device), output_hidden_states=layer > 1)
+        z = output.hidden_states[-layer] if layer > 1 else output[0]
+        if layer > 1 and not penultimate:  # SD 1.x clip skip: the skipped-to layer through the final norm
+            z = getattr(encoder, "text_model", encoder).final_layer_norm(z)
         if pooled is None and penultimate:
             pooled = output[0]
         if any(m != 1.0 for m in chunk.multipliers):
@@ -113,7 +136,9 @@ def _encoders(pipe) -> list[tuple[Any, Any]]:
     return [(t, e) for t, e in pairs if t is not None and e is not None]
 
 
-def encode_parsed(pipe, parsed: ParsedPrompt, label: str = "prompt") -> tuple[Any, Any, int]:
+def encode_parsed(
+    pipe, parsed: ParsedPrompt, label: str = "prompt", clip_skip: int = 1
+) -> tuple[Any, Any, int]:
     """(hidden states, pooled or None, chunk count) for one parsed prompt on ``pipe``'s text encoder(s).
 
     Raises ``RequestError`` naming ``label`` when the prompt is longer than the studio encodes.
@@ -124,7 +149,7 @@ def encode_parsed(pipe, parsed: ParsedPrompt, label: str = "prompt") -> tuple[An
     check_prompt_chunks(label, max(len(chunks) for chunks in chunk_lists))
     states, pooled = [], None
     for (tokenizer, encoder), chunks in zip(encoders, chunk_lists, strict=True):
-        z, pool = _encode_chunks(tokenizer, encoder, chunks, penultimate=sdxl)
+        z, pool = _encode_chunks(tokenizer, encoder, chunks, penultimate=sdxl, clip_skip=clip_skip)
         states.append(z)
         pooled = pool if pool is not None else pooled
     torch = torch_modules().torch
@@ -138,7 +163,9 @@ def _pad_to(states, chunks: int, empty) -> Any:
     return torch.cat([states, *[empty] * missing], dim=1) if missing > 0 else states
 
 
-def prompt_embeds(pipe, prompt: str | ParsedPrompt, negative: str | ParsedPrompt) -> dict[str, Any]:
+def prompt_embeds(
+    pipe, prompt: str | ParsedPrompt, negative: str | ParsedPrompt, clip_skip: int = 1
+) -> dict[str, Any]:
     """The embedding arguments for a diffusers SD/SDXL pipeline call, in place of ``prompt``/``negative_prompt``.
 
     ``prompt`` and ``negative`` are texts (A1111 syntax; ``<lora:...>`` tags are ignored here) or parsed prompts.
@@ -149,12 +176,12 @@ def prompt_embeds(pipe, prompt: str | ParsedPrompt, negative: str | ParsedPrompt
     sdxl = getattr(pipe, "text_encoder_2", None) is not None
     dtype = (pipe.text_encoder_2 if sdxl else pipe.text_encoder).dtype
     with torch.no_grad():
-        states, pooled, chunks = encode_parsed(pipe, parsed)
+        states, pooled, chunks = encode_parsed(pipe, parsed, clip_skip=clip_skip)
         negative_states, negative_pooled, negative_chunks = encode_parsed(
-            pipe, parsed_negative, "negative prompt"
+            pipe, parsed_negative, "negative prompt", clip_skip
         )
         if negative_chunks != chunks:
-            empty, _, _ = encode_parsed(pipe, parse_prompt(""))
+            empty, _, _ = encode_parsed(pipe, parse_prompt(""), clip_skip=clip_skip)
             total = max(chunks, negative_chunks)
             states, negative_states = _pad_to(states, total, empty), _pad_to(negative_states, total, empty)
     args = {"prompt_embeds": states.to(dtype), "negative_prompt_embeds": negative_states.to(dtype)}

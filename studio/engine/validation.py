@@ -22,6 +22,7 @@ MAX_STEPS = 500
 MAX_CFG = 100.0  # A1111's slider stops at 30; far beyond it the guidance overflows into NaN
 MAX_BATCH_SIZE = 16
 MAX_BATCH_COUNT = 100
+MAX_CLIP_SKIP = 12  # A1111's slider: SD 1.x's text encoder has 12 layers
 HIRES_SCALE_RANGE = (1.25, 2.0)
 UPSCALERS = ("Lanczos",)
 MAX_CONTROL_SCALE = 2.0  # A1111's ControlNet weight slider goes to 2
@@ -70,6 +71,7 @@ def check_request(request: GenerationRequest) -> None:
     _check_int("batch size", request.batch_size, 1, MAX_BATCH_SIZE)
     _check_int("batch count", request.batch_count, 1, MAX_BATCH_COUNT)
     _check_number("CFG scale", request.cfg_scale, 0.0, MAX_CFG)
+    _check_int("clip skip", request.clip_skip, 1, MAX_CLIP_SKIP)
     seed = request.seed
     highest = SEED_MAX - (request.images_total - 1)  # image i uses seed + i, and the last one must fit too
     if not _is_int(seed) or (seed != RANDOM_SEED and not 0 <= seed <= highest):

@@ -47,7 +47,8 @@ _CORE_KEYS = {
     "Schedule type",
 }
 # Read but deliberately not settings: they describe the file, not the picture.
-_INFORMATIONAL_KEYS = {"Version", "Model hash", "App"}
+# "TI hashes": the embeddings come back through their names in the prompt (studio/engine/embeddings.py).
+_INFORMATIONAL_KEYS = {"Version", "Model hash", "App", "TI hashes"}
 LORA_HASHES_KEY = "Lora hashes"
 
 
@@ -79,6 +80,7 @@ def format_infotext(
     model: ModelInfo | None = None,
     loras: Sequence[LoraRef] = (),
     server: str = "",
+    embeddings: Sequence[tuple[str, str]] = (),
 ) -> str:
     """The infotext A1111 would write for ``request``.
 
@@ -99,6 +101,7 @@ def format_infotext(
         "Schedule type": schedule,
         "CFG scale": request.cfg_scale,
         "Seed": request.seed,
+        "Clip skip": request.clip_skip if request.clip_skip != 1 else None,  # A1111 writes it only when not 1
         "Size": f"{request.width}x{request.height}",
         "Model hash": model.hash10 if model is not None else None,
         "Model": model_name or None,
@@ -117,6 +120,7 @@ def format_infotext(
     params.update(control_params(request))
     params[LORA_HASHES_KEY] = format_lora_hashes(loras) or None
     params["Server"] = server or None  # which generation server made it (its name and address, never a token)
+    params["TI hashes"] = ", ".join(f"{name}: {digest}" for name, digest in embeddings) or None
     params["Version"] = f"Diffusion Studio {studio_version()}"
     settings = ", ".join(f"{key}: {quote(value)}" for key, value in params.items() if value is not None)
     negative_line = f"\n{NEGATIVE_PREFIX} {negative}" if negative else ""
@@ -138,6 +142,7 @@ def result_infotext(result: GenerationResult, index: int = 0) -> str:
         model=result.model,
         loras=result.loras,
         server=result.server,
+        embeddings=result.embeddings,
     )
 
 
@@ -255,6 +260,7 @@ def infotext_to_request(params: Mapping[str, str]) -> tuple[GenerationRequest, l
     fields["negative_prompt"] = str(params.get("Negative prompt", ""))
     take("Steps", _to_int, "steps")
     take("CFG scale", float, "cfg_scale")
+    take("Clip skip", _to_int, "clip_skip")
     take("Seed", _to_int, "seed")
     take("Model", str, "model")
     if "Size" in rest:

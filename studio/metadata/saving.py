@@ -117,7 +117,7 @@ def embedded_pose_json(request: GenerationRequest, notices: list[str] | None = N
     if control is None:
         return None
     try:
-        pose = load_pose(control.image)
+        pose = load_pose(control.image, size=(request.width, request.height))  # as the engine drew it
     except StudioError as exc:
         _notice(notices, f"The pose was not embedded in the PNG: {exc}")
         return None

@@ -106,10 +106,38 @@ def addnet_hash(path: Path) -> str:
     return _hash_cache[key]
 
 
+# LyCORIS algorithm -> the start of the key part after the layer name that marks it.
+LYCORIS_MARKS = {
+    "LoKr": ("lokr_",),
+    "LoHa": ("hada_",),
+    "LoCon": ("lora_mid.",),  # Tucker LoCon; a plain LoCon has kohya's lora_down/lora_up keys
+    "Full": ("diff", "diff_b"),
+    "OFT": ("oft_",),
+    "IA3": ("on_input",),
+    "GLoRA": ("a1.weight", "a2.weight", "b1.weight", "b2.weight"),
+    "Norm": ("w_norm", "b_norm"),
+}
+SUPPORTED_LYCORIS = ("LoKr", "LoHa", "LoCon", "Full")  # what studio/engine/lycoris.py applies
+
+
+def lycoris_algorithms(keys: Iterable[str]) -> tuple[str, ...]:
+    """The LyCORIS algorithms a file's tensor names use, e.g. ``("LoKr",)``; empty for a plain LoRA."""
+    suffixes = {key.partition(".")[2] for key in keys}
+
+    def marked(suffix: str, mark: str) -> bool:  # a mark ending in "_" or "." starts the suffix, else is it
+        return suffix.startswith(mark) if mark.endswith(("_", ".")) else suffix == mark
+
+    return tuple(
+        name
+        for name, marks in LYCORIS_MARKS.items()
+        if any(marked(suffix, mark) for suffix in suffixes for mark in marks)
+    )
+
+
 def lora_format(keys: Iterable[str]) -> str:
     """Which writer the tensor names come from."""
     keys = list(keys)
-    if any(".lokr_" in k or ".hada_" in k or ".oft_" in k or k.endswith(".diff") for k in keys):
+    if lycoris_algorithms(keys):
         return "lycoris"
     if any(k.startswith(("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_")) for k in keys):
         return "kohya"
@@ -124,10 +152,6 @@ def lora_format(keys: Iterable[str]) -> str:
 # decides it: the library marks such files when it scans (``LoraEntry.problem``), the LoRA tab refuses them with
 # this reason and the engine stops on it. Supporting a format is removing it here.
 UNSUPPORTED_FORMATS: dict[str, str] = {
-    "lycoris": (
-        "'{file}' is a LyCORIS file (LoKr/LoHa), a kind of LoRA the studio cannot apply yet. Look for a plain "
-        "LoRA version of it where you downloaded it (often offered beside the LyCORIS one), or use another LoRA."
-    ),
     "cloneofsimo": (
         "'{file}' is in the early lora_diffusion format, which the studio cannot apply. Look for a newer release "
         "of it (most were re-published as ordinary LoRAs), or use another LoRA."
@@ -215,6 +239,10 @@ def trigger_words(metadata: dict[str, str], limit: int = 8) -> tuple[str, ...]:
     return tuple(words)
 
 
+def _unsupported_lycoris(tensors: dict[str, dict]) -> list[str]:
+    return [name for name in lycoris_algorithms(tensors) if name not in SUPPORTED_LYCORIS]
+
+
 def find_preview(path: Path) -> Path | None:
     """A preview image beside the LoRA (name.preview.png, name.png, name.jpg, ...)."""
     for suffix in PREVIEW_SUFFIXES:
@@ -240,7 +268,12 @@ def inspect_lora(path: Path) -> LoraEntry:
     kind = lora_format(tensors)
     family = detect_family(tensors, metadata)
     problem = format_problem(kind, path.name)
-    if problem is None and family == "sd2":
+    if problem is None and kind == "lycoris" and (unsupported := _unsupported_lycoris(tensors)):
+        problem = (
+            f"'{path.name}' uses LyCORIS {' and '.join(unsupported)} layers, which the studio cannot apply "
+            f"(it applies {', '.join(SUPPORTED_LYCORIS)}). Use another version of this LoRA."
+        )
+    elif problem is None and family == "sd2":
         problem = f"'{path.name}' is a LoRA for Stable Diffusion 2.x, which the studio does not run."
         family = None
     title = metadata.get("modelspec.title") or metadata.get("ss_output_name") or None

@@ -29,6 +29,7 @@ from studio.atomic import atomic_write_text
 from studio.errors import SaveError, StudioError
 from studio.pose.person import Keypoints, Person
 from studio.pose.pose import Pose
+from studio.pose.pose_dialects import PoseLayoutError, to_openpose
 from studio.pose.skeleton import BODY_COUNT, HAND_COUNT, Point
 
 # Far beyond any image a diffusion model makes; a bigger canvas is a broken file, not a pose to render.
@@ -75,8 +76,14 @@ class _Brief(reprlib.Repr):
 _shown = _Brief().repr
 
 
-def load_pose(source: str | os.PathLike[str]) -> Pose:
+def load_pose(
+    source: str | os.PathLike[str], *, size: tuple[int, int] | None = None, notes: list[str] | None = None
+) -> Pose:
     """The pose in a file or in JSON text.
+
+    Other tools' pose files are read too (``pose_dialects``: ComfyUI POSE_KEYPOINT, OpenPose's own output with
+    BODY_25); ``size`` is the canvas for a file that gives none, and what was changed to read the file is
+    appended to ``notes``.
 
     A ``str`` whose first non-blank character is ``{`` or ``[`` is JSON text; any other ``str`` or path-like is
     a file path. Raises ``PoseFormatError`` for anything unreadable or malformed, and for a file or text over
@@ -85,7 +92,7 @@ def load_pose(source: str | os.PathLike[str]) -> Pose:
     if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
         if len(source) > MAX_POSE_BYTES:
             raise PoseFormatError(_too_big("The pose text", len(source), "characters"))
-        return _parse_text(source, "The pose text")
+        return _parse_text(source, "The pose text", size, notes)
     path = Path(source)
     label = f"The pose file '{_shown_name(path.name)}'"
     try:
@@ -103,7 +110,7 @@ def load_pose(source: str | os.PathLike[str]) -> Pose:
         raise PoseFormatError(
             f"{label} cannot be read ({reason}). Check the path and its permissions."
         ) from None
-    return _parse_text(text, label)
+    return _parse_text(text, label, size, notes)
 
 
 def _read_capped(path: Path, label: str) -> bytes:
@@ -176,7 +183,9 @@ def save_pose(pose: Pose, path: str | os.PathLike[str], *, normalised: bool = Fa
         ) from None
 
 
-def _parse_text(text: str, label: str) -> Pose:
+def _parse_text(
+    text: str, label: str, size: tuple[int, int] | None = None, notes: list[str] | None = None
+) -> Pose:
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
@@ -193,13 +202,15 @@ def _parse_text(text: str, label: str) -> Pose:
         raise PoseFormatError(
             f"{label} cannot be used: it contains a whole number thousands of digits long. {_FIX_HINT}"
         ) from None
-    return _checked(data, label)
+    return _checked(data, label, size, notes)
 
 
-def _checked(data: object, label: str) -> Pose:
+def _checked(
+    data: object, label: str, size: tuple[int, int] | None = None, notes: list[str] | None = None
+) -> Pose:
     try:
-        return _parse(data)
-    except _Invalid as problem:
+        return _parse(to_openpose(data, size, notes if notes is not None else [], MAX_PEOPLE))
+    except (_Invalid, PoseLayoutError) as problem:
         raise PoseFormatError(f"{label} cannot be used: {problem}. {_FIX_HINT}") from None
 
 
@@ -243,7 +254,9 @@ def _parse(data: object) -> Pose:
 def _canvas_side(data: dict, key: str) -> int:
     value = data.get(key)
     if value is None:
-        raise _Invalid(f"'{key}' is missing; ControlNet needs the canvas size in pixels")
+        raise _Invalid(
+            f"'{key}' is missing; ControlNet needs the canvas size in pixels (give one: 'pose render --size WxH')"
+        )
     number = _number(value)
     if number is None or number != int(number) or not 1 <= number <= MAX_CANVAS:
         raise _Invalid(

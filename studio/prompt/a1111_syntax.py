@@ -48,6 +48,13 @@ _TOKEN = re.compile(
 # rescan a long run of spaces from each of its characters.
 _BREAK = re.compile(r"\bBREAK\b")
 _SPACES = re.compile(r"\s*")
+# AUTOMATIC1111 splits a prompt at the word AND into prompts it combines while sampling (composable diffusion).
+_AND = re.compile(r"\bAND\b")
+AND_UNSUPPORTED = (
+    "AND combines prompts in AUTOMATIC1111 (composable diffusion), which the studio does not do: here it is "
+    "the plain word 'AND', so the picture will differ from AUTOMATIC1111's. Join the ideas with a comma, or "
+    "use BREAK to give each its own chunk."
+)
 
 
 class PromptLimitError(RequestError):
@@ -304,6 +311,9 @@ def parse_prompt(text: str) -> ParsedPrompt:
                 "'BREAK' with a negative weight. Move BREAK outside the brackets.",
             )
     diagnostics = [PromptDiagnostic(typed(d.position), d.message, d.severity) for d in reader.problems]
+    diagnostics += [
+        PromptDiagnostic(typed(match.start()), AND_UNSUPPORTED, "error") for match in _AND.finditer(clean)
+    ]
     for tag in tags:
         diagnostics.extend(extra_network_diagnostics(tag))
     diagnostics.sort(key=lambda d: d.position)

@@ -14,7 +14,7 @@ from studio.request import LoraRef
 
 
 class FakePipe:
-    """Records the adapter calls ``LoraState`` makes; loading a LyCORIS file fails as diffusers does."""
+    """Records the adapter calls ``LoraState`` makes; a LyCORIS file (not a real one here) fails to read."""
 
     def __init__(self) -> None:
         self.loaded: list[str] = []
@@ -72,7 +72,7 @@ def test_a_switched_off_lora_of_the_wrong_family_or_format_does_not_stop_the_run
     # Switched on, the same LoRAs are refused with the reason.
     with pytest.raises(RequestError, match="made for SDXL models"):
         LoraState().apply(FakePipe(), [ActiveLora(xl, 1.0)], "sd15")
-    with pytest.raises(RequestError, match="LyCORIS"):
+    with pytest.raises(RequestError, match="'lycoris-style' could not be read"):
         LoraState().apply(FakePipe(), [ActiveLora(lycoris, 1.0)], "sd15")
 
 

@@ -99,7 +99,15 @@ class SettingsPanel(QWidget):
         self.cfg.setDecimals(1)
         form.addRow("Sampler", self.sampler)
         form.addRow("Steps", self.steps)
-        form.addRow("CFG scale", self.cfg)
+        self.clip_skip = _tip(
+            QSpinBox(self),
+            "Clip skip",
+            "Which text-encoder layer reads the prompt, counted from the end. 1 for most models; "
+            "2 for many anime models (as their pages say).",
+        )
+        self.clip_skip.setRange(1, 12)
+        # Beside the CFG scale: one more row would push the panel past a 1280x800 window's height.
+        form.addRow("CFG scale", self._row(self.cfg, QLabel("Clip skip", self), self.clip_skip))
 
         self.random_seed = _tip(
             QCheckBox("Random", self), "Random seed", "A new seed (a new picture) every time."
@@ -305,6 +313,7 @@ class SettingsPanel(QWidget):
         for name, spin in (
             ("steps", self.steps),
             ("cfg_scale", self.cfg),
+            ("clip_skip", self.clip_skip),
             ("batch_count", self.batch_count),
             ("strength", self.strength),
         ):

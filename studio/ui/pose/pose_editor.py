@@ -264,11 +264,15 @@ class PoseEditor(QWidget):
             if not chosen:
                 return False
             path = Path(chosen)
-        try:
-            opened = load_pose(path).resize(*self.store.pose.size, keep_aspect=True)
+        notes: list[str] = []
+        try:  # a file without a canvas size (OpenPose's own output) is placed on this canvas
+            opened = load_pose(path, size=self.store.pose.size, notes=notes)
+            opened = opened.resize(*self.store.pose.size, keep_aspect=True)
         except StudioError as exc:
             self.state.error(str(exc))
             return False
+        for note in notes:
+            self.state.notice(note)
         self.edit(opened, "Open pose file", 0 if opened.people else None)
         return True
 

@@ -334,6 +334,10 @@ class MainWindow(QMainWindow):
 
     def apply_mime(self, mime) -> bool:
         """Restore settings from dropped or pasted data; False (and a message) when it holds none."""
+        poses = [url.toLocalFile() for url in mime.urls() if url.toLocalFile().lower().endswith(".json")]
+        if mime.hasUrls() and len(poses) == 1 and len(mime.urls()) == 1:  # a pose file: into the pose editor
+            self.canvas.tabs.setCurrentWidget(self.pose_editor)
+            return self.pose_editor.open_pose_file(Path(poses[0]))
         if mime.hasUrls() and not image_paths_from_mime(mime) and not mime.hasImage():
             # A dropped file that is not an image: its path is not a prompt.
             self.state.error("Only images (PNG, JPEG, WebP) carry generation settings; nothing was changed.")

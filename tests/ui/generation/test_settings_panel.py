@@ -221,3 +221,10 @@ def test_a_long_last_seed_still_fits_the_seed_field(qtbot):
         assert panel.seed.fontMetrics().horizontalAdvance(shown) <= panel.seed.width() - 12
     panel.set_last_seed(1234)
     assert panel.seed.placeholderText() == "last: 1234"
+
+
+def test_clip_skip_shows_and_sends_its_field(qtbot):
+    panel, state = make(qtbot, GenerationRequest(model="/m/dreamy", clip_skip=2))
+    assert panel.clip_skip.value() == 2
+    panel.clip_skip.setValue(1)
+    assert state.updates == [{"clip_skip": 1}]

@@ -328,13 +328,14 @@ def test_pasted_a1111_text_reports_what_could_not_be_mapped(qtbot, make_studio):
     mime = QMimeData()
     mime.setText(
         "a castle on a hill\nNegative prompt: blurry\nSteps: 22, Sampler: Euler a, CFG scale: 6, Seed: 77, "
-        "Size: 512x768, Clip skip: 2, Model: tiny"
+        "Size: 512x768, Clip skip: 2, ENSD: 31337, Model: tiny"
     )
     assert window.apply_mime(mime)
     assert state.request.prompt == "a castle on a hill" and state.request.seed == 77
     assert (state.request.width, state.request.height, state.request.steps) == (512, 768, 22)
     assert state.request.model == "/models/tiny"  # "tiny" matched to the installed model
-    assert any("Clip skip" in text for _kind, text in window.messages.messages())
+    assert state.request.clip_skip == 2
+    assert any("ENSD" in text for _kind, text in window.messages.messages())
 
 
 def test_dropping_something_without_settings_says_so(qtbot, make_studio, tmp_path):
@@ -347,6 +348,25 @@ def test_dropping_something_without_settings_says_so(qtbot, make_studio, tmp_pat
     assert not studio.window.apply_mime(mime)
     assert studio.state.request == before
     assert studio.window.messages.messages()[-1][0] == "error"
+
+
+def test_dropping_an_openpose_file_without_a_canvas_opens_it_in_the_pose_editor(qtbot, make_studio, tmp_path):
+    import json
+
+    from PySide6.QtCore import QMimeData, QUrl
+
+    studio = make_studio()
+    body_25 = [v for i in range(25) for v in (20.0 + 3 * i, 40.0 + 2 * i, 0.9)]
+    path = tmp_path / "keypoints.json"
+    path.write_text(json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": body_25}] * 2}))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    assert studio.window.apply_mime(mime)
+    editor = studio.window.pose_editor
+    assert studio.window.canvas.tabs.currentWidget() is editor
+    assert len(editor.store.pose.people) == 2
+    notes = [text for kind, text in studio.window.messages.messages() if kind == "notice"]
+    assert any("no canvas size" in text for text in notes) and any("BODY_25" in text for text in notes)
 
 
 def test_pasting_plain_text_only_sets_the_prompt(qtbot, make_studio):
