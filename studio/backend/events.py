@@ -20,6 +20,7 @@ class JobQueued:
 @dataclass(frozen=True)
 class JobStarted:
     job_id: int
+    runner: str = ""  # where it runs, when a job may run on one of several backends (a server's name)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The studio's ComfyUI backend: one server, its connection check, its credentials."""
