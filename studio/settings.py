@@ -45,6 +45,11 @@ class AppSettings:
     # Where downloads go and models are looked for first: None is paths.models_dir(); an A1111/ComfyUI install
     # is followed in its own layout (see ``studio.models.model_folders``). Added without a version bump too.
     models_folder: str | None = None
+    # ComfyUI servers the queue may send jobs to, each {"name", "url", "enabled"}: their tokens are kept in the OS
+    # keyring or a private file (``studio.backend.comfyui.credentials``), never here. ``local_fallback`` lets the
+    # local engine take the jobs no server can run. Added without a version bump too.
+    servers: list[dict] = field(default_factory=list)
+    local_fallback: bool = True
 
     def outputs(self) -> Path:
         return Path(self.output_folder) if self.output_folder else paths.outputs_dir()
@@ -122,6 +127,11 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
             raise ValueError(f"unusable annotators folder {settings.annotators_folder!r}")
         if not isinstance(settings.models_folder, str | None):
             raise ValueError(f"unusable models folder {settings.models_folder!r}")
+        if not isinstance(settings.servers, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("url"), str)
+            for s in settings.servers
+        ):
+            raise ValueError("unusable server list")
         return settings, None
     except (OSError, ValueError, TypeError) as exc:
         log.warning("unreadable settings %s: %s", path, exc)

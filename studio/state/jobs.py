@@ -40,6 +40,21 @@ class JobQueue(QObject):
         super().__init__(parent)
         self._jobs: list[Job] = []
         self.paused = False
+        self._running: dict[int, tuple[Job, str]] = {}  # sent to the backend and not ended: job, where it runs
+
+    def mark_running(self, job: Job, where: str = "") -> None:
+        """``job`` left the queue for the backend (``where``: the server it runs on, once known)."""
+        self._running[job.id] = (job, where)
+        self.changed.emit()
+
+    def mark_ended(self, job_id: int) -> None:
+        if self._running.pop(job_id, None) is not None:
+            self.changed.emit()
+
+    def running_text(self) -> str:
+        """Where the jobs being generated run ("Running on desk: a fox…"); "" when none says where."""
+        lines = [f"Running on {where}: {job.label()}" for job, where in self._running.values() if where]
+        return "\n".join(lines)
 
     def __len__(self) -> int:
         return len(self._jobs)

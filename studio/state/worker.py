@@ -63,6 +63,7 @@ class GenerationWorker(QObject):
     """Serves ``submit``-ted jobs through ``backend``. Start with ``start()``, end with ``shutdown()``."""
 
     job_started = Signal(int)  # job id
+    job_runner = Signal(int, str)  # job id, where it runs (a server's name), when the backend has several
     stage = Signal(int, str)  # job id, what the engine is doing ("Loading model…")
     progress = Signal(int, int, int, str, int)  # job id, step, total, pass name, image index
     preview_ready = Signal()  # the latest preview waits in take_preview()
@@ -91,6 +92,7 @@ class GenerationWorker(QObject):
         self._saves: dict[int, _JobSaves] = {}
         self._preview_lock = threading.Lock()
         self._preview: Any = None
+        self.preview_job = 0  # the job of the newest preview (several run at once on several servers)
         self._stopping = threading.Event()
         # Daemon: a listener blocked on a broken backend must not keep the process alive after the window closed.
         self._thread = threading.Thread(target=self._listen, name="studio-events", daemon=True)
@@ -105,6 +107,11 @@ class GenerationWorker(QObject):
     @property
     def busy(self) -> bool:
         return self.backend.busy
+
+    @property
+    def slots(self) -> int:
+        """How many jobs the backend generates at once (one per server for several servers, else one)."""
+        return int(getattr(self.backend, "slots", 1))
 
     def submit(self, job: Job, output_folder: Path) -> None:
         self._saves[job.id] = _JobSaves(output_folder)
@@ -156,6 +163,8 @@ class GenerationWorker(QObject):
             with self._preview_lock:
                 self._preview = None
             self.job_started.emit(event.job_id)
+            if event.runner:
+                self.job_runner.emit(event.job_id, event.runner)
         elif isinstance(event, ImagesReady):
             self._save_batch(event.job_id, event.result)
         elif isinstance(event, JobFinished | JobFailed | JobCancelled):
@@ -201,6 +210,6 @@ class GenerationWorker(QObject):
         self.progress.emit(job_id, preview.step, preview.total, preview.pass_name, preview.image_index)
         with self._preview_lock:
             was_empty = self._preview is None
-            self._preview = preview
+            self._preview, self.preview_job = preview, job_id
         if was_empty:
             self.preview_ready.emit()

@@ -1,0 +1,45 @@
+"""The window's queue over several servers: one job in flight per server, the queue says where each runs, and a
+killed app still remembers every job in flight."""
+
+from __future__ import annotations
+
+from fake_engine import FakeEngine, Script
+from fake_servers import FakeServer
+
+from studio.backend.multi_backend import MultiBackend
+from studio.request import GenerationRequest
+from studio.settings import AppSettings
+from studio.state.app_state import AppState
+from studio.state.model_list import ModelList
+from studio.state.worker import GenerationWorker
+
+REQUEST = GenerationRequest(model="tiny", prompt="a lighthouse", width=64, height=64, steps=2)
+
+
+def test_the_queue_runs_one_job_per_server_and_shows_where(qtbot, tmp_path):
+    engines = [FakeEngine(default=Script(steps=2, pause_at_step=1)) for _ in range(2)]
+    servers = [FakeServer(name, engine=engine) for name, engine in zip(("desk", "cloud"), engines, strict=True)]
+    backend = MultiBackend(servers, probes={s.name: s.probe for s in servers})
+    worker = GenerationWorker(backend, saver=lambda result, folder: [folder / "x.png"])
+    state = AppState(AppSettings(output_folder=str(tmp_path)), worker, ModelList(lambda dirs: []),
+                     session_path=tmp_path / "session.json")  # fmt: skip
+    worker.start(warm_up=False)
+    results = []
+    state.result_ready.connect(lambda result, saved: results.append(result))
+    try:
+        state.set_request(REQUEST)
+        jobs = [state.generate() for _ in range(3)]
+        assert all(jobs)
+        qtbot.waitUntil(lambda: all(e.reached_pause.is_set() for e in engines), timeout=5000)
+        assert set(state.in_flight) == {jobs[0].id, jobs[1].id} and len(state.queue) == 1
+        qtbot.waitUntil(lambda: state.queue.running_text().count("Running on") == 2, timeout=5000)
+        assert "Running on desk: a lighthouse" in state.queue.running_text()
+        assert "Running on cloud: a lighthouse" in state.queue.running_text()
+        assert len(state.snapshot().queue) == 3  # the two in flight and the waiting one
+        for engine in engines:
+            engine.resume.set()
+        qtbot.waitUntil(lambda: len(results) == 3 and not state.is_running, timeout=5000)
+        assert state.queue.running_text() == "" and state.in_flight == {}
+        assert len(engines[0].calls) + len(engines[1].calls) == 3
+    finally:
+        assert state.shutdown(2.0)
