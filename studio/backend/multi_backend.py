@@ -80,6 +80,7 @@ class _Runner:
         self.local = local
         self.job: _Job | None = None  # the one job in flight here
         self.alive = True
+        self.retired = False  # left out of the artist's servers: finishes its job in flight, then closes
         self.dead_at = 0.0
         self.offer: Offer | None = None
         self.offer_at = 0.0
@@ -123,6 +124,8 @@ class MultiBackend(BackendBase):
         self._lock = threading.Condition()
         self._pending: list[_Job] = []
         self._where: dict[int, _Runner] = {}  # job id -> the runner it was sent to
+        self._retiring: list[_Runner] = []  # removed while a job ran on them
+        self._started = False
         self._dirty = False
         self._closed = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -130,10 +133,44 @@ class MultiBackend(BackendBase):
     # --- the listener's side ----------------------------------------------------------------------------------
 
     def start(self, warm_up: bool = True) -> None:
+        self._started = True
         for runner in self._runners:
-            runner.backend.start(warm_up)
-            self._spawn(self._read, runner, name=f"studio-runner-{runner.name}")
+            self._start_runner(runner, warm_up)
         self._spawn(self._schedule, name="studio-scheduler")
+
+    def set_servers(
+        self, servers: Sequence[Backend], *, allow_local: bool, probes: Mapping[str, Probe] | None = None
+    ) -> None:
+        """Use ``servers`` from now on (the artist changed them in Servers…). A backend already running here is
+        kept as it is; one left out takes no new job, finishes the one it runs, then closes."""
+        probes = probes or {}
+        with self._lock:
+            current = {id(runner.backend): runner for runner in self._servers()}
+            runners = [current.pop(id(s), None) or _Runner(s, probes.get(s.name), local=False) for s in servers]
+            fresh = [runner for runner in runners if runner not in self._runners]
+            for runner in current.values():
+                runner.retired = True
+                if runner.job is not None:
+                    self._retiring.append(runner)
+                else:
+                    fresh.append(runner)  # closed below, outside the lock
+            self._runners = runners + ([self._local] if self._local is not None else [])
+            self.allow_local = allow_local
+            self._wake()
+        for runner in fresh:
+            if runner.retired:
+                runner.backend.close()
+            elif self._started:
+                self._start_runner(runner, warm_up=False)
+
+    def server_backends(self) -> list[Backend]:
+        """The servers' backends in use now, in order."""
+        with self._lock:
+            return [runner.backend for runner in self._servers()]
+
+    def _start_runner(self, runner: _Runner, warm_up: bool) -> None:
+        runner.backend.start(warm_up)
+        self._spawn(self._read, runner, name=f"studio-runner-{runner.name}")
 
     def submit(self, request: GenerationRequest, job_id: int | None = None) -> int:
         job_id = next(self._ids) if job_id is None else job_id
@@ -154,18 +191,22 @@ class MultiBackend(BackendBase):
         return task_id
 
     def cancel(self, job_id: int | None = None) -> None:
-        """Stop ``job_id``; None stops every job being generated now. A waiting job ends at once."""
+        """Stop ``job_id``; None stops every job sent here. A job not yet placed on a runner ends at once."""
         targets: list[tuple[_Runner, int]] = []
         with self._lock:
             if job_id is None:
-                running = [runner for runner in self._runners if runner.job is not None]
+                # The window's Cancel: what it sent is being generated, or about to be (placed in a moment).
+                for job in self._pending:
+                    self._events.put(JobCancelled(job.id))
+                self._pending.clear()
+                running = [runner for runner in self._every() if runner.job is not None]
             else:
                 waiting = next((job for job in self._pending if job.id == job_id), None)
                 if waiting is not None:
                     self._pending.remove(waiting)
                     self._events.put(JobCancelled(job_id))
                     return
-                running = [runner for runner in self._runners if runner.job and runner.job.id == job_id]
+                running = [runner for runner in self._every() if runner.job and runner.job.id == job_id]
             for runner in running:
                 assert runner.job is not None
                 runner.job.cancelling = True
@@ -182,7 +223,7 @@ class MultiBackend(BackendBase):
     @property
     def busy(self) -> bool:
         with self._lock:
-            return bool(self._pending) or any(runner.job is not None for runner in self._runners)
+            return bool(self._pending) or any(runner.job is not None for runner in self._every())
 
     @property
     def slots(self) -> int:
@@ -204,7 +245,7 @@ class MultiBackend(BackendBase):
         with self._lock:
             self._wake()
         ended = True
-        for runner in self._runners:
+        for runner in self._every():
             ended = runner.backend.close(timeout) and ended
         for thread in self._threads:
             thread.join(POLL_S * 3)
@@ -232,6 +273,10 @@ class MultiBackend(BackendBase):
     def _usable(self) -> list[_Runner]:
         local_ok = self.allow_local or not self._servers()
         return [r for r in self._runners if r.alive and (not r.local or local_ok)]
+
+    def _every(self) -> list[_Runner]:
+        """The runners in use and those finishing a job before they close."""
+        return self._runners + [runner for runner in self._retiring if runner not in self._runners]
 
     def _servers(self) -> list[_Runner]:
         return [runner for runner in self._runners if not runner.local]
@@ -376,6 +421,8 @@ class MultiBackend(BackendBase):
 
     def _read(self, runner: _Runner) -> None:
         while not self._closed.is_set():
+            if runner.retired and runner.job is None:
+                break
             event = runner.backend.next_event(timeout=POLL_S)
             if event is None:
                 continue
@@ -383,6 +430,10 @@ class MultiBackend(BackendBase):
                 self._forward(runner, event)
             except Exception:  # noqa: BLE001 - one bad event must not silence this runner
                 log.exception("handling %s from %s failed", type(event).__name__, runner.name)
+        if runner in self._retiring and not self._closed.is_set():
+            with self._lock:
+                self._retiring.remove(runner)
+            runner.backend.close()
 
     def _forward(self, runner: _Runner, event: BackendEvent) -> None:
         job_id = getattr(event, "job_id", None)

@@ -3,6 +3,8 @@ fallback, and no job lost when a server dies."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fake_engine import FakeEngine, Script
 from fake_servers import FakeServer, drain, job, runners_of
@@ -185,3 +187,24 @@ def test_cancel_ends_a_waiting_job_at_once_and_a_running_one_on_its_server(make)
     ends = {e.job_id: type(e) for e in events if isinstance(e, ev.JOB_ENDS)}
     assert ends == {running: ev.JobCancelled, waiting: ev.JobCancelled}
     assert len(engine.calls) == 1 and not backend.busy
+
+
+def test_servers_changed_while_running_take_effect_without_losing_the_running_job(make):
+    engine = FakeEngine(scripts=[Script(steps=2, pause_at_step=1)])
+    old, kept, added = FakeServer("old", engine=engine), FakeServer("kept"), FakeServer("added")
+    backend = make([old, kept])
+    running = backend.submit(job())
+    assert engine.reached_pause.wait(5)
+    backend.set_servers([kept, added], allow_local=False, probes={"added": added.probe})
+    later = [backend.submit(job()) for _ in range(4)]
+    engine.resume.set()
+    events = drain(backend, [running, *later])
+    where = runners_of(events)
+    assert where[running] == ["old"] and isinstance(events[-1], ev.JOB_ENDS)
+    assert {place for j in later for place in where[j]} <= {"kept", "added"}
+    assert sorted(e.job_id for e in events if isinstance(e, ev.JobFinished)) == sorted([running, *later])
+    assert len(engine.calls) == 1 and backend.slots == 2
+    deadline = time.monotonic() + 5
+    while not engine.unloaded and time.monotonic() < deadline:  # the removed server closes once its job ended
+        time.sleep(0.02)
+    assert engine.unloaded

@@ -1,0 +1,38 @@
+"""The artist's server choice applied to the running studio: kept in the preferences (tokens apart), handed to
+the backend that spreads the queue, and the queue moved on (more servers take more jobs at once)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from studio.backend.multi_backend import MultiBackend
+from studio.backend.server_pool import ServerEntry, apply_servers, keep_server_entries, server_entries
+
+if TYPE_CHECKING:
+    from studio.state.app_state import AppState
+
+
+def current_servers(state: AppState) -> list[ServerEntry]:
+    return server_entries(state.settings)
+
+
+def use_servers(state: AppState, entries: list[ServerEntry], allow_local: bool) -> None:
+    """Keep ``entries`` and the local fallback choice, and use them from the next job on."""
+    try:
+        warnings = keep_server_entries(state.settings, entries, allow_local)
+    except OSError as exc:
+        state.error(
+            f"The server tokens could not be kept ({exc}). Check that the studio's data folder is writable, then "
+            "save the servers again."
+        )
+        return
+    state.save_settings()
+    backend = state.worker.backend
+    if isinstance(backend, MultiBackend):
+        apply_servers(backend, state.settings)
+    for warning in warnings:
+        state.notice(warning)
+    used = [entry.server.name for entry in entries if entry.enabled]
+    state.info(f"Generating on: {', '.join(used)}." if used else "Generating on this computer.")
+    if not state.queue.paused:
+        state.resume_queue()  # more servers take more of the waiting jobs at once
