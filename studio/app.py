@@ -72,11 +72,10 @@ def build_studio(
     settings, settings_problem = load_settings()
     apply_theme(app, settings.theme)
     if backend is None:
-        from studio.backend.factory import backend_from_settings
-        from studio.backend.server_pool import pool_backend
+        from studio.backend.server_pool import window_backend
 
         # The artist's ComfyUI servers share the queue (Servers…); with none, the local engine takes every job.
-        backend = pool_backend(settings, backend_from_settings(settings, own_process=True))
+        backend = window_backend(settings)
     worker = GenerationWorker(backend, **({"saver": saver} if saver else {}))
     models = ModelList(discover) if discover else ModelList()
     state = AppState(settings, worker, models)

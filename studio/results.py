@@ -55,3 +55,4 @@ class GenerationResult:
     notices: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     loras: list[LoraRef] = field(default_factory=list)  # applied (request + prompt tags), hash10 = A1111's 12
+    server: str = ""  # the generation server that made the images ("" for this computer); never its token

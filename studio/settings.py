@@ -45,10 +45,12 @@ class AppSettings:
     # Where downloads go and models are looked for first: None is paths.models_dir(); an A1111/ComfyUI install
     # is followed in its own layout (see ``studio.models.model_folders``). Added without a version bump too.
     models_folder: str | None = None
-    # ComfyUI servers the queue may send jobs to, each {"name", "url", "enabled"}: their tokens are kept in the OS
-    # keyring or a private file (``studio.backend.comfyui.credentials``), never here. ``local_fallback`` lets the
-    # local engine take the jobs no server can run. Added without a version bump too.
-    servers: list[dict] = field(default_factory=list)
+    # ComfyUI servers ({"name": ..., "url": ...}; tokens are never kept here) and the name of the one that
+    # generates ("" = this computer). Added without a version bump too.
+    servers: list[dict[str, str]] = field(default_factory=list)
+    active_server: str = ""
+    # The window's queue (Servers…): servers with "enabled": "no" get no jobs; ``local_fallback`` lets the local
+    # engine take the jobs no server can run.
     local_fallback: bool = True
 
     def outputs(self) -> Path:
@@ -127,11 +129,8 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
             raise ValueError(f"unusable annotators folder {settings.annotators_folder!r}")
         if not isinstance(settings.models_folder, str | None):
             raise ValueError(f"unusable models folder {settings.models_folder!r}")
-        if not isinstance(settings.servers, list) or not all(
-            isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("url"), str)
-            for s in settings.servers
-        ):
-            raise ValueError("unusable server list")
+        if not _servers_ok(settings.servers) or not isinstance(settings.active_server, str):
+            raise ValueError(f"unusable server list {settings.servers!r}")
         return settings, None
     except (OSError, ValueError, TypeError) as exc:
         log.warning("unreadable settings %s: %s", path, exc)
@@ -140,6 +139,12 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
             f"Your preferences could not be read ({exc}), so the defaults are used. The old file was kept as "
             f"'{backup}'."
         )
+
+
+def _servers_ok(servers: object) -> bool:
+    return isinstance(servers, list) and all(
+        isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("url"), str) for s in servers
+    )
 
 
 def save_settings(settings: AppSettings, path: Path | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.backend.comfyui.server_config import ServerConfig
 from studio.backend.local import LocalBackend
 from studio.backend.process import ProcessBackend
 from studio.backend.protocol import Backend
@@ -27,16 +28,37 @@ def model_dirs(settings: AppSettings) -> tuple[str, ...]:
     return tuple(str(folder) for folder in settings.model_search_dirs())
 
 
+def saved_server(settings: AppSettings, name: str) -> ServerConfig | None:
+    """The server saved as ``name`` in the preferences, with its token; None when there is none."""
+    from studio.backend.comfyui.token_lookup import server_token
+
+    for entry in settings.servers:
+        if entry.get("name") == name and entry.get("url"):
+            return ServerConfig(name=name, url=entry["url"], token=server_token(entry["url"]))
+    return None
+
+
 def backend_from_settings(
-    settings: AppSettings, *, own_process: bool, extra_model_dirs: tuple[str, ...] = (), **overrides: Any
+    settings: AppSettings,
+    *,
+    own_process: bool,
+    extra_model_dirs: tuple[str, ...] = (),
+    server: ServerConfig | None = None,
+    **overrides: Any,
 ) -> Backend:
-    """The local engine as the preferences set it up: in a child process (the window) or in this one (the CLI).
+    """The backend the preferences choose: the ComfyUI server ``server`` or the active one, else the local engine
+    in a child process (the window) or in this one (the CLI).
 
     ``extra_model_dirs`` are listed beside the preferences' folders (``models --dir``); ``overrides`` replace
     fields of the ``EngineConfig``.
     """
     config = engine_config(settings, **overrides)
     folders = (*model_dirs(settings), *extra_model_dirs)
+    server = server or (saved_server(settings, settings.active_server) if settings.active_server else None)
+    if server is not None:
+        from studio.backend.comfyui.backend import ComfyBackend
+
+        return ComfyBackend(server, config, folders)
     if own_process:
         return ProcessBackend(config, folders)
     return LocalBackend(config, folders)

@@ -32,7 +32,7 @@ class ServerEntry:
 def server_entries(settings: AppSettings) -> list[ServerEntry]:
     """The servers of the preferences, with their tokens read back from where they are kept."""
     return [
-        ServerEntry(ServerConfig(item["name"], item["url"], load_token(item["url"])), bool(item.get("enabled", True)))
+        ServerEntry(ServerConfig(item["name"], item["url"], load_token(item["url"])), item.get("enabled") != "no")
         for item in settings.servers
     ]
 
@@ -41,7 +41,9 @@ def keep_server_entries(settings: AppSettings, entries: list[ServerEntry], allow
     """Put ``entries`` into ``settings`` (the caller saves them) and their tokens where tokens are kept; a removed
     server's token is forgotten. Returns the plain-http warnings (each also logged)."""
     before = {item["url"] for item in settings.servers}
-    settings.servers = [{"name": e.server.name, "url": e.server.url, "enabled": e.enabled} for e in entries]
+    settings.servers = [
+        {"name": e.server.name, "url": e.server.url, "enabled": "yes" if e.enabled else "no"} for e in entries
+    ]
     settings.local_fallback = allow_local
     for entry in entries:
         store_token(entry.server.url, entry.server.token)
@@ -53,7 +55,17 @@ def keep_server_entries(settings: AppSettings, entries: list[ServerEntry], allow
 def comfy_backend(server: ServerConfig) -> Backend:
     from studio.backend.comfyui.backend import ComfyBackend
 
-    return ComfyBackend(server)
+    backend = ComfyBackend(server)
+    backend.name = server.name  # what the queue shows beside each job, and how the dispatcher tells servers apart
+    return backend
+
+
+def window_backend(settings: AppSettings) -> MultiBackend:
+    """The window's backend: the local engine in its own process, with the servers ticked in Servers…"""
+    from studio.backend.factory import engine_config, model_dirs
+    from studio.backend.process import ProcessBackend
+
+    return pool_backend(settings, ProcessBackend(engine_config(settings), model_dirs(settings)))
 
 
 def answers(server: ServerConfig) -> Probe:

@@ -15,7 +15,7 @@ from studio.errors import StudioError
 
 
 def _human_size(size: int | None) -> str:
-    if size is None:
+    if not size:  # a server's models: their size is not told
         return "?"
     value = float(size)
     for unit in ("B", "KB", "MB", "GB"):
@@ -31,9 +31,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     from studio.settings import load_settings
 
     settings, _ = load_settings()
+    from studio.cli.server_args import server_from_args
+
+    server = server_from_args(args, settings)
+    if server is not None and args.hash:
+        raise CliError("--hash reads the model files, which are on the server: leave it out with --server.")
     # The backend's catalogue, as the window's: the same folders, so both list the same models.
     backend = backend_from_settings(
-        settings, own_process=False, extra_model_dirs=tuple(str(folder) for folder in given)
+        settings, own_process=False, extra_model_dirs=tuple(str(folder) for folder in given), server=server
     )
     entries = backend.models()
     rows: list[dict[str, Any]] = []
@@ -55,6 +60,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not rows:
         where = "".join(f"'{folder}' and " for folder in given)
+        if server is not None:
+            print(f"The ComfyUI server '{server.name}' has no models in its checkpoints folder.")
+            return EXIT_OK
         print(
             f"No models found in {where}the studio's model folders. "
             "Try: diffusion-studio demo-models, or --dir with an A1111/ComfyUI folder."

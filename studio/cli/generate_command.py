@@ -62,10 +62,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from studio.backend.factory import backend_from_settings
 
     settings, _ = load_settings()  # the same folders and annotators as the window
+    from studio.cli.server_args import server_from_args
+
+    server = server_from_args(args, settings)  # None: this computer; a server is checked to answer first
     # In this process (a script's Ctrl+C and exit code stay simple), set up as the window's engine is.
     backend = backend_from_settings(
         settings,
         own_process=False,
+        server=server,
         allow_pickle=args.allow_pickle,
         lora_dirs=tuple(lora_dirs),
         torch_threads=None,

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="compute A1111's short model hashes (slow the first time; default: off)",
     )
     models.add_argument("--json", action="store_true", help="print JSON instead of a table (default: off)")
+    from studio.cli.server_args import add_server_flags  # here: it imports this module's CliError
+
+    add_server_flags(models)
 
     info = sub.add_parser("info", help="print the generation settings stored in an image as JSON")
     info.add_argument(
@@ -186,3 +189,6 @@ def _add_generate_flags(gen: argparse.ArgumentParser) -> None:
         help="allow .ckpt/.pt checkpoints, read as weights only (default: off)",
     )
     gen.add_argument("--out", required=True, metavar="DIR", help="the folder the images go in (required)")
+    from studio.cli.server_args import add_server_flags
+
+    add_server_flags(gen)

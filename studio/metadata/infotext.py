@@ -73,6 +73,7 @@ def format_infotext(
     negative_prompt: str | None = None,
     model: ModelInfo | None = None,
     loras: Sequence[LoraRef] = (),
+    server: str = "",
 ) -> str:
     """The infotext A1111 would write for ``request``.
 
@@ -110,6 +111,7 @@ def format_infotext(
         params["Hires upscaler"] = request.hires.upscaler
     params.update(control_params(request))
     params[LORA_HASHES_KEY] = format_lora_hashes(loras) or None
+    params["Server"] = server or None  # which generation server made it (its name and address, never a token)
     params["Version"] = f"Diffusion Studio {studio_version()}"
     settings = ", ".join(f"{key}: {quote(value)}" for key, value in params.items() if value is not None)
     negative_line = f"\n{NEGATIVE_PREFIX} {negative}" if negative else ""
@@ -130,6 +132,7 @@ def result_infotext(result: GenerationResult, index: int = 0) -> str:
         negative_prompt=result.negative_prompt,
         model=result.model,
         loras=result.loras,
+        server=result.server,
     )
 
 

@@ -1,9 +1,6 @@
 """A ComfyUI server the studio may send jobs to."""
 from __future__ import annotations
-
 from dataclasses import dataclass
-
-
 @dataclass(frozen=True)
 class ServerConfig:
     name: str

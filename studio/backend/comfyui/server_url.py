@@ -1,15 +1,17 @@
-"""A server address as the artist typed it: checked, tidied, and a warning when it would expose the token.
+"""A server address as the artist typed it in Servers…: checked field by field (what exactly is wrong with it),
+tidied, and warned about when it would expose the token.
 
 A token sent over plain http to another machine can be read by anyone on the way (a café's Wi-Fi, a shared
-office network), and so can every picture. Loopback addresses never leave the machine, so they get no warning.
+office network), and so can every picture; ``connection.insecure_warning`` says so, and it is logged here.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from studio.backend.comfyui.connection import insecure_warning
 
 log = logging.getLogger("studio.backend.servers")
 
@@ -45,25 +47,7 @@ def check_url(text: str) -> UrlCheck:
         return UrlCheck("", "The address has no host name: write it as http://host:8188.")
     shown_host = f"[{host}]" if ":" in host else host
     url = f"{parts.scheme.lower()}://{shown_host}{f':{port}' if port else ''}{parts.path.rstrip('/')}"
-    warning = ""
-    if parts.scheme.lower() == "http" and not is_local_host(host):
-        warning = (
-            f"This is plain http to another machine ({host}): the token and your pictures cross the network "
-            "unencrypted, readable by anyone on the way. Use https (a reverse proxy or a tunnel) for a server "
-            "that is not this computer."
-        )
-    return UrlCheck(url, "", warning)
-
-
-def is_local_host(host: str) -> bool:
-    """True for this machine: ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return UrlCheck(url, "", insecure_warning(url))
 
 
 def warn_if_plain(name: str, url: str) -> str:

@@ -179,7 +179,7 @@ def test_servers_from_the_file_menu_are_kept_with_the_token_apart_and_used_at_on
         dialog.local.setChecked(False)
         dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
         settings = studio.state.settings
-        assert settings.servers == [{"name": "desk", "url": "http://127.0.0.1:8188", "enabled": True}]
+        assert settings.servers == [{"name": "desk", "url": "http://127.0.0.1:8188", "enabled": "yes"}]
         assert settings.local_fallback is False
         assert TOKEN not in settings_file().read_text() and json.loads(settings_file().read_text())["servers"]
         assert load_token("http://127.0.0.1:8188") == TOKEN

@@ -1,0 +1,469 @@
+"""A ComfyUI server behind the backend seam: the same requests in, the same events out as the local engine.
+
+One thread of the backend's own serves jobs in order (the window never waits on the network); each job opens
+the server's WebSocket, uploads its pictures, then sends one graph per image (its own seed) and turns the
+server's messages into ``StepProgress`` with previews, ``ImagesReady`` per batch and one ending event. Cancel
+interrupts the running graph (``/interrupt``) and takes the job's queued graph off the server (``/queue``).
+A fault (server gone, timeout, HTTP error, out of memory) ends the job with ``JobFailed`` and a sentence; the
+batches saved before it stay saved.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import secrets
+import threading
+import time
+import traceback
+import urllib.parse
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from studio.backend.base import BackendBase
+from studio.backend.catalogue import FAMILIES, Capabilities
+from studio.backend.comfyui.answers import expect_mapping, expect_str, file_name, picture
+from studio.backend.comfyui.catalogue import lora_entries, model_entries, server_files
+from studio.backend.comfyui.errors import ServerError
+from studio.backend.comfyui.graph import build_graph, total_steps
+from studio.backend.comfyui.http_client import DEFAULT_TIMEOUT, ComfyClient
+from studio.backend.comfyui.job_inputs import PreparedJob, ServerFiles, match_name, prepare, stem, upload_name
+from studio.backend.comfyui.progress import ProgressTracker, error_message, prompt_end
+from studio.backend.comfyui.samplers import server_samplers
+from studio.backend.comfyui.server_config import ServerConfig
+from studio.backend.comfyui.ws_client import ComfySocket
+from studio.backend.events import (
+    ImagesReady,
+    JobCancelled,
+    JobFailed,
+    JobFinished,
+    JobQueued,
+    JobStarted,
+    Stage,
+    StepProgress,
+    TaskFailed,
+    TaskFinished,
+)
+from studio.backend.tasks import Task
+from studio.engine.config import EngineConfig
+from studio.engine.validation import validate
+from studio.errors import RequestError, StudioError
+from studio.request import RANDOM_SEED, RANDOM_SEED_LIMIT, GenerationRequest
+from studio.results import GenerationResult, ModelInfo
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from studio.models.discovery import ModelEntry
+    from studio.models.lora_file import LoraEntry
+
+log = logging.getLogger("studio.backend.comfyui")
+
+RECEIVE_S = 0.1  # how often the job loop looks at the cancel flag between messages
+ALIVE_CHECK_S = 5.0  # after this long without a message the server is asked whether the graph is still there
+CANCEL_WAIT_S = 10.0  # how long an interrupted graph may take to say it stopped
+HISTORY_WAIT_S = 10.0  # ComfyUI writes /history just after execution_success
+UNEXPECTED = (
+    "Something went wrong while generating on the server. The studio is still running; try again, and if it "
+    "happens again send the log file with the details below."
+)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def server_label(server: ServerConfig) -> str:
+    """Which server made an image, for the metadata: its name and address, never a token or a password."""
+    parts = urllib.parse.urlsplit(server.url)
+    host = parts.hostname or ""
+    address = f"{host}:{parts.port}" if parts.port else host
+    return f"ComfyUI {server.name} ({address})" if server.name else f"ComfyUI {address}"
+
+
+class ComfyBackend(BackendBase):
+    """Runs requests on one ComfyUI server. ``start()`` it, ``close()`` it when done."""
+
+    name = "comfyui"
+
+    def __init__(
+        self,
+        server: ServerConfig,
+        config: EngineConfig | None = None,
+        model_dirs: tuple[str, ...] = (),
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__()
+        self.server = server
+        self.config = (
+            config or EngineConfig()
+        )  # the local tasks' settings (annotators); the server has its own
+        self.model_dirs = model_dirs
+        self.client = ComfyClient(server, timeout)
+        self.timeout = timeout
+        self._client_id = uuid.uuid4().hex
+        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._tasks: queue.Queue[tuple[int, Task] | None] = queue.Queue()
+        self._ids = itertools.count(1)
+        self._cancel = threading.Event()
+        self._cancelled: set[int] = set()
+        self._files: ServerFiles | None = None
+        self._thread = threading.Thread(target=self._serve, name="studio-comfyui", daemon=True)
+        self._task_thread = threading.Thread(
+            target=self._serve_tasks, name="studio-comfyui-tasks", daemon=True
+        )
+        self._started = False
+
+    # --- the listener's side ----------------------------------------------------------------------------------
+
+    def start(self, warm_up: bool = True) -> None:
+        """Start the job thread (the server is first asked when a job or a list needs it)."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+            self._task_thread.start()
+
+    def submit(self, request: GenerationRequest, job_id: int | None = None) -> int:
+        job_id = next(self._ids) if job_id is None else job_id
+        self.start()
+        self._events.put(JobQueued(job_id))
+        self._commands.put(("job", (job_id, request)))
+        return job_id
+
+    def run_task(self, task: Task, task_id: int | None = None) -> int:
+        """Tasks (control previews, pose detection) run on this computer, on their own thread."""
+        task_id = next(self._ids) if task_id is None else task_id
+        self.start()
+        self._tasks.put((task_id, task))
+        return task_id
+
+    def cancel(self, job_id: int | None = None) -> None:
+        if job_id is None or job_id == self._running:
+            if self._running is not None:
+                self._cancel.set()
+        else:
+            self._cancelled.add(job_id)
+
+    def configure(self, config: EngineConfig, model_dirs: tuple[str, ...] | None = None) -> None:
+        if model_dirs is not None:
+            self.model_dirs = model_dirs
+        self.config = config
+
+    def close(self, timeout: float = 1.5) -> bool:
+        self._cancel.set()
+        self._commands.put(("stop", None))
+        self._tasks.put(None)
+        for thread in (self._thread, self._task_thread):
+            if thread.is_alive():
+                thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # --- the catalogue: what the server has --------------------------------------------------------------------
+
+    def files(self, refresh: bool = False) -> ServerFiles:
+        """The server's model, LoRA and ControlNet names and samplers (asked once, then on ``refresh``)."""
+        if self._files is None or refresh:
+            self._files = server_files(self.client)
+        return self._files
+
+    def models(self) -> list[ModelEntry]:
+        return model_entries(self.client, self.files(refresh=True).checkpoints)
+
+    def loras(self) -> list[LoraEntry]:
+        return lora_entries(self.client, self.files(refresh=True).loras)
+
+    def controlnets(self) -> list[Path]:
+        from pathlib import Path
+
+        return [Path(name) for name in self.files(refresh=True).controlnets]
+
+    def capabilities(self) -> Capabilities:
+        from studio.models.controlnets import CONTROL_TYPES
+
+        return Capabilities(FAMILIES, CONTROL_TYPES, server_samplers(self.files().samplers))
+
+    # --- the job thread --------------------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        while True:
+            kind, payload = self._commands.get()
+            if kind == "stop":
+                return
+            if kind == "job":
+                self._run_job(*payload)
+
+    def _serve_tasks(self) -> None:
+        while (item := self._tasks.get()) is not None:
+            task_id, task = item
+            try:
+                value = task.run()
+            except StudioError as exc:
+                self._events.put(TaskFailed(task_id, str(exc)))
+            except Exception as exc:  # noqa: BLE001 - a bug, reported with its traceback
+                log.exception("task %s crashed", type(task).__name__)
+                self._events.put(
+                    TaskFailed(
+                        task_id,
+                        f"Something went wrong ({type(exc).__name__}: {exc}).",
+                        traceback.format_exc(),
+                    )
+                )
+            else:
+                self._events.put(TaskFinished(task_id, value))
+
+    def _run_job(self, job_id: int, request: GenerationRequest) -> None:
+        if job_id in self._cancelled:
+            self._cancelled.discard(job_id)
+            self._events.put(JobCancelled(job_id))
+            return
+        self._cancel.clear()
+        self._running = job_id
+        self._events.put(JobStarted(job_id))
+        done: list[GenerationResult] = []  # the batches already handed out (and saved by the listener)
+        try:
+            result = self._generate(job_id, request, done)
+        except _Cancelled:
+            self._events.put(JobCancelled(job_id, _merge(done, cancelled=True) if done else None))
+        except StudioError as exc:
+            log.warning("job %d on %s failed: %s", job_id, self.server.name, exc)
+            if self._cancel.is_set():
+                self._events.put(JobCancelled(job_id, _merge(done, cancelled=True) if done else None))
+            else:
+                self._events.put(JobFailed(job_id, str(exc)))
+        except Exception:  # noqa: BLE001 - a bug must not end the job thread or reach the artist as a traceback
+            log.exception("job %d on %s crashed", job_id, self.server.name)
+            self._events.put(JobFailed(job_id, UNEXPECTED, traceback.format_exc()))
+        else:
+            self._events.put(JobFinished(job_id, result))
+        finally:
+            self._running = None
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise _Cancelled
+
+    def _generate(
+        self, job_id: int, request: GenerationRequest, done: list[GenerationResult]
+    ) -> GenerationResult:
+        started = time.perf_counter()
+        self._events.put(Stage(job_id, f"Preparing the job for {self.server.name}…"))
+        files = self.files(refresh=True)
+        self._check_cancel()
+        if request.seed == RANDOM_SEED:
+            request = request.with_changes(seed=secrets.randbelow(RANDOM_SEED_LIMIT))
+        request = request.with_changes(controls=request.active_controls)
+        if not request.model:
+            raise RequestError("No model is chosen. Pick one of the server's models, then generate again.")
+        checkpoint = match_name(request.model, files.checkpoints, "model", self.server.name)
+        family = self._family(checkpoint)
+        # The sizes a family makes; a model whose family the server cannot tell is held to the widest range.
+        request, notices = validate(request, family or "sdxl")
+
+        def upload(png: bytes, kind: str) -> str:
+            return self.client.upload_image(png, upload_name(png, kind))
+
+        job = prepare(request, files, self.server.name, upload)
+        job.notices[:0] = notices
+        model = ModelInfo(name=stem(checkpoint), family=family)
+        self._check_cancel()
+        socket = ComfySocket(self.server, self._client_id, self.timeout)
+        try:
+            images: list[Any] = []
+            for call in range(request.batch_count):
+                seeds = request.image_seeds(call)
+                batch: list[Any] = []
+                for seed in seeds:
+                    stage = f"Generating on {self.server.name}…"
+                    if request.images_total > 1:
+                        stage = f"Generating image {len(images) + len(batch) + 1} of {request.images_total} on {self.server.name}…"
+                    self._events.put(Stage(job_id, stage))
+                    batch.append(self._run_graph(socket, job_id, job, seed, call))
+                images.extend(batch)
+                result = self._result(job, model, batch, seeds, started)
+                done.append(result)
+                self._events.put(ImagesReady(job_id, result))
+        finally:
+            socket.close()
+        return _merge(done, cancelled=False, elapsed=time.perf_counter() - started)
+
+    def _family(self, checkpoint: str) -> str:
+        from studio.backend.comfyui.catalogue import family_from_metadata, file_metadata
+
+        return family_from_metadata(file_metadata(self.client, "checkpoints", checkpoint)) or ""
+
+    def _result(
+        self, job: PreparedJob, model: ModelInfo, images: list[Any], seeds: list[int], started: float
+    ) -> GenerationResult:
+        return GenerationResult(
+            request=job.request,
+            images=images,
+            seeds=list(seeds),
+            prompt=job.prompt,
+            negative_prompt=job.negative,
+            model=model,
+            notices=list(job.notices),
+            loras=list(job.loras),
+            elapsed_s=time.perf_counter() - started,
+            server=server_label(self.server),
+        )
+
+    def _run_graph(self, socket: ComfySocket, job_id: int, job: PreparedJob, seed: int, call: int) -> Any:
+        """Send one image's graph, follow it to its end and fetch its picture."""
+        request = job.request
+        graph = build_graph(request, job.inputs, seed)
+        body = {
+            "prompt": graph.nodes,
+            "client_id": self._client_id,
+            "extra_data": {"preview_method": "latent2rgb"},
+        }
+        answer = expect_mapping(self.client.post_json("/prompt", body), "the queued job")
+        prompt_id = expect_str(answer.get("prompt_id"), "the queued job")
+        offsets = {graph.base_sampler: (0, "base")}
+        if graph.refine_sampler:
+            offsets[graph.refine_sampler] = (total_steps(request.with_changes(hires=None)), "refine")
+        size = (
+            request.hires.output_size(request.width, request.height)
+            if request.hires
+            else (request.width, request.height)
+        )
+        tracker = ProgressTracker(
+            offsets, total_steps(request), call, (max(1, size[0] // 8), max(1, size[1] // 8))
+        )
+        ended = self._follow(socket, job_id, prompt_id, tracker, request)
+        if ended.kind == "interrupted":
+            if self._cancel.is_set():
+                raise _Cancelled
+            raise ServerError(
+                f"The job was stopped on the ComfyUI server '{self.server.name}' (by someone else?). Retry it."
+            )
+        if ended.kind == "error":
+            raise ServerError(ended.message)
+        return self._fetch_image(prompt_id, graph.output, request)
+
+    def _follow(
+        self,
+        socket: ComfySocket,
+        job_id: int,
+        prompt_id: str,
+        tracker: ProgressTracker,
+        request: GenerationRequest,
+    ) -> Any:
+        from studio.backend.comfyui.progress import PromptEnd
+
+        heard = time.monotonic()
+        cancel_sent: float | None = None
+        while True:
+            if self._cancel.is_set() and cancel_sent is None:
+                self._stop_prompt(prompt_id)
+                cancel_sent = time.monotonic()
+            if cancel_sent is not None and time.monotonic() - cancel_sent > CANCEL_WAIT_S:
+                raise _Cancelled  # the server never said it stopped; the job is cancelled here all the same
+            message = socket.receive(RECEIVE_S)
+            if message is None:
+                if time.monotonic() - heard > ALIVE_CHECK_S:
+                    heard = time.monotonic()
+                    state = self._prompt_state(prompt_id)
+                    if state == "done":
+                        return PromptEnd("success")
+                    if state == "gone":
+                        if cancel_sent is not None:
+                            raise _Cancelled
+                        raise ServerError(
+                            f"The ComfyUI server '{self.server.name}' dropped the job (was it restarted?). The job "
+                            "is kept as failed: retry it."
+                        )
+                continue
+            heard = time.monotonic()
+            kind, data = message
+            for preview in tracker.on_frame(data) if kind == "preview" else []:
+                self._events.put(StepProgress(job_id, preview))
+            if kind != "json":
+                continue
+            payload = data.get("data")
+            if (
+                data.get("type") == "progress"
+                and isinstance(payload, dict)
+                and payload.get("prompt_id") == prompt_id
+            ):
+                for preview in tracker.on_progress(payload):
+                    self._events.put(StepProgress(job_id, preview))
+                continue
+            ended = prompt_end(data, prompt_id)
+            if ended is not None:
+                for preview in tracker.flush():
+                    self._events.put(StepProgress(job_id, preview))
+                if ended.kind == "error":
+                    ended.message = error_message(payload, request.width, request.height, self.server.name)
+                return ended
+
+    def _stop_prompt(self, prompt_id: str) -> None:
+        """Take the graph off the queue if it still waits there, and interrupt it if it runs."""
+        for path, body in (("/queue", {"delete": [prompt_id]}), ("/interrupt", {"prompt_id": prompt_id})):
+            try:
+                self.client.post_json(path, body)
+            except ServerError as exc:
+                log.warning("cancel on %s: %s failed: %s", self.server.name, path, exc)
+
+    def _prompt_state(self, prompt_id: str) -> str:
+        """ "queued" (running or waiting), "done" (in the history) or "gone" (neither)."""
+        state = expect_mapping(self.client.get_json("/queue"), "the queue")
+        for key in ("queue_running", "queue_pending"):
+            for item in state.get(key) or []:
+                if isinstance(item, list) and len(item) > 1 and item[1] == prompt_id:
+                    return "queued"
+        history = self.client.get_json(f"/history/{prompt_id}")
+        return "done" if isinstance(history, dict) and prompt_id in history else "gone"
+
+    def _fetch_image(self, prompt_id: str, output: str, request: GenerationRequest) -> Any:
+        deadline = time.monotonic() + HISTORY_WAIT_S
+        while True:
+            history = expect_mapping(
+                self.client.get_json(f"/history/{urllib.parse.quote(prompt_id)}"), "the job's history"
+            )
+            if prompt_id in history or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        entry = expect_mapping(history.get(prompt_id), "the finished job")
+        outputs = expect_mapping(entry.get("outputs", {}), "the job's outputs")
+        images = expect_mapping(outputs.get(output, {}), "the job's images").get("images")
+        if not isinstance(images, list) or not images:
+            raise ServerError(f"The ComfyUI server '{self.server.name}' finished the job without an image.")
+        item = expect_mapping(images[0], "the image")
+        params = {
+            "filename": file_name(item.get("filename"), "the image"),
+            "subfolder": file_name(item["subfolder"], "the image folder") if item.get("subfolder") else "",
+            "type": "temp" if item.get("type") == "temp" else "output",
+        }
+        image = picture(self.client.get_bytes("/view", params, timeout=max(self.timeout, 30.0)), "the image")
+        expected = (
+            request.hires.output_size(request.width, request.height)
+            if request.hires
+            else (request.width, request.height)
+        )
+        if image.size != tuple(expected):
+            raise ServerError(
+                f"The ComfyUI server '{self.server.name}' sent a {image.width}×{image.height} image where "
+                f"{expected[0]}×{expected[1]} was asked for."
+            )
+        return image
+
+
+def _merge(done: list[GenerationResult], cancelled: bool, elapsed: float | None = None) -> GenerationResult:
+    """The job's result from its batches, as the local engine hands one result back."""
+    first = done[0]
+    images = [image for batch in done for image in batch.images]
+    seeds = [seed for batch in done for seed in batch.seeds]
+    return GenerationResult(
+        request=first.request,
+        images=images,
+        seeds=seeds,
+        prompt=first.prompt,
+        negative_prompt=first.negative_prompt,
+        model=first.model,
+        cancelled=cancelled,
+        notices=list(first.notices),
+        elapsed_s=elapsed if elapsed is not None else done[-1].elapsed_s,
+        loras=list(first.loras),
+        server=first.server,
+    )
