@@ -145,10 +145,10 @@ class MultiBackend(BackendBase):
         kept as it is; one left out takes no new job, finishes the one it runs, then closes."""
         probes = probes or {}
         with self._lock:
-            current = {id(runner.backend): runner for runner in self._servers()}
+            current: dict[int, _Runner | None] = {id(runner.backend): runner for runner in self._servers()}
             runners = [current.pop(id(s), None) or _Runner(s, probes.get(s.name), local=False) for s in servers]
             fresh = [runner for runner in runners if runner not in self._runners]
-            for runner in current.values():
+            for runner in filter(None, current.values()):
                 runner.retired = True
                 if runner.job is not None:
                     self._retiring.append(runner)

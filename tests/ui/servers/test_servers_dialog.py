@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
 
 import pytest
 from fake_engine import FakeEngine, fake_backend
 from PySide6.QtCore import Qt
 
+from studio.backend.comfyui.connection import ServerStatus
 from studio.backend.comfyui.credentials import load_token
 from studio.backend.comfyui.server_config import ServerConfig
 from studio.backend.multi_backend import MultiBackend
@@ -23,25 +23,17 @@ from studio.ui.servers.servers_dialog import ServersDialog
 TOKEN = "tok-93ae51"
 
 
-@dataclass(frozen=True)
-class FakeStatus:
-    """What ``check_connection`` answers, for a server on a GPU that lacks the ControlNet nodes."""
-
-    reachable: bool = True
-    usable: bool = False
-    error: str = ""
-
-    def summary(self) -> str:
-        if not self.reachable:
-            return self.error
-        return ("ComfyUI 0.8.0 on cuda:0 NVIDIA RTX 4090, 20.5 GB free It lacks nodes the studio needs: "
-                "ControlNetLoader (ControlNets). Update ComfyUI or enable those nodes.")  # fmt: skip
+# What ``check_connection`` answers for a server on a GPU that lacks the ControlNet nodes.
+LACKING = ServerStatus(
+    reachable=True, comfyui_version="0.8.0", device="cuda:0 NVIDIA RTX 4090", free_vram_bytes=int(20.5 * 2**30),
+    missing_nodes=(("ControlNetLoader", "ControlNets"),),
+)  # fmt: skip
 
 
 class Checker:
     """A connection check that records what it was asked and, when ``hold`` is set, waits to answer."""
 
-    def __init__(self, status=FakeStatus()) -> None:
+    def __init__(self, status=LACKING) -> None:
         self.status = status
         self.asked: list[ServerConfig] = []
         self.threads: list[str] = []
@@ -104,7 +96,7 @@ def test_a_slow_server_never_freezes_the_dialog(qtbot):
 
 
 def test_an_unreachable_server_says_so_in_words(qtbot):
-    down = Checker(FakeStatus(reachable=False, error="Nothing answers at http://127.0.0.1:9; is ComfyUI started?"))
+    down = Checker(ServerStatus(reachable=False, error="Nothing answers at http://127.0.0.1:9; is ComfyUI started?"))
     dialog = _dialog(qtbot, [ServerEntry(ServerConfig("off", "http://127.0.0.1:9"))], checker=down)
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Not reachable" in dialog.status.text(), timeout=5000)
