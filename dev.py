@@ -3,7 +3,8 @@
 
     python3 dev.py studio [--cpu] [ARGS...]   the window (or, with ARGS, the command line: generate, models...)
     python3 dev.py test [--cpu] [PYTEST ARGS...]
-    python3 dev.py lock                       refresh requirements-lock.txt from pyproject.toml
+    python3 dev.py lock                       refresh requirements-lock.txt from pyproject.toml (and the
+                                              ComfyUI test lock, packaging/comfyui-test-lock.txt)
 
 The first run makes ``.venv`` and installs exactly the versions in ``requirements-lock.txt``; later runs find
 the environment up to date (a stamp records what was installed) and start at once. The environment is made
@@ -49,12 +50,20 @@ def venv_script(name: str) -> Path:
     return VENV / ("Scripts" if os.name == "nt" else "bin") / (name + (".exe" if os.name == "nt" else ""))
 
 
-def wanted_install(extras: tuple[str, ...], torch_index: str | None) -> dict[str, object]:
-    """What the environment must hold: the inputs' hashes, the extras and where torch came from."""
+def wanted_install(
+    extras: tuple[str, ...], torch_index: str | None, comfyui: bool = False
+) -> dict[str, object]:
+    """What the environment must hold: the inputs' hashes, the extras, where torch came from and whether the
+    real ComfyUI's dependencies (for its tests) are wanted."""
     digest = hashlib.sha256()
-    for path in (locked_env.LOCK, ROOT / "pyproject.toml"):
+    for path in (locked_env.LOCK, ROOT / "pyproject.toml", locked_env.COMFYUI_LOCK):
         digest.update(path.read_bytes())
-    return {"inputs": digest.hexdigest(), "extras": sorted(extras), "torch_index": torch_index}
+    return {
+        "inputs": digest.hexdigest(),
+        "extras": sorted(extras),
+        "torch_index": torch_index,
+        "comfyui": comfyui,
+    }
 
 
 def read_stamp() -> dict[str, object]:
@@ -73,11 +82,15 @@ def up_to_date(wanted: dict[str, object], stamp: dict[str, object]) -> bool:
         and stamp.get("inputs") == wanted["inputs"]
         and stamp.get("torch_index") == wanted["torch_index"]
         and set(wanted["extras"]) <= set(stamp.get("extras", []))
+        and (not wanted.get("comfyui") or bool(stamp.get("comfyui")))
     )
 
 
-def install_commands(extras: tuple[str, ...], torch_index: str | None, fresh_torch: bool) -> list[list[str]]:
-    """The pip commands that install the locked environment (torch from ``torch_index`` when given)."""
+def install_commands(
+    extras: tuple[str, ...], torch_index: str | None, fresh_torch: bool, comfyui: bool = False
+) -> list[list[str]]:
+    """The pip commands that install the locked environment (torch from ``torch_index`` when given), and with
+    ``comfyui`` the locked dependencies of the real ComfyUI the tests start."""
     pip = [
         str(venv_python()),
         "-m",
@@ -96,15 +109,18 @@ def install_commands(extras: tuple[str, ...], torch_index: str | None, fresh_tor
         commands.append([*pip, *reinstall, *index, "torch", "torchvision"])
     target = f"{ROOT}[{','.join(extras)}]" if extras else str(ROOT)
     commands.append([*pip, "-e", target])
+    if comfyui:
+        commands.append([*pip, "-r", str(locked_env.COMFYUI_LOCK)])
     return commands
 
 
-def ensure_environment(extras: tuple[str, ...], torch_index: str | None) -> None:
+def ensure_environment(extras: tuple[str, ...], torch_index: str | None, comfyui: bool = False) -> None:
     """Make or update ``.venv`` to the lock unless the stamp says it already is."""
     stamp = read_stamp()
     # Extras once installed stay installed: `test` after `studio` must not make `studio` reinstall.
     extras = tuple(sorted(set(extras) | set(stamp.get("extras", [])))) if stamp else extras
-    wanted = wanted_install(extras, torch_index)
+    comfyui = comfyui or bool(stamp.get("comfyui"))
+    wanted = wanted_install(extras, torch_index, comfyui)
     if up_to_date(wanted, stamp):
         return
     started = time.monotonic()
@@ -115,7 +131,7 @@ def ensure_environment(extras: tuple[str, ...], torch_index: str | None) -> None
         print("Updating .venv to requirements-lock.txt…", file=sys.stderr, flush=True)
     STAMP.unlink(missing_ok=True)  # an interrupted install must not look finished
     fresh_torch = stamp.get("torch_index") != torch_index
-    for command in install_commands(extras, torch_index, fresh_torch):
+    for command in install_commands(extras, torch_index, fresh_torch, comfyui):
         if subprocess.run(command).returncode != 0:
             sys.exit(
                 "dev.py: the install failed (pip's message is above); run the same command again to retry."
@@ -156,9 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     if action == "studio":
         ensure_environment((), torch_index)
         return run([str(venv_script("diffusion-studio")), *rest])
-    ensure_environment(TEST_EXTRAS, torch_index)
+    # The ComfyUI backend's tests start the real ComfyUI when it is beside the checkout (shared/engines).
+    ensure_environment(TEST_EXTRAS, torch_index, comfyui=(locked_env.comfyui_folder() / "main.py").is_file())
     if action == "lock":
-        return run(locked_env.compile_command(str(venv_python())), cwd=ROOT)
+        code = run(locked_env.compile_command(str(venv_python())), cwd=ROOT)
+        return code or run(locked_env.comfyui_compile_command(str(venv_python())), cwd=ROOT)
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
     return run([str(venv_python()), "-m", "pytest", "-q", *rest], env=env, cwd=ROOT)
 

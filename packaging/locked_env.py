@@ -23,6 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements-lock.txt"
 PINS = ROOT / "packaging" / "lock_pins.txt"
 EXTRAS = ("dev", "packaging")
+# The real ComfyUI the ComfyUI backend's tests start (a test fixture in shared/, never shipped) and its own
+# dependencies, locked apart from the studio's (compiled against the main lock, so the shared ones agree).
+COMFYUI_ENV = "DIFFUSION_STUDIO_COMFYUI"
+COMFYUI_REQUIREMENTS = ROOT / "packaging" / "comfyui_test_requirements.in"
+COMFYUI_LOCK = ROOT / "packaging" / "comfyui-test-lock.txt"
 LOWEST_PYTHON = "3.10"  # pyproject's requires-python: the universal lock covers it and every newer Python
 
 
@@ -68,6 +73,21 @@ def compile_command(python: str = sys.executable) -> list[str]:
     return [python, "-m", "uv", "pip", "compile", "pyproject.toml", *extras, "--universal",
             "--python-version", LOWEST_PYTHON, "-c", str(PINS.relative_to(ROOT)),
             "-o", LOCK.name, "--custom-compile-command", "python3 dev.py lock"]  # fmt: skip
+
+
+def comfyui_folder() -> Path:
+    """Where the tests find ComfyUI: ``$DIFFUSION_STUDIO_COMFYUI``, else ``../shared/engines/comfyui``."""
+    import os
+
+    given = os.environ.get(COMFYUI_ENV)
+    return Path(given) if given else ROOT.parent / "shared" / "engines" / "comfyui"
+
+
+def comfyui_compile_command(python: str = sys.executable) -> list[str]:
+    """The command that writes the ComfyUI test lock (run by ``python3 dev.py lock`` after the main lock)."""
+    return [python, "-m", "uv", "pip", "compile", str(COMFYUI_REQUIREMENTS.relative_to(ROOT)), "--universal",
+            "--python-version", LOWEST_PYTHON, "-c", LOCK.name, "-o", str(COMFYUI_LOCK.relative_to(ROOT)),
+            "--custom-compile-command", "python3 dev.py lock"]  # fmt: skip
 
 
 def drift(pins: list[Pin] | None = None) -> list[str]:

@@ -76,6 +76,12 @@ def build_studio(
 
         # The artist's ComfyUI servers share the queue (Servers…); with none, the local engine takes every job.
         backend = window_backend(settings)
+    if discover is None and backend.name == "comfyui":  # a server's models come from the server (on a thread)
+        discover = lambda _dirs, backend=backend: backend.models()  # noqa: E731
+    if discover is None and backend.name == "servers":  # the servers' models while servers are in use (Servers…)
+        from studio.state.servers import pool_discover
+
+        discover = pool_discover(backend)
     worker = GenerationWorker(backend, **({"saver": saver} if saver else {}))
     models = ModelList(discover) if discover else ModelList()
     state = AppState(settings, worker, models)

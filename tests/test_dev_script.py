@@ -86,3 +86,12 @@ def test_opening_the_studio_again_does_not_reinstall():
     assert "Updating" not in run.stderr and "First run" not in run.stderr
     assert dev.STAMP.stat().st_mtime_ns == before
     print(f"\ndev.py studio with an up-to-date environment: {elapsed:.2f} s")
+
+
+def test_the_comfyui_test_dependencies_install_through_both_locks():
+    """With ComfyUI beside the checkout, its locked dependencies go in after the studio, held to the main lock."""
+    *_main, comfyui_step = dev.install_commands(("dev",), None, fresh_torch=False, comfyui=True)
+    assert comfyui_step[comfyui_step.index("-c") + 1] == str(dev.locked_env.LOCK)
+    assert comfyui_step[-2:] == ["-r", str(dev.locked_env.COMFYUI_LOCK)]
+    stamp = dev.wanted_install(("dev",), None, comfyui=False)
+    assert not dev.up_to_date(dev.wanted_install(("dev",), None, comfyui=True), stamp)  # wanted, not installed

@@ -68,3 +68,15 @@ def test_drift_names_the_package_and_both_versions():
     pin = locked_env.Pin("pytest", "0.0.1", "")
     assert locked_env.drift([pin]) == [f"pytest {pytest.__version__} is installed, the lock says 0.0.1"]
     assert locked_env.drift([locked_env.Pin("pytest", "0.0.1", "sys_platform == 'nonexistent'")]) == []
+
+
+def test_the_comfyui_test_lock_agrees_with_the_main_lock():
+    """ComfyUI's dependencies install into the same environment: what both locks pin, they pin alike."""
+    main: dict[str, set[str]] = {}
+    for pin in locked_env.read_lock():
+        main.setdefault(pin.name, set()).add(pin.version)
+    for pin in locked_env.read_lock(locked_env.COMFYUI_LOCK):
+        if pin.name in main:
+            assert pin.version in main[pin.name], f"{pin.name}=={pin.version}: run python3 dev.py lock"
+    required = locked_env.COMFYUI_REQUIREMENTS.read_text(encoding="utf-8")
+    assert "torchaudio" not in required.replace("without torchaudio", "") and "requests" in required

@@ -36,6 +36,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     server = server_from_args(args, settings)
     if server is not None and args.hash:
         raise CliError("--hash reads the model files, which are on the server: leave it out with --server.")
+    if server is not None and given:
+        raise CliError("--dir lists folders on this computer; with --server the server's models are listed.")
     # The backend's catalogue, as the window's: the same folders, so both list the same models.
     backend = backend_from_settings(
         settings, own_process=False, extra_model_dirs=tuple(str(folder) for folder in given), server=server

@@ -3,13 +3,28 @@ the backend that spreads the queue, and the queue moved on (more servers take mo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from studio.backend.multi_backend import MultiBackend
 from studio.backend.server_pool import ServerEntry, apply_servers, keep_server_entries, server_entries
+from studio.state.model_list import default_discover
 
 if TYPE_CHECKING:
     from studio.state.app_state import AppState
+
+
+def pool_discover(pool: Any) -> Callable[[Sequence[Path]], list[Any]]:
+    """The model list's source for the window's backend: while servers are in use, what they have (and this
+    computer's models when it may take jobs); with none, this computer's folders, as always."""
+
+    def discover(extra_dirs: Sequence[Path]) -> list[Any]:
+        if isinstance(pool, MultiBackend) and pool.server_backends():
+            return pool.models()
+        return default_discover(extra_dirs)
+
+    return discover
 
 
 def current_servers(state: AppState) -> list[ServerEntry]:
@@ -34,5 +49,6 @@ def use_servers(state: AppState, entries: list[ServerEntry], allow_local: bool) 
         state.notice(warning)
     used = [entry.server.name for entry in entries if entry.enabled]
     state.info(f"Generating on: {', '.join(used)}." if used else "Generating on this computer.")
+    state.refresh_models()  # the model list shows what the servers in use have
     if not state.queue.paused:
         state.resume_queue()  # more servers take more of the waiting jobs at once

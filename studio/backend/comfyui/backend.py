@@ -27,7 +27,7 @@ from studio.backend.comfyui.answers import expect_mapping, expect_str, file_name
 from studio.backend.comfyui.catalogue import lora_entries, model_entries, server_files
 from studio.backend.comfyui.errors import ServerError
 from studio.backend.comfyui.graph import build_graph, total_steps
-from studio.backend.comfyui.http_client import DEFAULT_TIMEOUT, ComfyClient
+from studio.backend.comfyui.http_client import DEFAULT_TIMEOUT, ComfyClient, display_address
 from studio.backend.comfyui.job_inputs import PreparedJob, ServerFiles, match_name, prepare, stem, upload_name
 from studio.backend.comfyui.progress import ProgressTracker, error_message, prompt_end
 from studio.backend.comfyui.samplers import server_samplers
@@ -76,10 +76,8 @@ class _Cancelled(Exception):
 
 def server_label(server: ServerConfig) -> str:
     """Which server made an image, for the metadata: its name and address, never a token or a password."""
-    parts = urllib.parse.urlsplit(server.url)
-    host = parts.hostname or ""
-    address = f"{host}:{parts.port}" if parts.port else host
-    return f"ComfyUI {server.name} ({address})" if server.name else f"ComfyUI {address}"
+    address = display_address(server.url).split("://", 1)[1]
+    return f"ComfyUI {server.name} ({address})" if server.name not in ("", address) else f"ComfyUI {address}"
 
 
 class ComfyBackend(BackendBase):
@@ -353,6 +351,7 @@ class ComfyBackend(BackendBase):
 
         heard = time.monotonic()
         cancel_sent: float | None = None
+        running = waiting_said = False  # the server began the graph; the artist was told it waits its turn
         while True:
             if self._cancel.is_set() and cancel_sent is None:
                 self._stop_prompt(prompt_id)
@@ -366,6 +365,9 @@ class ComfyBackend(BackendBase):
                     state = self._prompt_state(prompt_id)
                     if state == "done":
                         return PromptEnd("success")
+                    if state == "queued" and not running and not waiting_said:
+                        waiting_said = True  # other people's jobs run first on a shared server
+                        self._events.put(Stage(job_id, f"Waiting in the queue of {self.server.name}…"))
                     if state == "gone":
                         if cancel_sent is not None:
                             raise _Cancelled
@@ -381,6 +383,8 @@ class ComfyBackend(BackendBase):
             if kind != "json":
                 continue
             payload = data.get("data")
+            if data.get("type") == "execution_start":
+                running = True
             if (
                 data.get("type") == "progress"
                 and isinstance(payload, dict)

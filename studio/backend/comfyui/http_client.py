@@ -27,6 +27,15 @@ def check_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
+def display_address(url: str) -> str:
+    """``scheme://host:port`` of ``url`` without a user name or password, for messages and metadata."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"
+
+
 def is_local(url: str) -> bool:
     host = urllib.parse.urlsplit(url).hostname or ""
     return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
@@ -46,7 +55,7 @@ class ComfyClient:
     def _open(self, request: urllib.request.Request, timeout: float | None, limit: int) -> bytes:
         for key, value in self.headers().items():
             request.add_header(key, value)
-        where = f"the ComfyUI server '{self.server.name}' ({self.url})"
+        where = f"the ComfyUI server '{self.server.name}' ({display_address(self.url)})"
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as answer:
                 data = answer.read(limit + 1)

@@ -97,6 +97,7 @@ class ComfySocket:
 
     def close(self) -> None:
         try:
-            self._socket.close()
+            # A server answers the close at once; a gone one is not waited for.
+            self._socket.close(timeout=0.3)
         except Exception:  # noqa: BLE001 - closing a broken socket must not hide the error that broke it
             pass
