@@ -59,6 +59,7 @@ class JobFailed:
     job_id: int
     message: str
     detail: str = ""
+    retryable: bool = False  # nothing is wrong with the request (no server could take it now): it may run again
 
 
 @dataclass(frozen=True)

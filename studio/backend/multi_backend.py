@@ -325,7 +325,7 @@ class MultiBackend(BackendBase):
             self._pending.remove(job)
             if choice is None:
                 log.warning("job %d has nowhere to run: %s", job.id, reason)
-                self._events.put(JobFailed(job.id, reason))
+                self._events.put(JobFailed(job.id, reason, retryable=True))
                 return
             choice.job = job
             self._where[job.id] = choice

@@ -87,6 +87,8 @@ class AppState(QObject):
         self.queue.changed.connect(self.autosave.schedule)
         worker.job_started.connect(self._on_started)
         worker.job_runner.connect(self._on_runner)
+        worker.retryable.connect(self._on_retryable)
+        self._retryable: set[int] = set()  # failed jobs that go back to the queue instead of being dropped
         # Bound methods (not lambdas): Qt then queues the worker thread's signals onto this object's thread.
         worker.stage.connect(self._on_stage)
         worker.progress.connect(self._on_progress)
@@ -438,8 +440,16 @@ class AppState(QObject):
         self._done(job_id)
         self.result_ready.emit(result, saved)
 
+    def _on_retryable(self, job_id: int) -> None:
+        self._retryable.add(job_id)
+
     def _on_failed(self, job_id: int, message: str, detail: str) -> None:
         self.error(message, detail)
+        job = self.in_flight.get(job_id)
+        if job_id in self._retryable and job is not None:  # nothing lost: it waits, paused, to be tried again
+            self._retryable.discard(job_id)
+            self.queue.put_back(job)
+            self.notice("The generation is back in the queue, paused: press Resume queue to try it again.")
         self._done(job_id)
         self.job_failed.emit(message)
 

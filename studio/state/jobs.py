@@ -77,6 +77,12 @@ class JobQueue(QObject):
                 return True
         return False
 
+    def put_back(self, job: Job) -> None:
+        """A job that could not run now goes back to the front, and the queue waits for the artist."""
+        self._jobs.insert(0, job)
+        self.paused = True
+        self.changed.emit()
+
     def take_next(self) -> Job | None:
         if self.paused or not self._jobs:
             return None

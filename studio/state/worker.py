@@ -73,6 +73,7 @@ class GenerationWorker(QObject):
     # job id, GenerationResult, saved paths (every batch's), first save error ("" if all saved)
     finished = Signal(int, object, object, str)
     failed = Signal(int, str, str)  # job id, message, detail
+    retryable = Signal(int)  # job id: its failure (sent next) is no fault of the request, which may run again
     # job id, the partial GenerationResult or None, the paths its finished batches were saved to
     cancelled = Signal(int, object, object)
     task_finished = Signal(int, object)  # task id (run_task's), value
@@ -190,6 +191,8 @@ class GenerationWorker(QObject):
             self.cancelled.emit(event.job_id, event.result, saves.paths)
         else:
             log.warning("job %d failed: %s", event.job_id, event.message)
+            if event.retryable:
+                self.retryable.emit(event.job_id)
             self.failed.emit(event.job_id, event.message, event.detail)
 
     def _save_batch(self, job_id: int, batch: Any) -> None:

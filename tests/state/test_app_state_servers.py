@@ -43,3 +43,32 @@ def test_the_queue_runs_one_job_per_server_and_shows_where(qtbot, tmp_path):
         assert len(engines[0].calls) + len(engines[1].calls) == 3
     finally:
         assert state.shutdown(2.0)
+
+
+def test_a_job_no_server_can_take_goes_back_to_the_queue_paused_and_runs_when_resumed(qtbot, tmp_path, monkeypatch):
+    from studio.backend import multi_backend
+
+    monkeypatch.setattr(multi_backend, "RETRY_DEAD_S", 0.0)
+    server = FakeServer("desk")
+    server.die()
+    backend = MultiBackend([server], probes={"desk": server.probe})
+    worker = GenerationWorker(backend, saver=lambda result, folder: [folder / "x.png"])
+    state = AppState(AppSettings(output_folder=str(tmp_path)), worker, ModelList(lambda dirs: []),
+                     session_path=tmp_path / "session.json")  # fmt: skip
+    messages, results = [], []
+    state.message.connect(lambda kind, text, detail: messages.append(text))
+    state.result_ready.connect(lambda result, saved: results.append(result))
+    worker.start(warm_up=False)
+    try:
+        state.set_request(REQUEST)
+        job = state.generate()
+        qtbot.waitUntil(lambda: not state.is_running, timeout=5000)
+        assert any("no server answers ('desk')" in text for text in messages)
+        assert [j.id for j in state.queue.jobs()] == [job.id] and state.queue.paused  # kept, waiting
+        server.up = True  # the server is back
+        server.engine.default = Script(steps=2)
+        state.resume_queue()
+        qtbot.waitUntil(lambda: len(results) == 1 and not state.is_running, timeout=5000)
+        assert len(state.queue) == 0
+    finally:
+        assert state.shutdown(2.0)
