@@ -20,7 +20,7 @@ from studio.settings import AppSettings
 
 log = logging.getLogger("studio.backend.servers")
 
-PROBE_TIMEOUT_S = 3.0  # how long the dispatcher waits for a server's answer before it thinks it gone
+PROBE_TIMEOUT_S = 5.0  # how long the dispatcher waits for a server's answer before it thinks it gone
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,16 @@ def answers(server: ServerConfig) -> Probe:
     """The dispatcher's question "does it still answer?" for ``server``."""
 
     def probe() -> bool:
-        from studio.backend.comfyui.connection import check_connection
+        # /system_stats alone: the full connection check also reads every node's description, too much to ask
+        # of a busy server each time a job fails there.
+        from studio.backend.comfyui.errors import ServerError
+        from studio.backend.comfyui.http_client import ComfyClient
 
-        return check_connection(server, timeout=PROBE_TIMEOUT_S).reachable
+        try:
+            ComfyClient(server, PROBE_TIMEOUT_S).get_json("/system_stats")
+        except ServerError:
+            return False
+        return True
 
     return probe
 

@@ -52,8 +52,13 @@ class JobQueue(QObject):
             self.changed.emit()
 
     def running_text(self) -> str:
-        """Where the jobs being generated run ("Running on desk: a fox…"); "" when none says where."""
-        lines = [f"Running on {where}: {job.label()}" for job, where in self._running.values() if where]
+        """Where the jobs being generated run ("Running on desk: a fox…", one line each, the prompt cut short to
+        fit a narrow panel); "" when none says where."""
+        lines = []
+        for job, where in self._running.values():
+            prompt = " ".join(job.request.prompt.split()) or "(empty prompt)"
+            if where:
+                lines.append(f"Running on {where}: {prompt if len(prompt) <= 28 else prompt[:27] + '…'}")
         return "\n".join(lines)
 
     def __len__(self) -> int:

@@ -68,6 +68,7 @@ class QueuePanel(QWidget):
         count = len(self.queue)
         self.title.setText(f"Queue ({count} waiting)" if count else "Queue (empty)")
         self.where.setText(self.queue.running_text())
+        self.where.setToolTip(self.where.text())
         self.where.setVisible(bool(self.where.text()))
         self._update_buttons()
 
