@@ -19,6 +19,7 @@ Not a test: it needs ComfyUI's dependencies (packaging/comfyui-test-lock.txt) an
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import statistics
@@ -38,11 +39,13 @@ from studio.backend.multi_backend import MultiBackend  # noqa: E402
 from studio.backend.server_pool import answers, comfy_backend  # noqa: E402
 from studio.request import GenerationRequest  # noqa: E402
 
+_seeds = itertools.count(1000)  # every job its own seed: ComfyUI would answer a repeated graph from its cache
+
 
 def request(index: int, steps: int, size: int) -> GenerationRequest:
     return GenerationRequest(
         model=CHECKPOINT, prompt=f"a lighthouse at dusk, study {index}", negative_prompt="blurry", steps=steps,
-        sampler="Euler", cfg_scale=5.0, width=size, height=size, seed=1000 + index,
+        sampler="Euler", cfg_scale=5.0, width=size, height=size, seed=next(_seeds),
     )  # fmt: skip
 
 
@@ -118,7 +121,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=12)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=2, help="alternating one/two-server runs")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating one/two-server runs")
     parser.add_argument("--kill-after", type=int, default=3, help="finished jobs before the second server dies")
     args = parser.parse_args()
     problem = why_unavailable()
