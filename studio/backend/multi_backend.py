@@ -135,7 +135,10 @@ class MultiBackend(BackendBase):
     def start(self, warm_up: bool = True) -> None:
         self._started = True
         for runner in self._runners:
-            self._start_runner(runner, warm_up)
+            # The local engine is built ahead only when it will take jobs: with servers in use and no fallback
+            # allowed, importing torch for nothing would cost the artist's memory.
+            idle = runner.local and self._servers() and not self.allow_local
+            self._start_runner(runner, warm_up and not idle)
         self._spawn(self._schedule, name="studio-scheduler")
 
     def set_servers(
