@@ -76,17 +76,22 @@ def build_studio(
 
         # The artist's ComfyUI servers share the queue (Servers…); with none, the local engine takes every job.
         backend = window_backend(settings)
-    if discover is None and backend.name == "comfyui":  # a server's models come from the server (on a thread)
-        discover = lambda _dirs, backend=backend: backend.models()  # noqa: E731
-    if discover is None and backend.name == "servers":  # the servers' models while servers are in use (Servers…)
-        from studio.state.servers import pool_discover
+    loras = None
+    if backend.name == "comfyui":  # a server's models and LoRAs come from the server (on the scan threads)
+        from studio.state.lora_list import LoraList
 
-        discover = pool_discover(backend)
+        discover = discover or (lambda _dirs, backend=backend: backend.models())
+        loras = LoraList(lambda _roots, backend=backend: backend.loras())
+    if backend.name == "servers":  # the servers' models and LoRAs while servers are in use (Servers…)
+        from studio.state.servers import pool_lists
+
+        discover, loras = pool_lists(backend, discover)
     worker = GenerationWorker(backend, **({"saver": saver} if saver else {}))
     models = ModelList(discover) if discover else ModelList()
-    state = AppState(settings, worker, models)
+    state = AppState(settings, worker, models, loras=loras)
     worker.setParent(state)
     models.setParent(state)
+    state.loras.setParent(state)
     window = MainWindow(state)
     session, session_problem = load_session()
     state.restore(session)

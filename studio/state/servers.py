@@ -9,22 +9,28 @@ from typing import TYPE_CHECKING, Any
 
 from studio.backend.multi_backend import MultiBackend
 from studio.backend.server_pool import ServerEntry, apply_servers, keep_server_entries, server_entries
+from studio.state.lora_list import LoraList, default_scan
 from studio.state.model_list import default_discover
 
 if TYPE_CHECKING:
     from studio.state.app_state import AppState
 
 
-def pool_discover(pool: Any) -> Callable[[Sequence[Path]], list[Any]]:
-    """The model list's source for the window's backend: while servers are in use, what they have (and this
-    computer's models when it may take jobs); with none, this computer's folders, as always."""
+def pool_lists(pool: Any, discover: Callable | None) -> tuple[Callable, LoraList]:
+    """The model and LoRA lists' sources for the window's backend (``discover`` kept when a test gives one):
+    while servers are in use, what they have (and this computer's, when it may take jobs); with none, this
+    computer's folders, as always."""
 
-    def discover(extra_dirs: Sequence[Path]) -> list[Any]:
-        if isinstance(pool, MultiBackend) and pool.server_backends():
-            return pool.models()
-        return default_discover(extra_dirs)
+    def servers_in_use() -> bool:
+        return isinstance(pool, MultiBackend) and bool(pool.server_backends())
 
-    return discover
+    def models(extra_dirs: Sequence[Path]) -> list[Any]:
+        return pool.models() if servers_in_use() else default_discover(extra_dirs)
+
+    def loras(roots: Sequence[str]) -> list[Any]:
+        return pool.loras() if servers_in_use() else default_scan(roots)
+
+    return discover or models, LoraList(loras)
 
 
 def current_servers(state: AppState) -> list[ServerEntry]:

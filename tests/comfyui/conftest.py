@@ -7,6 +7,7 @@ where that is a failure: CI installs them (python3 dev.py test), so a skip there
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -21,11 +22,24 @@ def comfy_server(tmp_path_factory):
             pytest.fail(f"CI must run the ComfyUI tests, but {reason}", pytrace=False)
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("comfyui")
+    # The server boots while the models are built: it lists its folders only when asked.
+    built: list[float] = []
     started = time.perf_counter()
-    write_tiny_models(base)
-    built = time.perf_counter() - started
-    server = start_server(base, threads=1)
-    print(f"\nComfyUI: tiny models built in {built:.1f} s, server answered after {server.started_s:.1f} s")
+    builder = threading.Thread(
+        target=lambda: (write_tiny_models(base), built.append(time.perf_counter() - started))
+    )
+    builder.start()
+    try:
+        server = start_server(base, threads=1)
+    finally:
+        builder.join()
+    if not built:
+        server.stop()
+        pytest.fail("building the tiny ComfyUI models failed (see the traceback above)", pytrace=False)
+    print(
+        f"\nComfyUI: tiny models built in {built[0]:.1f} s, server answered after {server.started_s:.1f} s, "
+        f"both ready after {time.perf_counter() - started:.1f} s"
+    )
     yield server
     server.stop()
 

@@ -208,9 +208,9 @@ def test_a_server_that_goes_away_mid_run_fails_the_job_and_keeps_the_finished_ba
 
 
 def test_a_server_that_stops_answering_mid_run_fails_the_job(fake, monkeypatch):
-    import studio.backend.comfyui.backend as comfy_backend
+    import studio.backend.comfyui.graph_run as comfy_run
 
-    monkeypatch.setattr(comfy_backend, "ALIVE_CHECK_S", 0.3)
+    monkeypatch.setattr(comfy_run, "ALIVE_CHECK_S", 0.3)
     fake.prompt_script = lambda pid, node: [
         {"type": "progress", "data": {"value": 1, "max": 2, "prompt_id": pid, "node": node}}
     ]
@@ -223,10 +223,10 @@ def test_a_server_that_stops_answering_mid_run_fails_the_job(fake, monkeypatch):
 
 
 def test_a_job_behind_other_peoples_jobs_says_it_waits(fake, monkeypatch):
-    import studio.backend.comfyui.backend as comfy_backend
+    import studio.backend.comfyui.graph_run as comfy_run
     from studio.backend.events import Stage
 
-    monkeypatch.setattr(comfy_backend, "ALIVE_CHECK_S", 0.3)
+    monkeypatch.setattr(comfy_run, "ALIVE_CHECK_S", 0.3)
     fake.prompt_script = lambda pid, node: []
     fake.answers["/queue"] = (200, {"queue_running": [[0, "someone-else"]], "queue_pending": [[1, "p1"]]})
 
@@ -240,9 +240,9 @@ def test_a_job_behind_other_peoples_jobs_says_it_waits(fake, monkeypatch):
 
 
 def test_a_job_the_server_forgot_fails_with_retry_advice(fake, monkeypatch):
-    import studio.backend.comfyui.backend as comfy_backend
+    import studio.backend.comfyui.graph_run as comfy_run
 
-    monkeypatch.setattr(comfy_backend, "ALIVE_CHECK_S", 0.3)
+    monkeypatch.setattr(comfy_run, "ALIVE_CHECK_S", 0.3)
     fake.prompt_script = lambda pid, node: []  # queued, then neither running, waiting nor in the history
     fake.answers["/history/p1"] = (200, {})
     message = _failure(run_job(ComfyBackend(ServerConfig("box", fake.url))))
@@ -270,6 +270,12 @@ def test_hostile_or_broken_answers_fail_the_job_and_touch_nothing(fake, images, 
     if picture is not None:
         fake.image = png(128, 64) if picture == "big" else picture
     assert expected in _failure(run_job(ComfyBackend(ServerConfig("box", fake.url))))
+
+
+def test_a_job_id_that_is_no_id_is_never_put_in_a_url(fake):
+    fake.answers["/prompt"] = (200, {"prompt_id": "../../system_stats?x=", "number": 1})
+    assert "which is no job id" in _failure(run_job(ComfyBackend(ServerConfig("box", fake.url))))
+    assert not any(path.startswith("/history") for _m, path, _h, _b in fake.requests)
 
 
 def test_an_unreachable_server_fails_the_job():
@@ -334,3 +340,27 @@ def test_jobs_started_and_finished_events_pair_up(fake):
     events = run_job(ComfyBackend(ServerConfig("box", fake.url)))
     assert isinstance(events[0], JobQueued) and isinstance(events[1], JobStarted)
     assert sum(isinstance(e, JobFinished) for e in events) == 1
+
+
+def test_a_server_job_never_imports_torch(fake):
+    """The window may run a server's jobs in its own process: torch must stay out of it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "from studio.backend.comfyui.backend import ComfyBackend\n"
+        "from studio.backend.comfyui.server_config import ServerConfig\n"
+        "from studio.backend.events import JOB_ENDS\n"
+        "from studio.request import GenerationRequest\n"
+        f"backend = ComfyBackend(ServerConfig('box', {fake.url!r}))\n"
+        "backend.start()\n"
+        "backend.submit(GenerationRequest(model='sd15', prompt='a (cat:1.1)', steps=2, width=64, height=64))\n"
+        "while not isinstance(event := backend.next_event(20), JOB_ENDS): assert event is not None\n"
+        "backend.close()\n"
+        "print(type(event).__name__, 'torch' in sys.modules, 'diffusers' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert run.stdout.split() == ["JobFinished", "False", "False"], run.stderr

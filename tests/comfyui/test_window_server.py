@@ -37,6 +37,8 @@ def _settle(qtbot, window, steps: int) -> None:
 def test_generate_from_the_window_on_a_server(qtbot, studio):
     window, state = studio.window, studio.state
     assert state.request.model == "tiny-sd15.safetensors"  # the server's model, listed from the server
+    state.loras.refresh()
+    qtbot.waitUntil(lambda: state.loras.names() == {"tiny-ink"}, timeout=15000)  # and its LoRAs
     _settle(qtbot, window, steps=3)
     qtbot.mouseClick(window.progress_panel.generate, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.canvas.previews_shown >= 1, timeout=60000)

@@ -17,19 +17,15 @@ import secrets
 import threading
 import time
 import traceback
-import urllib.parse
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from studio.backend.base import BackendBase
 from studio.backend.catalogue import FAMILIES, Capabilities
-from studio.backend.comfyui.answers import expect_mapping, expect_str, file_name, picture
 from studio.backend.comfyui.catalogue import lora_entries, model_entries, server_files
-from studio.backend.comfyui.errors import ServerError
-from studio.backend.comfyui.graph import build_graph, total_steps
+from studio.backend.comfyui.graph_run import GraphRun, RunCancelled
 from studio.backend.comfyui.http_client import DEFAULT_TIMEOUT, ComfyClient, display_address
 from studio.backend.comfyui.job_inputs import PreparedJob, ServerFiles, match_name, prepare, stem, upload_name
-from studio.backend.comfyui.progress import ProgressTracker, error_message, prompt_end
 from studio.backend.comfyui.samplers import server_samplers
 from studio.backend.comfyui.server_config import ServerConfig
 from studio.backend.comfyui.ws_client import ComfySocket
@@ -41,7 +37,6 @@ from studio.backend.events import (
     JobQueued,
     JobStarted,
     Stage,
-    StepProgress,
     TaskFailed,
     TaskFinished,
 )
@@ -60,18 +55,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("studio.backend.comfyui")
 
-RECEIVE_S = 0.1  # how often the job loop looks at the cancel flag between messages
-ALIVE_CHECK_S = 5.0  # after this long without a message the server is asked whether the graph is still there
-CANCEL_WAIT_S = 10.0  # how long an interrupted graph may take to say it stopped
-HISTORY_WAIT_S = 10.0  # ComfyUI writes /history just after execution_success
 UNEXPECTED = (
     "Something went wrong while generating on the server. The studio is still running; try again, and if it "
     "happens again send the log file with the details below."
 )
-
-
-class _Cancelled(Exception):
-    pass
 
 
 def server_label(server: ServerConfig) -> str:
@@ -221,7 +208,7 @@ class ComfyBackend(BackendBase):
         done: list[GenerationResult] = []  # the batches already handed out (and saved by the listener)
         try:
             result = self._generate(job_id, request, done)
-        except _Cancelled:
+        except RunCancelled:
             self._events.put(JobCancelled(job_id, _merge(done, cancelled=True) if done else None))
         except StudioError as exc:
             log.warning("job %d on %s failed: %s", job_id, self.server.name, exc)
@@ -239,7 +226,7 @@ class ComfyBackend(BackendBase):
 
     def _check_cancel(self) -> None:
         if self._cancel.is_set():
-            raise _Cancelled
+            raise RunCancelled
 
     def _generate(
         self, job_id: int, request: GenerationRequest, done: list[GenerationResult]
@@ -266,6 +253,7 @@ class ComfyBackend(BackendBase):
         model = ModelInfo(name=stem(checkpoint), family=family)
         self._check_cancel()
         socket = ComfySocket(self.server, self._client_id, self.timeout)
+        run = GraphRun(self.client, socket, self._client_id, job_id, self._cancel, self._events.put)
         try:
             images: list[Any] = []
             for call in range(request.batch_count):
@@ -276,7 +264,7 @@ class ComfyBackend(BackendBase):
                     if request.images_total > 1:
                         stage = f"Generating image {len(images) + len(batch) + 1} of {request.images_total} on {self.server.name}…"
                     self._events.put(Stage(job_id, stage))
-                    batch.append(self._run_graph(socket, job_id, job, seed, call))
+                    batch.append(run.image(job, seed, call))
                 images.extend(batch)
                 result = self._result(job, model, batch, seeds, started)
                 done.append(result)
@@ -305,152 +293,6 @@ class ComfyBackend(BackendBase):
             elapsed_s=time.perf_counter() - started,
             server=server_label(self.server),
         )
-
-    def _run_graph(self, socket: ComfySocket, job_id: int, job: PreparedJob, seed: int, call: int) -> Any:
-        """Send one image's graph, follow it to its end and fetch its picture."""
-        request = job.request
-        graph = build_graph(request, job.inputs, seed)
-        body = {
-            "prompt": graph.nodes,
-            "client_id": self._client_id,
-            "extra_data": {"preview_method": "latent2rgb"},
-        }
-        answer = expect_mapping(self.client.post_json("/prompt", body), "the queued job")
-        prompt_id = expect_str(answer.get("prompt_id"), "the queued job")
-        offsets = {graph.base_sampler: (0, "base")}
-        if graph.refine_sampler:
-            offsets[graph.refine_sampler] = (total_steps(request.with_changes(hires=None)), "refine")
-        size = (
-            request.hires.output_size(request.width, request.height)
-            if request.hires
-            else (request.width, request.height)
-        )
-        tracker = ProgressTracker(
-            offsets, total_steps(request), call, (max(1, size[0] // 8), max(1, size[1] // 8))
-        )
-        ended = self._follow(socket, job_id, prompt_id, tracker, request)
-        if ended.kind == "interrupted":
-            if self._cancel.is_set():
-                raise _Cancelled
-            raise ServerError(
-                f"The job was stopped on the ComfyUI server '{self.server.name}' (by someone else?). Retry it."
-            )
-        if ended.kind == "error":
-            raise ServerError(ended.message)
-        return self._fetch_image(prompt_id, graph.output, request)
-
-    def _follow(
-        self,
-        socket: ComfySocket,
-        job_id: int,
-        prompt_id: str,
-        tracker: ProgressTracker,
-        request: GenerationRequest,
-    ) -> Any:
-        from studio.backend.comfyui.progress import PromptEnd
-
-        heard = time.monotonic()
-        cancel_sent: float | None = None
-        running = waiting_said = False  # the server began the graph; the artist was told it waits its turn
-        while True:
-            if self._cancel.is_set() and cancel_sent is None:
-                self._stop_prompt(prompt_id)
-                cancel_sent = time.monotonic()
-            if cancel_sent is not None and time.monotonic() - cancel_sent > CANCEL_WAIT_S:
-                raise _Cancelled  # the server never said it stopped; the job is cancelled here all the same
-            message = socket.receive(RECEIVE_S)
-            if message is None:
-                if time.monotonic() - heard > ALIVE_CHECK_S:
-                    heard = time.monotonic()
-                    state = self._prompt_state(prompt_id)
-                    if state == "done":
-                        return PromptEnd("success")
-                    if state == "queued" and not running and not waiting_said:
-                        waiting_said = True  # other people's jobs run first on a shared server
-                        self._events.put(Stage(job_id, f"Waiting in the queue of {self.server.name}…"))
-                    if state == "gone":
-                        if cancel_sent is not None:
-                            raise _Cancelled
-                        raise ServerError(
-                            f"The ComfyUI server '{self.server.name}' dropped the job (was it restarted?). The job "
-                            "is kept as failed: retry it."
-                        )
-                continue
-            heard = time.monotonic()
-            kind, data = message
-            for preview in tracker.on_frame(data) if kind == "preview" else []:
-                self._events.put(StepProgress(job_id, preview))
-            if kind != "json":
-                continue
-            payload = data.get("data")
-            if data.get("type") == "execution_start":
-                running = True
-            if (
-                data.get("type") == "progress"
-                and isinstance(payload, dict)
-                and payload.get("prompt_id") == prompt_id
-            ):
-                for preview in tracker.on_progress(payload):
-                    self._events.put(StepProgress(job_id, preview))
-                continue
-            ended = prompt_end(data, prompt_id)
-            if ended is not None:
-                for preview in tracker.flush():
-                    self._events.put(StepProgress(job_id, preview))
-                if ended.kind == "error":
-                    ended.message = error_message(payload, request.width, request.height, self.server.name)
-                return ended
-
-    def _stop_prompt(self, prompt_id: str) -> None:
-        """Take the graph off the queue if it still waits there, and interrupt it if it runs."""
-        for path, body in (("/queue", {"delete": [prompt_id]}), ("/interrupt", {"prompt_id": prompt_id})):
-            try:
-                self.client.post_json(path, body)
-            except ServerError as exc:
-                log.warning("cancel on %s: %s failed: %s", self.server.name, path, exc)
-
-    def _prompt_state(self, prompt_id: str) -> str:
-        """ "queued" (running or waiting), "done" (in the history) or "gone" (neither)."""
-        state = expect_mapping(self.client.get_json("/queue"), "the queue")
-        for key in ("queue_running", "queue_pending"):
-            for item in state.get(key) or []:
-                if isinstance(item, list) and len(item) > 1 and item[1] == prompt_id:
-                    return "queued"
-        history = self.client.get_json(f"/history/{prompt_id}")
-        return "done" if isinstance(history, dict) and prompt_id in history else "gone"
-
-    def _fetch_image(self, prompt_id: str, output: str, request: GenerationRequest) -> Any:
-        deadline = time.monotonic() + HISTORY_WAIT_S
-        while True:
-            history = expect_mapping(
-                self.client.get_json(f"/history/{urllib.parse.quote(prompt_id)}"), "the job's history"
-            )
-            if prompt_id in history or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        entry = expect_mapping(history.get(prompt_id), "the finished job")
-        outputs = expect_mapping(entry.get("outputs", {}), "the job's outputs")
-        images = expect_mapping(outputs.get(output, {}), "the job's images").get("images")
-        if not isinstance(images, list) or not images:
-            raise ServerError(f"The ComfyUI server '{self.server.name}' finished the job without an image.")
-        item = expect_mapping(images[0], "the image")
-        params = {
-            "filename": file_name(item.get("filename"), "the image"),
-            "subfolder": file_name(item["subfolder"], "the image folder") if item.get("subfolder") else "",
-            "type": "temp" if item.get("type") == "temp" else "output",
-        }
-        image = picture(self.client.get_bytes("/view", params, timeout=max(self.timeout, 30.0)), "the image")
-        expected = (
-            request.hires.output_size(request.width, request.height)
-            if request.hires
-            else (request.width, request.height)
-        )
-        if image.size != tuple(expected):
-            raise ServerError(
-                f"The ComfyUI server '{self.server.name}' sent a {image.width}×{image.height} image where "
-                f"{expected[0]}×{expected[1]} was asked for."
-            )
-        return image
 
 
 def _merge(done: list[GenerationResult], cancelled: bool, elapsed: float | None = None) -> GenerationResult:
