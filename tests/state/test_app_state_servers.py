@@ -72,3 +72,23 @@ def test_a_job_no_server_can_take_goes_back_to_the_queue_paused_and_runs_when_re
         assert len(state.queue) == 0
     finally:
         assert state.shutdown(2.0)
+
+
+def _scanned(qtbot, scanned_list) -> list:
+    with qtbot.waitSignal(scanned_list.changed, timeout=5000) as blocker:
+        scanned_list.refresh([])
+    return list(blocker.args[0])
+
+
+def test_the_window_lists_the_servers_models_and_loras_while_servers_are_in_use(qtbot, monkeypatch):
+    from studio.state import servers as server_state
+
+    monkeypatch.setattr(server_state, "default_discover", lambda dirs: ["this computer's models"])
+    monkeypatch.setattr(server_state, "default_scan", lambda roots: ["this computer's LoRAs"])
+    pool = MultiBackend([], FakeServer("local"), allow_local=False)
+    discover, loras = server_state.pool_lists(pool, None)
+    assert discover(()) == ["this computer's models"] and _scanned(qtbot, loras) == ["this computer's LoRAs"]
+    pool.set_servers([FakeServer("desk", models=("tiny", "big"), loras=("ink",))], allow_local=False)
+    assert sorted(entry.name for entry in discover(())) == ["big", "tiny"]  # the local engine takes no job
+    assert [entry.name for entry in _scanned(qtbot, loras)] == ["ink"]
+    pool.close()
