@@ -72,15 +72,20 @@ def build_studio(
     settings, settings_problem = load_settings()
     apply_theme(app, settings.theme)
     if backend is None:
-        from studio.backend.factory import backend_from_settings
+        from studio.backend.server_pool import window_backend
 
-        backend = backend_from_settings(settings, own_process=True)
+        # The artist's ComfyUI servers share the queue (Servers…); with none, the local engine takes every job.
+        backend = window_backend(settings)
     loras = None
     if backend.name == "comfyui":  # a server's models and LoRAs come from the server (on the scan threads)
         from studio.state.lora_list import LoraList
 
         discover = discover or (lambda _dirs, backend=backend: backend.models())
         loras = LoraList(lambda _roots, backend=backend: backend.loras())
+    if backend.name == "servers":  # the servers' models and LoRAs while servers are in use (Servers…)
+        from studio.state.servers import pool_lists
+
+        discover, loras = pool_lists(backend, discover)
     worker = GenerationWorker(backend, **({"saver": saver} if saver else {}))
     models = ModelList(discover) if discover else ModelList()
     state = AppState(settings, worker, models, loras=loras)

@@ -38,8 +38,11 @@ def make_tree_shared(folder: str | os.PathLike[str]) -> None:
             make_shared(os.path.join(root, name))
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
-    """Write ``data`` to ``path`` atomically and return the path.
+def atomic_write_bytes(
+    path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True, private: bool = False
+) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path; ``private`` keeps it readable by its owner
+    alone (0600, from the first byte: secrets such as access tokens).
 
     With ``overwrite=False`` an existing file is never replaced: ``FileExistsError`` is raised instead, even
     when another process creates the file at the same moment (the final step is a hard link where the file
@@ -53,7 +56,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: 
             handle.write(data)
             handle.flush()
             if os.name != "nt":
-                os.fchmod(handle.fileno(), shared_mode())
+                os.fchmod(handle.fileno(), 0o600 if private else shared_mode())
             os.fsync(handle.fileno())
         if overwrite:
             os.replace(temp, target)
@@ -68,10 +71,15 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: 
 
 
 def atomic_write_text(
-    path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", overwrite: bool = True
+    path: str | os.PathLike[str],
+    text: str,
+    *,
+    encoding: str = "utf-8",
+    overwrite: bool = True,
+    private: bool = False,
 ) -> Path:
     """``atomic_write_bytes`` for text. Newlines are written as given (no platform translation)."""
-    return atomic_write_bytes(path, text.encode(encoding), overwrite=overwrite)
+    return atomic_write_bytes(path, text.encode(encoding), overwrite=overwrite, private=private)
 
 
 def _place_without_overwrite(temp: Path, target: Path) -> None:

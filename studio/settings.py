@@ -49,6 +49,9 @@ class AppSettings:
     # generates ("" = this computer). Added without a version bump too.
     servers: list[dict[str, str]] = field(default_factory=list)
     active_server: str = ""
+    # The window's queue (Servers…): servers with "enabled": "no" get no jobs; ``local_fallback`` lets the local
+    # engine take the jobs no server can run.
+    local_fallback: bool = True
 
     def outputs(self) -> Path:
         return Path(self.output_folder) if self.output_folder else paths.outputs_dir()

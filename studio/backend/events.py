@@ -20,6 +20,7 @@ class JobQueued:
 @dataclass(frozen=True)
 class JobStarted:
     job_id: int
+    runner: str = ""  # where it runs, when a job may run on one of several backends (a server's name)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class JobFailed:
     job_id: int
     message: str
     detail: str = ""
+    retryable: bool = False  # nothing is wrong with the request (no server could take it now): it may run again
 
 
 @dataclass(frozen=True)

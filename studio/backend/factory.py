@@ -34,7 +34,7 @@ def saved_server(settings: AppSettings, name: str) -> ServerConfig | None:
 
     for entry in settings.servers:
         if entry.get("name") == name and entry.get("url"):
-            return ServerConfig(name=name, url=entry["url"], token=server_token(name))
+            return ServerConfig(name=name, url=entry["url"], token=server_token(entry["url"]))
     return None
 
 

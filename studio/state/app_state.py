@@ -75,7 +75,8 @@ class AppState(QObject):
         self.models = models or ModelList(parent=self)
         self.queue = JobQueue(self)
         self._request = GenerationRequest()
-        self.running: Job | None = None
+        self.running: Job | None = None  # the job whose progress the window shows (the oldest in flight)
+        self.in_flight: dict[int, Job] = {}  # every job sent to the backend and not ended: one per server
         self.last_seed: int | None = None  # the first seed of the last finished job: "Reuse last" fixes it
         self.unsaved_results: list[Any] = []  # batches whose save failed, kept so nothing is lost
         self._save_error_shown_for: int | None = None  # a full disk fails every batch: say it once per job
@@ -94,6 +95,9 @@ class AppState(QObject):
         self._preview_timer.timeout.connect(self._deliver_preview)
         self.queue.changed.connect(self.autosave.schedule)
         worker.job_started.connect(self._on_started)
+        worker.job_runner.connect(self._on_runner)
+        worker.retryable.connect(self._on_retryable)
+        self._retryable: set[int] = set()  # failed jobs that go back to the queue instead of being dropped
         # Bound methods (not lambdas): Qt then queues the worker thread's signals onto this object's thread.
         worker.stage.connect(self._on_stage)
         worker.progress.connect(self._on_progress)
@@ -326,8 +330,8 @@ class AppState(QObject):
 
     def snapshot(self) -> Session:
         pending = [job.request for job in self.queue.jobs()]
-        if self.running is not None:  # a killed app must not forget the job it was running
-            pending.insert(0, self.running.request)
+        # A killed app must not forget the jobs it was running.
+        pending[:0] = [job.request for job in self.in_flight.values()]
         return Session(request=self._request, queue=pending)
 
     # --- jobs -----------------------------------------------------------------------------------------------
@@ -391,33 +395,51 @@ class AppState(QObject):
         self.queue.remove(job_id)
 
     def _pump(self) -> None:
-        if self.running is not None:
-            return
-        job = self.queue.take_next()
-        if job is None:
-            return
-        self.running = job
-        self.running_changed.emit(True)
-        self.worker.submit(job, self.settings.outputs())
+        # One job at a time for one engine; with several servers, as many as they take (``worker.slots``).
+        while len(self.in_flight) < self.worker.slots:
+            job = self.queue.take_next()
+            if job is None:
+                return
+            self.in_flight[job.id] = job
+            self.queue.mark_running(job)
+            if self.running is None:
+                self.running = job
+                self.running_changed.emit(True)
+            self.worker.submit(job, self.settings.outputs())
 
-    def _done(self) -> None:
-        self.running = None
-        self._preview_timer.stop()
-        self.worker.take_preview()  # a stale preview must not land on the final image
+    def _done(self, job_id: int) -> None:
+        self.in_flight.pop(job_id, None)
+        self.queue.mark_ended(job_id)
+        if self.running is None or self.running.id == job_id:
+            self.running = next(iter(self.in_flight.values()), None)  # the window follows the next one
+            self._preview_timer.stop()
+            self.worker.take_preview()  # a stale preview must not land on the final image
+            if self.running is None:
+                self.running_changed.emit(False)
         self.autosave.schedule()
-        self.running_changed.emit(False)
         self._pump()
+
+    def _shown(self, job_id: int) -> bool:
+        """Whether ``job_id``'s progress is the one shown (with several in flight, only the oldest's is)."""
+        return len(self.in_flight) < 2 or (self.running is not None and self.running.id == job_id)
+
+    def _on_runner(self, job_id: int, runner: str) -> None:
+        job = self.in_flight.get(job_id)
+        if job is not None:
+            self.queue.mark_running(job, runner)
 
     def _on_started(self, job_id: int) -> None:
         if self.running is not None and self.running.id == job_id:
             self.messages_resolved.emit(GENERATION)  # the last failure is history once the next one runs
             self.job_started.emit(self.running)
 
-    def _on_stage(self, _job_id: int, text: str) -> None:
-        self.stage.emit(text)
+    def _on_stage(self, job_id: int, text: str) -> None:
+        if self._shown(job_id):
+            self.stage.emit(text)
 
-    def _on_progress(self, _job_id: int, step: int, total: int, pass_name: str, image_index: int) -> None:
-        self.progress.emit(step, total, pass_name, image_index)
+    def _on_progress(self, job_id: int, step: int, total: int, pass_name: str, image_index: int) -> None:
+        if self._shown(job_id):
+            self.progress.emit(step, total, pass_name, image_index)
 
     def _on_task_failed(self, task_id: int, text: str, detail: str) -> None:
         if task_id == self._demo_task:  # other tasks' owners say what failed where the artist looks
@@ -434,8 +456,9 @@ class AppState(QObject):
         self._deliver_preview()
 
     def _deliver_preview(self) -> None:
+        shown = self._shown(self.worker.preview_job)
         preview = self.worker.take_preview()
-        if preview is not None and self.running is not None:
+        if preview is not None and self.running is not None and shown:
             self._last_preview_at = time.monotonic()
             self.preview.emit(preview)
 
@@ -447,7 +470,7 @@ class AppState(QObject):
             self._save_error_shown_for = job_id
             self.error(save_error)
 
-    def _on_finished(self, _job_id: int, result: Any, saved: list, _save_error: str) -> None:
+    def _on_finished(self, job_id: int, result: Any, saved: list, _save_error: str) -> None:
         # A save error was reported, and its batch kept, as that batch was saved (``_on_batch_saved``).
         self.messages_resolved.emit(GENERATION)
         if result.seeds:
@@ -455,15 +478,23 @@ class AppState(QObject):
             self.last_seed_changed.emit(self.last_seed)
         for notice in getattr(result, "notices", []) or []:
             self.notice(notice)
-        self._done()
+        self._done(job_id)
         self.result_ready.emit(result, saved)
 
-    def _on_failed(self, _job_id: int, message: str, detail: str) -> None:
+    def _on_retryable(self, job_id: int) -> None:
+        self._retryable.add(job_id)
+
+    def _on_failed(self, job_id: int, message: str, detail: str) -> None:
         self.error(message, detail, source=GENERATION)
-        self._done()
+        job = self.in_flight.get(job_id)
+        if job_id in self._retryable and job is not None:  # nothing lost: it waits, paused, to be tried again
+            self._retryable.discard(job_id)
+            self.queue.put_back(job)
+            self.notice("The generation is back in the queue, paused: press Resume queue to try it again.")
+        self._done(job_id)
         self.job_failed.emit(message)
 
-    def _on_cancelled(self, _job_id: int, result: Any, saved: list) -> None:
+    def _on_cancelled(self, job_id: int, result: Any, saved: list) -> None:
         if saved:
             count = len(saved)
             self.info(
@@ -472,7 +503,7 @@ class AppState(QObject):
             )
         else:
             self.info("Generation cancelled.")
-        self._done()
+        self._done(job_id)
         if saved and result is not None:
             self.result_ready.emit(result, saved)  # into the gallery with the others; job_cancelled follows
         self.job_cancelled.emit()

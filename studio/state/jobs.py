@@ -42,6 +42,26 @@ class JobQueue(QObject):
         super().__init__(parent)
         self._jobs: list[Job] = []
         self.paused = False
+        self._running: dict[int, tuple[Job, str]] = {}  # sent to the backend and not ended: job, where it runs
+
+    def mark_running(self, job: Job, where: str = "") -> None:
+        """``job`` left the queue for the backend (``where``: the server it runs on, once known)."""
+        self._running[job.id] = (job, where)
+        self.changed.emit()
+
+    def mark_ended(self, job_id: int) -> None:
+        if self._running.pop(job_id, None) is not None:
+            self.changed.emit()
+
+    def running_text(self) -> str:
+        """Where the jobs being generated run ("Running on desk: a fox…", one line each, the prompt cut short to
+        fit a narrow panel); "" when none says where."""
+        lines = []
+        for job, where in self._running.values():
+            prompt = " ".join(job.request.prompt.split()) or "(empty prompt)"
+            if where:
+                lines.append(f"Running on {where}: {prompt if len(prompt) <= 28 else prompt[:27] + '…'}")
+        return "\n".join(lines)
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -84,6 +104,12 @@ class JobQueue(QObject):
                     self.changed.emit()
                 return True
         return False
+
+    def put_back(self, job: Job) -> None:
+        """A job that could not run now goes back to the front, and the queue waits for the artist."""
+        self._jobs.insert(0, job)
+        self.paused = True
+        self.changed.emit()
 
     def take_next(self) -> Job | None:
         if self.paused or not self._jobs:

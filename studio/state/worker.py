@@ -63,6 +63,7 @@ class GenerationWorker(QObject):
     """Serves ``submit``-ted jobs through ``backend``. Start with ``start()``, end with ``shutdown()``."""
 
     job_started = Signal(int)  # job id
+    job_runner = Signal(int, str)  # job id, where it runs (a server's name), when the backend has several
     stage = Signal(int, str)  # job id, what the engine is doing ("Loading model…")
     progress = Signal(int, int, int, str, int)  # job id, step, total, pass name, image index
     preview_ready = Signal()  # the latest preview waits in take_preview()
@@ -72,6 +73,7 @@ class GenerationWorker(QObject):
     # job id, GenerationResult, saved paths (every batch's), first save error ("" if all saved)
     finished = Signal(int, object, object, str)
     failed = Signal(int, str, str)  # job id, message, detail
+    retryable = Signal(int)  # job id: its failure (sent next) is no fault of the request, which may run again
     # job id, the partial GenerationResult or None, the paths its finished batches were saved to
     cancelled = Signal(int, object, object)
     task_finished = Signal(int, object)  # task id (run_task's), value
@@ -95,6 +97,7 @@ class GenerationWorker(QObject):
         self._live: set[int] = set()
         self._preview_lock = threading.Lock()
         self._preview: Any = None
+        self.preview_job = 0  # the job of the newest preview (several run at once on several servers)
         self._stopping = threading.Event()
         # Daemon: a listener blocked on a broken backend must not keep the process alive after the window closed.
         self._thread = threading.Thread(target=self._listen, name="studio-events", daemon=True)
@@ -109,6 +112,11 @@ class GenerationWorker(QObject):
     @property
     def busy(self) -> bool:
         return self.backend.busy
+
+    @property
+    def slots(self) -> int:
+        """How many jobs the backend generates at once (one per server for several servers, else one)."""
+        return int(getattr(self.backend, "slots", 1))
 
     def submit(self, job: Job, output_folder: Path) -> None:
         self._saves[job.id] = _JobSaves(output_folder)
@@ -175,6 +183,8 @@ class GenerationWorker(QObject):
             with self._preview_lock:
                 self._preview = None
             self.job_started.emit(event.job_id)
+            if event.runner:
+                self.job_runner.emit(event.job_id, event.runner)
         elif isinstance(event, ImagesReady):
             self._save_batch(event.job_id, event.result)
         elif isinstance(event, JobFinished | JobFailed | JobCancelled):
@@ -200,6 +210,8 @@ class GenerationWorker(QObject):
             self.cancelled.emit(event.job_id, event.result, saves.paths)
         else:
             log.warning("job %d failed: %s", event.job_id, event.message)
+            if event.retryable:
+                self.retryable.emit(event.job_id)
             self.failed.emit(event.job_id, event.message, event.detail)
 
     def _save_batch(self, job_id: int, batch: Any) -> None:
@@ -220,6 +232,6 @@ class GenerationWorker(QObject):
         self.progress.emit(job_id, preview.step, preview.total, preview.pass_name, preview.image_index)
         with self._preview_lock:
             was_empty = self._preview is None
-            self._preview = preview
+            self._preview, self.preview_job = preview, job_id
         if was_empty:
             self.preview_ready.emit()

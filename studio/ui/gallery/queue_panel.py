@@ -65,6 +65,9 @@ class QueuePanel(QWidget):
         header.addWidget(self.resume)
         header.addWidget(self.remove)
         layout.addLayout(header)
+        self.where = QLabel(self)  # where the running jobs are generated, when several servers share the queue
+        self.where.setAccessibleName("Where the jobs run")
+        layout.addWidget(self.where)
         self.list = QueueList(self)
         self.list.setAccessibleName("Queued generations")
         # Long labels end in "…" (the tooltip has the prompt) instead of a sideways scroll bar.
@@ -105,6 +108,9 @@ class QueuePanel(QWidget):
             item.setSelected(job.id in selected)
         count = len(self.queue)
         self.title.setText(f"Queue ({count} waiting)" if count else "Queue (empty)")
+        self.where.setText(self.queue.running_text())
+        self.where.setToolTip(self.where.text())
+        self.where.setVisible(bool(self.where.text()))
         self._update_buttons()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override

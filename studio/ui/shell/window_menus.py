@@ -78,6 +78,7 @@ class WindowMenus(QObject):
         )
         self._action(file, "Models folder…", self.choose_models_folder, None, "folder")
         self._action(file, "Annotators folder…", self.choose_annotators_folder, None, "folder")
+        self._action(file, "Servers…", lambda: self.choose_servers())
         file.addSeparator()
         self._action(file, "Choose output folder…", self.choose_output_folder)
         self._action(file, "Open output folder", self.open_output_folder, None, "folder")
@@ -209,6 +210,16 @@ class WindowMenus(QObject):
         dialog.output_folder_changed.connect(self.commands.gallery.set_folder)
         dialog.open()
         self.preferences_dialog = dialog  # for tests and screenshots; the lead adds pages here (add_page)
+
+    def choose_servers(self) -> None:
+        from studio.state.servers import current_servers, use_servers
+        from studio.ui.servers.servers_dialog import ServersDialog
+
+        state = self.commands.state
+        dialog = ServersDialog(current_servers(state), state.settings.local_fallback, parent=self.window)
+        dialog.accepted.connect(lambda: use_servers(state, dialog.entries(), dialog.allow_local()))
+        dialog.open()
+        self.servers_dialog = dialog  # for tests and screenshots
 
     def open_output_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.commands.state.settings.outputs())))
