@@ -23,6 +23,7 @@ log = logging.getLogger("studio.settings")
 
 SETTINGS_VERSION = 1
 THEMES = ("dark", "light")
+VRAM_CHOICES = ("auto", "high", "medium", "low")  # studio.engine.memory_tiers says what each tier does
 
 
 @dataclass
@@ -45,6 +46,11 @@ class AppSettings:
     # Where downloads go and models are looked for first: None is paths.models_dir(); an A1111/ComfyUI install
     # is followed in its own layout (see ``studio.models.model_folders``). Added without a version bump too.
     models_folder: str | None = None
+    # Performance (studio.engine.memory_tiers, fast_mode): also added without a version bump.
+    vram: str = "auto"
+    fast_mode: bool = False
+    fp8_weights: bool = False
+    taesd_folder: str | None = None  # an AutoencoderTiny folder: full-size step previews
 
     def outputs(self) -> Path:
         return Path(self.output_folder) if self.output_folder else paths.outputs_dir()
@@ -122,6 +128,8 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
             raise ValueError(f"unusable annotators folder {settings.annotators_folder!r}")
         if not isinstance(settings.models_folder, str | None):
             raise ValueError(f"unusable models folder {settings.models_folder!r}")
+        if settings.vram not in VRAM_CHOICES:
+            raise ValueError(f"unknown VRAM setting {settings.vram!r}")
         return settings, None
     except (OSError, ValueError, TypeError) as exc:
         log.warning("unreadable settings %s: %s", path, exc)

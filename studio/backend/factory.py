@@ -19,6 +19,10 @@ def engine_config(settings: AppSettings, **overrides: Any) -> EngineConfig:
         lora_dirs=tuple(settings.lora_roots()),
         annotators_dir=settings.annotators_folder,
         controlnet_dirs=tuple(str(folder) for folder in settings.controlnet_folders()),
+        taesd_path=settings.taesd_folder,
+        vram=settings.vram,
+        fast=settings.fast_mode,
+        fp8_weights=settings.fp8_weights,
     )
     return config.with_changes(**overrides)
 
