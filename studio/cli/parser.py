@@ -186,3 +186,6 @@ def _add_generate_flags(gen: argparse.ArgumentParser) -> None:
         help="allow .ckpt/.pt checkpoints, read as weights only (default: off)",
     )
     gen.add_argument("--out", required=True, metavar="DIR", help="the folder the images go in (required)")
+    from studio.cli.performance_args import add_performance_flags
+
+    add_performance_flags(gen)

@@ -42,6 +42,7 @@ from studio.models.annotators import annotators_dir
 from studio.models.controlnets import ControlNetRef, check_family
 from studio.models.lora_library import LoraLibrary
 from studio.models.model_family import base_family
+from studio.models.taesd import taesd_for
 from studio.prompt.a1111_syntax import parse_prompt
 from studio.prompt.compose import compose
 from studio.request import RANDOM_SEED, RANDOM_SEED_LIMIT, GenerationRequest, LoraRef
@@ -424,7 +425,8 @@ class Engine:
             on_progress=lambda stage: _stop_loading_if_cancelled(stage, cancel),
         )
         loaded.device = device
-        taesd = load_taesd(self.config.taesd_path, device, dtype) if self.config.taesd_path else None
+        taesd_dir = taesd_for(self.config.taesd_path, loaded.info.family) if self.config.taesd_path else None
+        taesd = load_taesd(str(taesd_dir), device, dtype) if taesd_dir else None
         loaded.pipe.set_progress_bar_config(disable=True)  # the studio reports progress itself
         self._scheduler_config = dict(loaded.pipe.scheduler.config)
         self._callback_counts = {}
