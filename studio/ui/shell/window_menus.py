@@ -164,11 +164,14 @@ class WindowMenus(QObject):
             )
 
     def download_model(self, repo_id: str = "") -> None:
+        from studio.ui.generation.performance_box import taesd_downloaded
         from studio.ui.models.download_dialog import DownloadDialog
 
         state = self.commands.state
         dialog = DownloadDialog(self.window, repo_id=repo_id, models_folder=state.settings.models())
-        dialog.model_downloaded.connect(lambda path: state.add_model_path(Path(path)))
+        dialog.model_downloaded.connect(
+            lambda path: taesd_downloaded(state, Path(path)) or state.add_model_path(Path(path))
+        )
         dialog.open()
 
     def choose_models_folder(self) -> None:
