@@ -70,17 +70,21 @@ def _artifact_file(device: str) -> Path:
     return compile_cache_dir() / f"portable-torch{torch.__version__}-{kind}.bin"
 
 
+_cache_env: str | None = None  # the inductor folder this process set (a new data folder replaces it)
+
+
 def use_cache_folder() -> None:
     """Point inductor's and triton's on-disk caches into the studio's cache folder (before the first compile)."""
     folder = compile_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     from torch._inductor.runtime.cache_dir_utils import default_cache_dir
 
+    global _cache_env
     # torch writes its default into the environment when it first looks; a folder the user chose stays.
     current = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
-    if current is None or os.path.abspath(current) == os.path.abspath(default_cache_dir()):
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(folder / "inductor")
-    os.environ.setdefault("TRITON_CACHE_DIR", str(folder / "triton"))
+    if current is None or current == _cache_env or os.path.abspath(current) == default_cache_dir():
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = _cache_env = str(folder / "inductor")
+        os.environ["TRITON_CACHE_DIR"] = str(folder / "triton")
     os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
     os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")
 
