@@ -39,6 +39,7 @@ MODE_ENV = "DIFFUSION_STUDIO_COMPILE_MODE"
 # "eager" or "aot_eager" trace with dynamo but generate no kernels: for telling a compiler bug from a model bug
 # (and for tests that check the setup without a minute of C++ compiling).
 BACKEND_ENV = "DIFFUSION_STUDIO_COMPILE_BACKEND"
+SHAPES_KEPT = 64  # compiled graphs kept per module: sizes × batch sizes × prompt lengths × ControlNets
 EXPECTED_COMPILE_S = {"sd15": 60, "sdxl": 90}  # measured first compiles on an H200 (issue 12), for the stage
 NOT_IN_HIGH_TIER = (
     "Fast mode needs the whole model on the graphics card (the High VRAM tier); this run used a lower tier "
@@ -126,6 +127,9 @@ class FastMode:
             self._load_artifacts()
             if self.device.startswith("cuda"):
                 torch._inductor.config.conv_1x1_as_mm = True  # 1×1 convolutions as GEMMs: diffusers' advice
+            # One graph per shape: past dynamo's limit (8) a new size would silently run eager.
+            dynamo = torch._dynamo.config
+            dynamo.recompile_limit = max(dynamo.recompile_limit, SHAPES_KEPT)
             pipe.unet.to(memory_format=torch.channels_last)
             pipe.vae.to(memory_format=torch.channels_last)
             self._compile(pipe.unet, self.mode)

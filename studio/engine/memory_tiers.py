@@ -118,7 +118,7 @@ def choose_tier(
         raise ValueError(f"unknown VRAM setting {setting!r}")
     decode = _DECODE_PER_PIXEL * width * height
     if free_bytes is None:
-        return MemoryPlan("high", reason="no separate GPU memory")
+        return MemoryPlan("high", fp8_weights=fp8, reason="no separate GPU memory")
     needs = needed_bytes(family, width, height, batch, controlnets, fp8)
     if setting != "auto":
         tier, reason = setting, "chosen in the settings"

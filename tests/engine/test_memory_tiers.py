@@ -129,11 +129,29 @@ def test_batch_slices_the_vae_in_the_medium_tier(tiny_models, monkeypatch):
 
 
 @slow
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="group offload with a CUDA stream needs a CUDA GPU")
-def test_low_tier_streams_on_cuda(tiny_models):
-    engine = Engine(EngineConfig(device="cuda", vram="low"))
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the offloads copy to a GPU: this one needs CUDA")
+@pytest.mark.parametrize("tier", ["medium", "low"])
+def test_offload_tiers_on_cuda_make_the_high_tiers_picture(tiny_models, tier):
+    """On a GPU the hooks really move weights (group offload with a CUDA stream): prompt encoding, denoising and
+    the decode must all find their inputs on the device."""
+    high = Engine(EngineConfig(device="cuda", vram="high")).generate(_request(tiny_models, batch_size=2))
+    engine = Engine(EngineConfig(device="cuda", vram=tier))
+    result = engine.generate(_request(tiny_models, batch_size=2))
+    assert engine._placer is not None and engine._placer.tier == tier
+    assert np.abs(_pixels(result) - _pixels(high)).max() <= 2
+
+
+@slow
+def test_fp8_weights_store_the_unet_in_8_bits(tiny_models, reference):
+    """Layerwise casting: fp8 storage, computed in the pipeline's dtype. The picture changes a little (said in
+    the setting's tooltip), but it is a picture of the same seed, not noise or NaN."""
+    engine = Engine(EngineConfig(torch_threads=2, fp8_weights=True))
     result = engine.generate(_request(tiny_models))
-    assert result.images and engine._placer is not None and engine._placer.tier == "low"
+    unet = engine._ready()[0].pipe.unet
+    assert unet.conv_in.weight.dtype == torch.float8_e4m3fn
+    assert engine._placer is not None and engine._placer.plan is not None and engine._placer.plan.fp8_weights
+    difference = np.abs(_pixels(result) - reference)
+    assert 0 < difference.mean() < 40  # close to the full-precision picture, not equal to it
 
 
 class FakeAllocator:
