@@ -33,6 +33,7 @@ if ls .whl/*.whl >/dev/null 2>&1; then
         || exit 1
     export PYTHONPATH="/tmp/site:${PYTHONPATH:-}"
 fi
+export PYTHONPATH="$PWD:${PYTHONPATH:-}"  # the scripts run from tests/benchmarks: the studio is imported from here
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
 export DIFFUSION_STUDIO_HOME="${DIFFUSION_STUDIO_HOME:-/tmp/studio-home}"
 log="$OUT/gpu_run.log"
