@@ -157,14 +157,6 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
-def best_half_dtype(device: str) -> Any:
-    """fp16, or bf16 where the card computes it natively (its wider range never overflows to NaN/black)."""
-    torch = torch_modules().torch
-    if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
-
-
 class TierPlacer:
     """Puts a loaded pipeline's components where a tier says; hooks are set up only when the tier changes.
 
