@@ -208,7 +208,7 @@ def bench_family(family: str, args: argparse.Namespace, tmp: Path) -> None:
     dtype = torch.float16 if cuda else torch.float32
     cls = diffusers.StableDiffusionPipeline if family == "sd15" else diffusers.StableDiffusionXLPipeline
     extra = {"safety_checker": None, "requires_safety_checker": False} if family == "sd15" else {}
-    plain_pipe = cls.from_pretrained(str(folder), torch_dtype=dtype, **extra).to(device)  # its own weights
+    plain_pipe = cls.from_pretrained(str(folder), dtype=dtype, **extra).to(device)  # its own weights
     plain_pipe.set_progress_bar_config(disable=True)
     base_config = dict(plain_pipe.scheduler.config)
     previews: list = []
