@@ -129,7 +129,8 @@ class FastMode:
                 torch._inductor.config.conv_1x1_as_mm = True  # 1×1 convolutions as GEMMs: diffusers' advice
             # One graph per shape: past dynamo's limit (8) a new size would silently run eager.
             dynamo = torch._dynamo.config
-            dynamo.recompile_limit = max(dynamo.recompile_limit, SHAPES_KEPT)
+            limit = "recompile_limit" if hasattr(dynamo, "recompile_limit") else "cache_size_limit"  # torch < 2.7
+            setattr(dynamo, limit, max(getattr(dynamo, limit), SHAPES_KEPT))
             pipe.unet.to(memory_format=torch.channels_last)
             pipe.vae.to(memory_format=torch.channels_last)
             self._compile(pipe.unet, self.mode)

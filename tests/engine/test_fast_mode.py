@@ -17,6 +17,7 @@ from studio.engine.fast_mode import (
     LORA_UNFUSED,
     MODE_ENV,
     NOT_IN_HIGH_TIER,
+    SHAPES_KEPT,
     CompileStage,
     compile_cache_dir,
     compile_mode,
@@ -95,6 +96,7 @@ def test_fast_mode_compiles_once_per_size_and_says_so(tiny_models, traced_only):
     assert pipe.unet._compiled_call_impl is not None and pipe.vae.decoder._compiled_call_impl is not None
     assert pipe.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
     assert {type(p).__name__ for p in pipe.unet.attn_processors.values()} == {"FusedAttnProcessor2_0"}
+    assert torch._dynamo.config.recompile_limit >= SHAPES_KEPT  # a graph per size, never a silent eager fallback
     assert np.abs(_pixels(result) - _pixels(eager)).max() <= 2  # fused QKV: fp noise only
     again, _ = _generate(engine, _request(tiny_models))
     assert not any(s.startswith("Preparing fast mode") for s in again)  # compiled already
