@@ -13,6 +13,8 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -89,6 +92,7 @@ class PerformanceBox(QGroupBox):
         buttons = QWidget(self)
         buttons_layout = QHBoxLayout(buttons)
         buttons_layout.setContentsMargins(0, 0, 0, 0)
+        buttons_layout.addStretch(1)
         for widget in (self.choose_taesd, self.clear_taesd):
             buttons_layout.addWidget(widget)
         form = QFormLayout(self)
@@ -97,7 +101,7 @@ class PerformanceBox(QGroupBox):
         form.addRow(self.fast_note)
         form.addRow(self.fp8)
         form.addRow("Previews", self.taesd)
-        form.addRow("", buttons)
+        form.addRow(buttons)
         form.addRow(self.error)
         self.vram.currentIndexChanged.connect(self._edited)
         self.fast.toggled.connect(self._edited)
@@ -143,6 +147,26 @@ class PerformanceBox(QGroupBox):
         self._state.save_settings()
         self._state.configure_backend()
         self.changed.emit()
+
+
+class PerformanceDialog(QDialog):
+    """Generate ▸ Performance…: the box bound to the preferences, applied as it is edited (Close only closes).
+
+    The settings column has no room left at 1280×800 (a scroll bar would cut its right edge), hence a dialog.
+    """
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Performance")
+        self.setAccessibleName("Performance")
+        self.box = PerformanceBox(self)
+        self.box.bind(state)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.box)
+        layout.addWidget(close)
+        self.resize(420, self.sizeHint().height())
 
 
 class TierStatus(QLabel):

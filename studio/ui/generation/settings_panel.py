@@ -26,7 +26,6 @@ from studio.request import RANDOM_SEED, SEED_MAX, GenerationRequest
 from studio.state.model_list import family_label
 from studio.ui.binding import FieldBinding, RequestState
 from studio.ui.generation.hires_box import HiresBox
-from studio.ui.generation.performance_box import PerformanceBox
 from studio.ui.generation.size_picker import SizePicker
 
 ROLE_REFERENCE = Qt.ItemDataRole.UserRole
@@ -153,8 +152,6 @@ class SettingsPanel(QWidget):
 
         self.hires = HiresBox(self)
         form.addRow(self.hires)
-        self.performance = PerformanceBox(self)  # bound to the preferences by the window, not to the request
-        form.addRow(self.performance)
 
         self.add_model.clicked.connect(self.add_model_requested)
         self.download.clicked.connect(self.download_requested)

@@ -130,14 +130,10 @@ class MainWindow(QMainWindow):
     # --- wiring -----------------------------------------------------------------------------------------
 
     def _bind_performance(self) -> None:
-        """The performance box and the status line's VRAM tier (``ui.generation.performance_box``)."""
-        box, self.tier_status = self.settings_panel.performance, TierStatus(self)
-        box.bind(self.state)
+        """The status line's VRAM tier (``ui.generation.performance_box``; Generate ▸ Performance… sets it)."""
+        self.tier_status = TierStatus(self)
         self.statusBar().addPermanentWidget(self.tier_status)
         self.tier_status.show_settings(self.state.settings.vram, self.state.settings.fast_mode)
-        box.changed.connect(
-            lambda: self.tier_status.show_settings(self.state.settings.vram, self.state.settings.fast_mode)
-        )
         self.state.stage.connect(self.tier_status.on_stage)
 
     def _connect(self) -> None:
