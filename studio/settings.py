@@ -23,6 +23,7 @@ log = logging.getLogger("studio.settings")
 
 SETTINGS_VERSION = 1
 THEMES = ("dark", "light")
+VRAM_CHOICES = ("auto", "high", "medium", "low")  # studio.engine.memory_tiers says what each tier does
 
 
 @dataclass
@@ -52,6 +53,11 @@ class AppSettings:
     # The window's queue (Servers…): servers with "enabled": "no" get no jobs; ``local_fallback`` lets the local
     # engine take the jobs no server can run.
     local_fallback: bool = True
+    # Performance (studio.engine.memory_tiers, fast_mode): also added without a version bump.
+    vram: str = "auto"
+    fast_mode: bool = False
+    fp8_weights: bool = False
+    taesd_folder: str | None = None  # an AutoencoderTiny folder: full-size step previews
 
     def outputs(self) -> Path:
         return Path(self.output_folder) if self.output_folder else paths.outputs_dir()
@@ -131,6 +137,8 @@ def load_settings(path: Path | None = None) -> tuple[AppSettings, str | None]:
             raise ValueError(f"unusable models folder {settings.models_folder!r}")
         if not _servers_ok(settings.servers) or not isinstance(settings.active_server, str):
             raise ValueError(f"unusable server list {settings.servers!r}")
+        if settings.vram not in VRAM_CHOICES:
+            raise ValueError(f"unknown VRAM setting {settings.vram!r}")
         return settings, None
     except (OSError, ValueError, TypeError) as exc:
         log.warning("unreadable settings %s: %s", path, exc)

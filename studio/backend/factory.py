@@ -9,6 +9,7 @@ from studio.backend.local import LocalBackend
 from studio.backend.process import ProcessBackend
 from studio.backend.protocol import Backend
 from studio.engine.config import EngineConfig
+from studio.models.taesd import default_taesd_folder
 from studio.settings import AppSettings
 
 
@@ -20,6 +21,10 @@ def engine_config(settings: AppSettings, **overrides: Any) -> EngineConfig:
         lora_dirs=tuple(settings.lora_roots()),
         annotators_dir=settings.annotators_folder,
         controlnet_dirs=tuple(str(folder) for folder in settings.controlnet_folders()),
+        taesd_path=settings.taesd_folder or default_taesd_folder(settings.models_folder),
+        vram=settings.vram,
+        fast=settings.fast_mode,
+        fp8_weights=settings.fp8_weights,
     )
     return config.with_changes(**overrides)
 

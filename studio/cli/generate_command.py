@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from studio.cli.folders import output_folder
 from studio.cli.generate_args import cli_lora_dirs, request_from_args
 from studio.cli.parser import EXIT_CANCELLED, EXIT_OK, CliError
+from studio.cli.performance_args import performance_overrides
 from studio.errors import SaveError
 from studio.settings import load_settings
 
@@ -53,6 +54,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     out_dir = output_folder(args.out, "--out")
     preview_dir = output_folder(args.preview_dir, "--preview-dir") if args.preview_dir is not None else None
     lora_dirs = cli_lora_dirs(args)
+    performance = performance_overrides(args)
     request, notes = request_from_args(args)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -73,6 +75,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         allow_pickle=args.allow_pickle,
         lora_dirs=tuple(lora_dirs),
         torch_threads=None,
+        **performance,
     )
     cancelling = threading.Event()
     bar = _ProgressBar()

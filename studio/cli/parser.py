@@ -221,3 +221,6 @@ def _add_generate_flags(gen: argparse.ArgumentParser) -> None:
     from studio.cli.server_args import add_server_flags
 
     add_server_flags(gen)
+    from studio.cli.performance_args import add_performance_flags
+
+    add_performance_flags(gen)

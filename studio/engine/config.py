@@ -13,6 +13,8 @@ class EngineConfig:
 
     ``taesd_path`` (a local AutoencoderTiny folder) gives full-size previews; ``torch_threads`` caps torch's CPU
     threads (None: torch's default); the folders are where LoRAs, ControlNets and annotator weights are found.
+    ``vram`` is the VRAM tier ("auto", "high", "medium", "low": ``memory_tiers``), ``fast`` compiles the UNet
+    (``fast_mode``), ``fp8_weights`` stores the UNet's weights in fp8 (``enable_layerwise_casting``).
     """
 
     device: str | None = None
@@ -23,6 +25,9 @@ class EngineConfig:
     lora_dirs: tuple[str, ...] = ()
     annotators_dir: str | None = None
     controlnet_dirs: tuple[str, ...] = ()
+    vram: str = "auto"
+    fast: bool = False
+    fp8_weights: bool = False
 
     def with_changes(self, **changes: Any) -> EngineConfig:
         return dataclasses.replace(self, **changes)

@@ -21,6 +21,7 @@ from studio.engine.config import EngineConfig
 from studio.engine.controlnet import ControlNetCache
 from studio.engine.devices import SafeDecoder, free_memory, pick_device, pick_dtype, set_threads
 from studio.engine.embeddings import EmbeddingState
+from studio.engine.fast_mode import FastMode, compiling
 from studio.engine.guidance import (
     Guidance,
     PipelineVariants,
@@ -31,6 +32,7 @@ from studio.engine.guidance import (
 )
 from studio.engine.lazy import torch_modules
 from studio.engine.lora_loader import LoraState, adapter_name, requested_loras
+from studio.engine.memory_tiers import TierPlacer, is_out_of_memory
 from studio.engine.pictures import INIT_IMAGE, fit_to_size, read_picture
 from studio.engine.previews import LatentPreviewer, StepReporter, load_taesd
 from studio.engine.prompt_embeds import prompt_embeds, prompt_notices
@@ -42,6 +44,7 @@ from studio.models.annotators import annotators_dir
 from studio.models.controlnets import ControlNetRef, check_family
 from studio.models.lora_library import LoraLibrary
 from studio.models.model_family import base_family
+from studio.models.taesd import taesd_for
 from studio.prompt.a1111_syntax import parse_prompt
 from studio.prompt.compose import compose
 from studio.request import RANDOM_SEED, RANDOM_SEED_LIMIT, GenerationRequest, LoraRef
@@ -85,6 +88,8 @@ class Engine:
         self._callback_counts: dict[tuple[str, int, float | None], int] = {}
         self._decoder: SafeDecoder | None = None
         self._previewer: LatentPreviewer | None = None
+        self._placer: TierPlacer | None = None  # the VRAM tier the loaded model runs in
+        self._fast: FastMode | None = None
 
     # --- public -------------------------------------------------------------------------------------------
 
@@ -120,6 +125,10 @@ class Engine:
             self.config.precision,
             self.config.taesd_path,
             self.config.allow_pickle,
+        ) or (config.vram, config.fast, config.fp8_weights) != (
+            self.config.vram,
+            self.config.fast,
+            self.config.fp8_weights,
         )
         with self._lock:  # never under a running request
             self.config = config
@@ -132,6 +141,7 @@ class Engine:
             return
         device = self._loaded.device
         self._loaded = self._variants = self._decoder = self._previewer = None
+        self._placer = self._fast = None
         self._controlnets.clear()
         self._loras = LoraState()
         self._embeddings = EmbeddingState()
@@ -170,6 +180,8 @@ class Engine:
         prompt, negative = compose(request)  # tags stay in these (and in the metadata), as in A1111
         parsed, parsed_negative = parse_prompt(prompt), parse_prompt(negative)
         notices += prompt_notices("prompt", parsed) + prompt_notices("negative prompt", parsed_negative)
+        wants_loras = bool(request.loras or parsed.loras or parsed_negative.loras)
+        self._prepare_speed(request, guidance, wants_loras, notices, on_stage)
         applied = self._apply_loras(request, [*parsed.loras, *parsed_negative.loras], notices, on_stage)
         _stop_if_cancelled(cancel)
         embedded = self._embeddings.encoder_prompts(
@@ -223,17 +235,24 @@ class Engine:
         images: list[Any] = []
         cancelled = False
         size = request.batch_size
-        torch = torch_modules().torch
+        dropped = False  # out of memory: one tier down and one retry per run
         for call in range(request.batch_count):
             batch_seeds = request.image_seeds(call)
-            try:
-                batch = self._run_batch(job, call, batch_seeds)
-            except torch.OutOfMemoryError as exc:
-                free_memory(loaded.device)
-                raise RequestError(
-                    f"The GPU ran out of memory making {request.width}×{request.height} images in batches of "
-                    f"{size}. Lower the size or the batch size, or close other programs using the GPU."
-                ) from exc
+            while True:
+                try:
+                    batch = self._run_batch(job, call, batch_seeds)
+                    break
+                except RuntimeError as exc:  # torch.OutOfMemoryError is one
+                    if not is_out_of_memory(exc):
+                        raise
+                    free_memory(loaded.device)
+                    if dropped or not self._drop_tier(job):
+                        raise RequestError(
+                            f"The GPU ran out of memory making {request.width}×{request.height} images in "
+                            f"batches of {size}. Lower the size or the batch size, or close other programs "
+                            "using the GPU."
+                        ) from exc
+                    dropped = True
             if batch is None:
                 cancelled = True
                 break
@@ -267,12 +286,13 @@ class Engine:
         else:
             pipe = self._ready()[1].get("txt2img", job.guidance.controlnets)
             pipe.scheduler = make_scheduler(request.sampler, self._scheduler_config)
-            latents = pipe(
-                width=request.width,
-                height=request.height,
-                **self._common_args(job, seeds, request.steps, reporter),
-                **job.guidance.call_args("txt2img", request.width, request.height),
-            ).images
+            with compiling(self._fast, job, "txt2img", request.width, request.height, reporter):
+                latents = pipe(
+                    width=request.width,
+                    height=request.height,
+                    **self._common_args(job, seeds, request.steps, reporter),
+                    **job.guidance.call_args("txt2img", request.width, request.height),
+                ).images
         reporter.flush()
         if reporter.cancelled:
             return None
@@ -337,12 +357,13 @@ class Engine:
         pipe = self._ready()[1].get(mode, guidance.controlnets)  # from_pipe: shares the loaded weights
         pipe.scheduler = make_scheduler(job.request.sampler, self._scheduler_config)
         width, height = images[0].size
-        latents = pipe(
-            image=images,
-            strength=strength,
-            **self._common_args(job, seeds, steps, reporter, strength),
-            **guidance.call_args(mode, width, height),
-        ).images
+        with compiling(self._fast, job, mode, width, height, reporter):
+            latents = pipe(
+                image=images,
+                strength=strength,
+                **self._common_args(job, seeds, steps, reporter, strength),
+                **guidance.call_args(mode, width, height),
+            ).images
         reporter.flush()
         return latents
 
@@ -417,20 +438,42 @@ class Engine:
         dtype = pick_dtype(device, self.config.precision)
         loaded = loading.load_model(
             reference,
-            device=device,
+            device="cpu",  # the VRAM tier puts it on the device (``_prepare_speed``): it may not fit whole
             dtype=dtype,
             allow_pickle=self.config.allow_pickle,
             on_progress=lambda stage: _stop_loading_if_cancelled(stage, cancel),
         )
-        taesd = load_taesd(self.config.taesd_path, device, dtype) if self.config.taesd_path else None
+        loaded.device = device
+        taesd_dir = taesd_for(self.config.taesd_path, loaded.info.family) if self.config.taesd_path else None
+        taesd = load_taesd(str(taesd_dir), device, dtype) if taesd_dir else None
         loaded.pipe.set_progress_bar_config(disable=True)  # the studio reports progress itself
         self._scheduler_config = dict(loaded.pipe.scheduler.config)
         self._callback_counts = {}
         self._decoder = SafeDecoder(loaded.pipe.vae)
         self._previewer = LatentPreviewer(base_family(loaded.info.family), taesd)
         self._variants = PipelineVariants(loaded.pipe, loaded.info.family)
+        self._placer = TierPlacer(device)
+        self._fast = FastMode(device, base_family(loaded.info.family)) if self.config.fast else None
         self._loaded = loaded
         return loaded
+
+    # --- VRAM tier and fast mode (memory_tiers, fast_mode) -----------------------------------------------------
+
+    def _prepare_speed(self, request, guidance: Guidance, wants_loras: bool, notices: list[str], on_stage) -> None:
+        loaded, placer = self._ready()[0], self._placer
+        assert placer is not None
+        placer.prepare(loaded.pipe, loaded.info.family, request, self.config, guidance.controlnets, notices, on_stage)
+        if self._fast is not None:
+            self._fast.setup(loaded.pipe, placer.tier == "high", wants_loras, notices)
+            self._fast.add_controlnets(guidance.controlnets)
+
+    def _drop_tier(self, job: _Job) -> bool:
+        """After an out-of-memory error: the next tier down, told to the artist. False from the lowest."""
+        loaded, placer = self._ready()[0], self._placer
+        assert placer is not None
+        if self._fast is not None:
+            self._fast.undo(loaded.pipe)
+        return placer.drop(loaded.pipe, loaded.info.family, job.request, job.guidance.controlnets, job.notices, job.on_stage)
 
 
 class _Cancelled(Exception):

@@ -121,7 +121,7 @@ def _encode_chunks(
         if pooled is None and penultimate:
             pooled = output[0]
         if any(m != 1.0 for m in chunk.multipliers):
-            weights = torch.tensor(chunk.multipliers, device=device, dtype=z.dtype)
+            weights = torch.tensor(chunk.multipliers, device=z.device, dtype=z.dtype)  # offloaded: not `device`
             original_mean = z.mean()
             z = z * weights.reshape(1, -1, 1).expand(z.shape)
             z = z * (original_mean / z.mean())

@@ -143,3 +143,18 @@ def write_lora_for(
     save_file({k: v.contiguous() for k, v in state.items()}, str(path), metadata=metadata)
     make_shared(path)  # safetensors writes 0600
     return path
+
+
+def write_tiny_taesd(folder: Path) -> Path:
+    """A random-weight ``AutoencoderTiny`` (TAESD preview decoder) folder, a few KB."""
+    torch = torch_modules().torch
+    diffusers = torch_modules().diffusers
+    torch.manual_seed(0)
+    tiny = diffusers.AutoencoderTiny(
+        encoder_block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        num_encoder_blocks=(1, 1, 1, 1),
+        num_decoder_blocks=(1, 1, 1, 1),
+    )
+    tiny.save_pretrained(folder)
+    return folder

@@ -34,8 +34,11 @@ def engine_download(kind: str) -> DownloadFunction:
 
     def download(repo_id: str, **kwargs) -> Path:
         from studio.models import download as engine
+        from studio.models.taesd import download_taesd, is_taesd_repo
 
         function = engine.download_controlnet if kind == "controlnet" else engine.download_model
+        if kind == "model" and is_taesd_repo(repo_id):  # a preview decoder, offered beside the models
+            function = download_taesd
         return function(repo_id, **kwargs)
 
     return download

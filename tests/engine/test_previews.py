@@ -52,17 +52,9 @@ def test_sdxl_previews_differ_from_sd15_and_include_the_bias():
 
 @pytest.fixture
 def taesd_folder(tmp_path):
-    from diffusers import AutoencoderTiny
+    from studio.engine.tiny_addons import write_tiny_taesd
 
-    torch.manual_seed(0)
-    tiny = AutoencoderTiny(
-        encoder_block_out_channels=(8, 8, 8, 8),
-        decoder_block_out_channels=(8, 8, 8, 8),
-        num_encoder_blocks=(1, 1, 1, 1),
-        num_decoder_blocks=(1, 1, 1, 1),
-    )
-    tiny.save_pretrained(tmp_path / "taesd")
-    return tmp_path / "taesd"
+    return write_tiny_taesd(tmp_path / "taesd")
 
 
 @pytest.mark.slow

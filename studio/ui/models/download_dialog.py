@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from studio.models.controlnets import RECOMMENDED_CONTROLNETS
 from studio.models.model_folders import model_folders
 from studio.state.download_task import DownloadTask
-from studio.ui.models.recommended_models import format_bytes, load_recommended_models
+from studio.ui.models.recommended_models import format_bytes, load_recommended_models, taesd_models
 from studio.ui.shell.icons import icon
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -199,7 +199,7 @@ class DownloadDialog(QDialog):
                 m.repo_id,
                 f"{m.repo_id}\n{m.description}",
             )
-            for m in load_recommended_models()
+            for m in load_recommended_models() + taesd_models()
         ]
 
     def _wrong_kind(self, repo_id: str) -> str:

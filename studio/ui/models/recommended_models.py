@@ -38,6 +38,26 @@ def load_recommended_models(path: Path | None = None) -> list[RecommendedModel]:
     return [RecommendedModel(**entry) for entry in data["models"]]
 
 
+def taesd_models() -> list[RecommendedModel]:
+    """The TAESD preview decoders (``studio.models.taesd``), offered in the download dialog after the models
+    (not on first run: they make no pictures on their own)."""
+    from studio.models.taesd import RECOMMENDED_TAESD
+
+    return [
+        RecommendedModel(
+            repo_id=m.repo_id,
+            name=m.name,
+            family=m.family,
+            download_bytes=m.download_bytes,
+            license="MIT",
+            license_url=f"https://huggingface.co/{m.repo_id}",
+            description="A tiny decoder that shows every step as a real picture while it generates. The "
+            "studio uses it as soon as it is downloaded.",
+        )
+        for m in RECOMMENDED_TAESD
+    ]
+
+
 def format_bytes(count: float) -> str:
     """Sizes the way a file manager writes them: "2.1 GB", "640 MB", "12 KB" (decimal units)."""
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):

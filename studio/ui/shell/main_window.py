@@ -38,6 +38,7 @@ from studio.ui.canvas.canvas_view import CanvasView, array_to_qimage
 from studio.ui.canvas.live_mode import LiveMode
 from studio.ui.gallery.gallery_panel import GalleryPanel
 from studio.ui.gallery.queue_panel import QueuePanel
+from studio.ui.generation.performance_box import TierStatus
 from studio.ui.generation.progress_panel import ProgressPanel
 from studio.ui.generation.settings_panel import SettingsPanel
 from studio.ui.lora.lora_panel import LoraPanel
@@ -137,11 +138,19 @@ class MainWindow(QMainWindow):
 
     # --- wiring -----------------------------------------------------------------------------------------
 
+    def _bind_performance(self) -> None:
+        """The status line's VRAM tier (``ui.generation.performance_box``; Generate ▸ Performance… sets it)."""
+        self.tier_status = TierStatus(self)
+        self.statusBar().addPermanentWidget(self.tier_status)
+        self.tier_status.show_settings(self.state.settings.vram, self.state.settings.fast_mode)
+        self.state.stage.connect(self.tier_status.on_stage)
+
     def _connect(self) -> None:
         s, p = self.state, self.progress_panel
         # Each field is bound once, before ``_show_request``: an edit sends only its field to the state.
         self.prompt_panel.bind(s)
         self.settings_panel.bind(s)
+        self._bind_performance()
         self.prompt_panel.generate_requested.connect(self.generate)
         p.generate_clicked.connect(self.generate)
         p.cancel_clicked.connect(s.cancel)

@@ -102,6 +102,7 @@ class WindowMenus(QObject):
         self._action(run, "Add to queue", commands.generate, "queue", "queue")
         self.cancel = self._action(run, "Cancel", state.cancel, "cancel", "cancel")
         self._action(run, "Focus prompt", commands.prompt_panel.prompt.setFocus, "focus_prompt")
+        self._action(run, "Performance (VRAM, fast mode, previews)…", self.show_performance)
         view = bar.addMenu("&View")
         self._action(view, "Zoom to fit", commands.canvas.zoom_fit, "zoom_fit", "zoom-fit")
         self._action(view, "Zoom 100 %", commands.canvas.zoom_100, "zoom_100", "zoom-100")
@@ -167,12 +168,24 @@ class WindowMenus(QObject):
             )
 
     def download_model(self, repo_id: str = "") -> None:
+        from studio.ui.generation.performance_box import taesd_downloaded
         from studio.ui.models.download_dialog import DownloadDialog
 
         state = self.commands.state
         dialog = DownloadDialog(self.window, repo_id=repo_id, models_folder=state.settings.models())
-        dialog.model_downloaded.connect(lambda path: state.add_model_path(Path(path)))
+        dialog.model_downloaded.connect(
+            lambda path: taesd_downloaded(state, Path(path)) or state.add_model_path(Path(path))
+        )
         dialog.open()
+
+    def show_performance(self) -> None:
+        from studio.ui.generation.performance_box import PerformanceDialog
+
+        state, status = self.commands.state, self.window.tier_status
+        dialog = PerformanceDialog(state, self.window)
+        dialog.box.changed.connect(lambda: status.show_settings(state.settings.vram, state.settings.fast_mode))
+        dialog.open()
+        self.performance_dialog = dialog  # for tests and screenshots
 
     def choose_models_folder(self) -> None:
         from studio.ui.models.models_folder_dialog import ModelsFolderDialog
