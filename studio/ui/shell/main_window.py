@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         for widget, minimum in ((left, 280), (centre, 320), (right, 280)):
             self.splitter.addWidget(widget)
             widget.setMinimumWidth(minimum)
-        self.splitter.setSizes([300, 640, 340])  # at 1280 px the canvas tool rows need ~630, the settings 340
+        self.splitter.setSizes([290, 640, 350])  # at 1280 px the canvas tool rows need ~630, the settings 350
         self.splitter.setStretchFactor(1, 1)
         self.setCentralWidget(self.splitter)
         self.statusBar().showMessage("Ready")
