@@ -218,11 +218,18 @@ class WindowMenus(QObject):
     def open_preferences(self) -> None:
         from studio.ui.shell.preferences_dialog import PreferencesDialog
 
-        dialog = PreferencesDialog(self.commands.state, self.window)
+        from studio.ui.generation.performance_box import PerformanceBox
+
+        state, status = self.commands.state, self.window.tier_status
+        dialog = PreferencesDialog(state, self.window)
         dialog.theme_chosen.connect(self.set_theme)
         dialog.output_folder_changed.connect(self.commands.gallery.set_folder)
+        box = PerformanceBox(dialog)  # the same box as Generate ▸ Performance…, applied as it is edited
+        box.bind(state)
+        box.changed.connect(lambda: status.show_settings(state.settings.vram, state.settings.fast_mode))
+        dialog.add_page("Performance", box)
         dialog.open()
-        self.preferences_dialog = dialog  # for tests and screenshots; the lead adds pages here (add_page)
+        self.preferences_dialog = dialog  # for tests and screenshots
 
     def choose_servers(self) -> None:
         from studio.state.servers import current_servers, use_servers

@@ -74,3 +74,17 @@ def test_add_page_joins_a_page_of_that_title_or_makes_one(qtbot, studio):
     assert dialog.page_titles().count("Performance") == 1
     assert dialog.pages.widget(2).isAncestorOf(box)
     assert dialog.add_page("Servers", QLabel("ComfyUI")) == 4
+
+
+def test_the_performance_page_holds_the_vram_and_fast_mode_box(qtbot, studio, tmp_path):
+    from studio.ui.generation.performance_box import PerformanceBox
+
+    dialog = open_dialog(qtbot, studio)
+    dialog.show_page("Performance")
+    box = dialog.findChild(PerformanceBox)
+    assert box is not None and box.isVisible()
+    box.vram.setCurrentIndex(box.vram.findData("low"))
+    assert studio.state.settings.vram == "low"
+    assert json.loads(settings_file().read_text(encoding="utf-8"))["vram"] == "low"
+    assert "Low" in studio.window.tier_status.text()
+    dialog.grab().save(str(tmp_path / "preferences-performance.png"))
