@@ -38,13 +38,33 @@ def pick_device(requested: str | None = None) -> str:
     return "cpu"
 
 
+def auto_precision(kind: str, capability: tuple[int, int] | None = None) -> str:
+    """What "auto" means on a device of ``kind`` ("cuda", "mps", "xpu", "cpu") with CUDA ``capability``.
+
+    Half precision where the card computes it fast: fp16 on NVIDIA cards from Volta (7.0) on and on Apple GPUs,
+    bf16 on Intel GPUs (their fast half type); fp32 on the CPU and on NVIDIA cards before Volta, where fp16 runs
+    at a fraction of fp32's speed (Pascal) or not at all.
+    """
+    if kind == "cpu":
+        return "fp32"
+    if kind == "xpu":
+        return "bf16"
+    if kind == "cuda" and capability is not None and capability < (7, 0):
+        return "fp32"
+    return "fp16"
+
+
 def pick_dtype(device: str, precision: str = "auto") -> Any:
-    """The torch dtype for ``precision`` on ``device``: "auto" is fp16 on a GPU and fp32 on the CPU."""
+    """The torch dtype for ``precision`` on ``device``; "auto" is ``auto_precision`` for that device."""
     torch = torch_modules().torch
     if precision not in PRECISIONS:
         raise RequestError(f"Unknown precision '{precision}'. Choose one of: {', '.join(PRECISIONS)}.")
     if precision == "auto":
-        return torch.float32 if device.split(":")[0] == "cpu" else torch.float16
+        kind, _, index = device.partition(":")
+        capability = None
+        if kind == "cuda" and torch.cuda.is_available():
+            capability = tuple(torch.cuda.get_device_capability(int(index) if index else None))
+        precision = auto_precision(kind, capability)
     return {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
 
 

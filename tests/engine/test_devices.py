@@ -8,6 +8,7 @@ import torch
 from studio.engine import devices
 from studio.engine.devices import (
     SafeDecoder,
+    auto_precision,
     is_broken_decode,
     pick_device,
     pick_dtype,
@@ -148,3 +149,20 @@ def test_unscale_uses_latent_mean_and_std_when_the_vae_has_them():
 
 def test_free_memory_runs_without_a_gpu():
     devices.free_memory("cpu")
+
+
+@pytest.mark.parametrize(
+    ("kind", "capability", "expected"),
+    [
+        ("cpu", None, "fp32"),
+        ("cuda", (9, 0), "fp16"),  # H100
+        ("cuda", (8, 6), "fp16"),  # RTX 30xx
+        ("cuda", (7, 0), "fp16"),  # V100: the first with fast fp16
+        ("cuda", (6, 1), "fp32"),  # GTX 10xx: fp16 at 1/64 of fp32's speed
+        ("cuda", None, "fp16"),
+        ("mps", None, "fp16"),
+        ("xpu", None, "bf16"),
+    ],
+)
+def test_auto_precision_is_the_fast_half_type_of_each_card(kind, capability, expected):
+    assert auto_precision(kind, capability) == expected

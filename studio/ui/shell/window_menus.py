@@ -216,9 +216,8 @@ class WindowMenus(QObject):
         self.annotators_dialog = dialog  # for tests and screenshots
 
     def open_preferences(self) -> None:
-        from studio.ui.shell.preferences_dialog import PreferencesDialog
-
         from studio.ui.generation.performance_box import PerformanceBox
+        from studio.ui.shell.preferences_dialog import PreferencesDialog
 
         state, status = self.commands.state, self.window.tier_status
         dialog = PreferencesDialog(state, self.window)
