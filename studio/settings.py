@@ -49,6 +49,9 @@ class AppSettings:
     # generates ("" = this computer). Added without a version bump too.
     servers: list[dict[str, str]] = field(default_factory=list)
     active_server: str = ""
+    # The first-run offer of other tools' model folders was answered ("Use these" or "Not now"): not made again
+    # on its own (the welcome page's "Look for them" still asks). Added without a version bump too.
+    found_folders_offered: bool = False
 
     def outputs(self) -> Path:
         return Path(self.output_folder) if self.output_folder else paths.outputs_dir()

@@ -187,6 +187,21 @@ class AppState(QObject):
             self._select_after_refresh = str(path)
         self.refresh_models()
 
+    def add_found_folders(self, folders: list) -> None:
+        """Other tools' model folders the artist confirmed (``install_finder.FoundFolder``): remembered, scanned."""
+        for folder in folders:
+            if str(folder.path) not in self.settings.model_dirs:
+                self.settings.model_dirs.append(str(folder.path))
+            if folder.loras is not None and str(folder.loras) not in self.settings.lora_dirs:
+                self.settings.lora_dirs.append(str(folder.loras))
+        self.answer_found_folders()
+        self.refresh_models()
+
+    def answer_found_folders(self) -> None:
+        """The first-run offer of found folders was answered: it is not made again on its own."""
+        self.settings.found_folders_offered = True
+        self.save_settings()
+
     def create_demo_models(self) -> None:
         """Write the tiny offline demo models (where the engine runs: it imports torch) and select SD 1.5."""
         from studio import paths

@@ -270,7 +270,10 @@ class MainWindow(QMainWindow):
 
     def _show_first_run(self) -> None:
         if self.first_run is None:
-            self.first_run = FirstRunWidget(models_folder=self.state.settings.models())
+            offer = not self.state.settings.found_folders_offered
+            self.first_run = FirstRunWidget(models_folder=self.state.settings.models(), offer_found=offer)
+            self.first_run.found_folders_chosen.connect(self.state.add_found_folders)
+            self.first_run.found_offer.declined.connect(self.state.answer_found_folders)
             self.first_run.models_folder_chosen.connect(self.state.set_models_folder)
             self.state.models_folder_changed.connect(self.first_run.set_models_folder)
             self.first_run.demo_requested.connect(self.state.create_demo_models)
