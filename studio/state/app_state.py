@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from studio.request import RANDOM_SEED, GenerationRequest
 from studio.settings import AppSettings, save_settings
 from studio.state.canvas_store import CanvasStore
+from studio.state.embedding_list import EmbeddingList
 from studio.state.input_snapshot import snapshot_inputs
 from studio.state.jobs import Job, JobQueue
 from studio.state.lora_list import LoraList
@@ -108,6 +109,8 @@ class AppState(QObject):
         self.models.failed.connect(self.error)
         self.loras = loras or LoraList(parent=self)
         self.loras.failed.connect(self.error)
+        self.embeddings = EmbeddingList(parent=self)  # textual inversion, from the LoRA roots' tools
+        self.embeddings.failed.connect(self.error)
         self._select_after_refresh: str | None = None
         worker.engine_lost.connect(self.error)
         self._demo_task: int | None = None
@@ -154,6 +157,7 @@ class AppState(QObject):
         roots = self.lora_roots()
         self.configure_backend()  # the engine reads the same folders
         self.loras.refresh(roots)
+        self.embeddings.refresh(roots)
 
     def add_lora_folder(self, path: Path) -> None:
         """An A1111/ComfyUI root or a folder of LoRAs chosen by the artist: remembered, then scanned."""
@@ -526,6 +530,7 @@ class AppState(QObject):
         # on a network share is a daemon thread and cannot hold the process).
         self.models.shutdown(0.3)
         self.loras.shutdown(0.3)
+        self.embeddings.shutdown(0.3)
         return self.worker.shutdown(timeout)
 
 

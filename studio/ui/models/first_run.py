@@ -43,7 +43,6 @@ class FirstRunWidget(QWidget):
     demo_requested = Signal()
     found_folders_chosen = Signal(list)  # other tools' folders the artist ticked (install_finder.FoundFolder)
 
-
     def __init__(
         self,
         parent: QWidget | None = None,

@@ -120,7 +120,9 @@ class FoundFoldersOffer(QGroupBox):
         chosen = self.checked()
         self.accepted.emit(chosen)
         plural = "s" if len(chosen) != 1 else ""
-        self.message.setText(f"Added {len(chosen)} folder{plural}." if chosen else "Nothing ticked, nothing added.")
+        self.message.setText(
+            f"Added {len(chosen)} folder{plural}." if chosen else "Nothing ticked, nothing added."
+        )
         self.use_button.setVisible(False)
         for box in self.checkboxes:
             box.setEnabled(False)
@@ -131,4 +133,3 @@ class FoundFoldersOffer(QGroupBox):
 
     def close_threads(self) -> None:
         self._threads.close()
-

@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         self.gallery = GalleryPanel()
         self.gallery.setToolTip("Your pictures, newest first. Right-click one to reuse its settings.")
         self.queue_panel = QueuePanel(state.queue)
-        self.lora_panel = LoraPanel(state.loras)
+        self.lora_panel = LoraPanel(state.loras, embeddings=state.embeddings)
         self.pose_editor = PoseEditor(state)
         self.canvas.tabs.addTab(self.pose_editor, "Pose")
         self.canvas.tabs.setTabToolTip(self.canvas.tabs.indexOf(self.pose_editor), "Pose people for ControlNet")
