@@ -95,7 +95,7 @@ class FirstRunWidget(QWidget):
         content.setMaximumWidth(760)
         self.refresh_disk_space()
         if offer_found:  # the first run: look in the usual places (a few known folders, never the whole disk)
-            self.found_offer.search()
+            self.found_offer.search(automatic=True)
 
     # --- the three choices ----------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ class FoundFoldersOffer(QGroupBox):
         self._home = home
         self._finder = finder
         self._threads = ScanThreads("found-folders")
+        self._automatic = False
         self.found: list[FoundFolder] = []
         self.checkboxes: list[QCheckBox] = []
         self._found.connect(self._show_found)
@@ -78,8 +79,10 @@ class FoundFoldersOffer(QGroupBox):
         self.use_button.setVisible(False)
         self.destroyed.connect(lambda *_: self._threads.close(0))
 
-    def search(self) -> None:
-        """Look in the usual places on a thread; the list appears when it is done."""
+    def search(self, automatic: bool = False) -> None:
+        """Look in the usual places on a thread; the list appears when it is done. A search the studio made
+        on its own (the first run) that finds nothing hides the offer rather than fill the page with it."""
+        self._automatic = automatic
         self.search_button.setEnabled(False)
         self.use_button.setVisible(False)
         self.message.setText(SEARCHING)
@@ -102,6 +105,7 @@ class FoundFoldersOffer(QGroupBox):
         self.search_button.setText("Look again")
         if not found:
             self.message.setText(NONE_FOUND)
+            self.setVisible(not self._automatic)
             return
         self.message.setText("Found these. Tick the ones to use (the models stay where they are):")
         for folder in found:

@@ -36,6 +36,12 @@ def test_nothing_is_looked_for_until_asked(qtbot, tmp_path):
     assert calls == [tmp_path / "home"] and not page.found_offer.use_button.isVisible()
 
 
+def test_a_first_run_that_finds_nothing_shows_no_offer(qtbot, tmp_path):
+    page = _page(qtbot, offer_found=True, home=tmp_path / "empty-home")
+    qtbot.waitUntil(lambda: page.found_offer.message.text() == NONE_FOUND, timeout=5000)
+    assert not page.found_offer.isVisible()  # the downloads come first on a computer with no other tool
+
+
 def test_the_first_run_lists_what_is_found_and_emits_only_the_ticked(qtbot, tmp_path):
     home = make_home(tmp_path / "home")
     page = _page(qtbot, offer_found=True, home=home)
