@@ -58,6 +58,9 @@ class AppSettings:
     fast_mode: bool = False
     fp8_weights: bool = False
     taesd_folder: str | None = None  # an AutoencoderTiny folder: full-size step previews
+    # The first-run offer of other tools' model folders was answered ("Use these" or "Not now"): not made again
+    # on its own (the welcome page's "Look for them" still asks). Added without a version bump too.
+    found_folders_offered: bool = False
 
     def outputs(self) -> Path:
         return Path(self.output_folder) if self.output_folder else paths.outputs_dir()

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from studio.metadata.comfyui import comfyui_settings
-from studio.metadata.field_mapper import FieldMapper, Found, json_object
+from studio.metadata.field_mapper import FieldMapper, Found, clip_skip_value, json_object
 
 _AIR = re.compile(r"urn:air:([\w.-]+):([\w.-]+):([\w.-]+):(\d+)(?:@(\d+))?")
 NO_SAMPLER_NOTE = "The ComfyUI graph has no sampler node the studio can read."
@@ -48,8 +48,12 @@ def comfy_graph_settings(raw: Mapping[str, str]) -> Found | None:
         if not request.negative_prompt.strip() and isinstance(extra.get("negativePrompt"), str):
             fill["negative_prompt"] = extra["negativePrompt"]
         request = request.with_changes(**fill)
-    if extra is not None and extra.get("clipSkip") not in (None, 1):
-        notes.append(f"Clip skip: {extra['clipSkip']}")
+    if extra is not None and extra.get("clipSkip") is not None:
+        skip = clip_skip_value(extra["clipSkip"])
+        if skip is None:
+            notes.append(f"Clip skip: {extra['clipSkip']} (not a usable value)")
+        elif request.clip_skip == 1:  # the graph's CLIPSetLastLayer, where it has one, is what ran
+            request = request.with_changes(clip_skip=skip)
     for urn in urns:
         notes.append(describe_air(urn))
     return request, source, notes

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from studio.metadata.field_mapper import clip_skip_value
 from studio.metadata.sampler_aliases import foreign_sampler_name
 from studio.request import GenerationRequest, HiresSettings
 
@@ -196,9 +197,9 @@ class _Graph:
         while current and current not in seen and len(seen) < _MAX_DEPTH:
             seen.add(current)
             inputs = self.inputs(current)
-            layer = inputs.get("stop_at_clip_layer")
+            layer = inputs.get("stop_at_clip_layer")  # CLIPSetLastLayer: -1 is the last layer, -2 clip skip 2
             if isinstance(layer, int) and layer < -1:
-                return -layer
+                return clip_skip_value(layer)
             current = _link(inputs.get("clip"))
         return None
 
@@ -247,9 +248,13 @@ class _Graph:
         if model:
             fields["model"] = model
         self.unmapped += [f"{label} {lora}" for lora in loras]
+        # One clip skip serves both prompts (as in A1111): the positive prompt's encoder says it.
         skip = next((self.clip_skip(enc) for _, _, enc in prompts if self.clip_skip(enc)), None)
         if skip:
-            self.unmapped.append(f"{label} Clip skip: {skip}")
+            fields["clip_skip"] = skip
+        other = next((self.clip_skip(enc) for _, _, enc in negatives if self.clip_skip(enc)), None) or 1
+        if other != (skip or 1):
+            self.unmapped.append(f"{label} negative prompt Clip skip: {other} (the studio uses {skip or 1})")
 
     def _join(self, texts: list[tuple], label: str, what: str) -> str:
         plain: list[str] = []

@@ -24,6 +24,19 @@ def json_object(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def clip_skip_value(value: Any) -> int | None:
+    """Another tool's clip skip as the request's ``clip_skip`` (1 = the last layer), or None when ``value`` is not
+    a whole number of at least 1. ComfyUI's ``stop_at_clip_layer`` is negative (-2 is clip skip 2): its size is
+    taken. A value past the model's layers is left to the check at Generate, which says what to do."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = abs(int(str(value).strip()))
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 1 else None
+
+
 class FieldMapper:
     """Collects request fields from a JSON object; whatever is left over becomes ``unmapped``/extras."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from studio.metadata.field_mapper import FieldMapper, Found, json_object
+from studio.metadata.field_mapper import FieldMapper, Found, clip_skip_value, json_object
 from studio.request import LoraRef
 
 
@@ -54,9 +54,13 @@ def ruined_fooocus_settings(data: dict[str, Any]) -> Found:
     mapped.used.add("denoise")
     if isinstance(denoise, int | float) and denoise < 1:
         mapped.unmapped.append(f"denoise: {denoise} (img2img; the source image is not in the file)")
-    if data.get("clip_skip") not in (None, 1, "1"):
-        mapped.used.add("clip_skip")
-        mapped.unmapped.append(f"Clip skip: {data['clip_skip']}")
+    mapped.used.add("clip_skip")
+    if data.get("clip_skip") is not None:
+        skip = clip_skip_value(data["clip_skip"])
+        if skip is None:
+            mapped.unmapped.append(f"Clip skip: {data['clip_skip']} (not a usable value)")
+        else:
+            mapped.fields["clip_skip"] = skip
     return mapped.finish("ruinedfooocus")
 
 

@@ -35,11 +35,13 @@ _MAX_LISTED = 10_000  # files looked at when counting one folder
 
 @dataclass(frozen=True)
 class FoundFolder:
-    """A folder of models another tool keeps: ``tool`` in words, ``path`` to add, ``models`` checkpoints in it."""
+    """A folder of models another tool keeps: ``tool`` in words, ``path`` to add, ``models`` checkpoints in it;
+    ``loras`` its LoRA folder where adding ``path`` does not already bring it (InvokeAI, Stability Matrix)."""
 
     tool: str
     path: Path
     models: int
+    loras: Path | None = None
 
 
 def _count(folder: Path) -> int:
@@ -88,9 +90,10 @@ def find_model_folders(home: Path | None = None) -> list[FoundFolder]:
     home = Path.home() if home is None else Path(home)
     found: list[FoundFolder] = []
 
-    def add(tool: str, path: Path, checkpoints: Path) -> None:
+    def add(tool: str, path: Path, checkpoints: Path, loras: Path | None = None) -> None:
         if checkpoints.is_dir() and all(f.path != path for f in found):
-            found.append(FoundFolder(tool, path, _count(checkpoints)))
+            lora_folder = loras if loras is not None and loras.is_dir() else None
+            found.append(FoundFolder(tool, path, _count(checkpoints), lora_folder))
 
     for name in _A1111:
         add("AUTOMATIC1111/Forge", home / name, home / name / "models" / "Stable-diffusion")
@@ -104,8 +107,8 @@ def find_model_folders(home: Path | None = None) -> list[FoundFolder]:
     for name in _INVOKEAI:
         for base in ("sd-1", "sdxl"):
             folder = home / name / "models" / base / "main"
-            add("InvokeAI", folder, folder)
+            add("InvokeAI", folder, folder, folder.parent / "lora")
     for name in _STABILITY_MATRIX:
         folder = home / name / "StableDiffusion"
-        add("Stability Matrix", folder, folder)
+        add("Stability Matrix", folder, folder, home / name / "Lora")
     return found

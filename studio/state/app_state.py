@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from studio.request import RANDOM_SEED, GenerationRequest
 from studio.settings import AppSettings, save_settings
 from studio.state.canvas_store import CanvasStore
+from studio.state.embedding_list import EmbeddingList
 from studio.state.input_snapshot import snapshot_inputs
 from studio.state.jobs import Job, JobQueue
 from studio.state.lora_list import LoraList
@@ -112,6 +113,8 @@ class AppState(QObject):
         self.models.failed.connect(self.error)
         self.loras = loras or LoraList(parent=self)
         self.loras.failed.connect(self.error)
+        self.embeddings = EmbeddingList(parent=self)  # textual inversion, from the LoRA roots' tools
+        self.embeddings.failed.connect(self.error)
         self._select_after_refresh: str | None = None
         worker.engine_lost.connect(self.error)
         self._demo_task: int | None = None
@@ -158,6 +161,7 @@ class AppState(QObject):
         roots = self.lora_roots()
         self.configure_backend()  # the engine reads the same folders
         self.loras.refresh(roots)
+        self.embeddings.refresh(roots)
 
     def add_lora_folder(self, path: Path) -> None:
         """An A1111/ComfyUI root or a folder of LoRAs chosen by the artist: remembered, then scanned."""
@@ -190,6 +194,21 @@ class AppState(QObject):
             # Chosen once the scan has read it: a file the list files under "Cannot be used" is refused then.
             self._select_after_refresh = str(path)
         self.refresh_models()
+
+    def add_found_folders(self, folders: list) -> None:
+        """Other tools' model folders the artist confirmed (``install_finder.FoundFolder``): remembered, scanned."""
+        for folder in folders:
+            if str(folder.path) not in self.settings.model_dirs:
+                self.settings.model_dirs.append(str(folder.path))
+            if folder.loras is not None and str(folder.loras) not in self.settings.lora_dirs:
+                self.settings.lora_dirs.append(str(folder.loras))
+        self.answer_found_folders()
+        self.refresh_models()
+
+    def answer_found_folders(self) -> None:
+        """The first-run offer of found folders was answered: it is not made again on its own."""
+        self.settings.found_folders_offered = True
+        self.save_settings()
 
     def create_demo_models(self) -> None:
         """Write the tiny offline demo models (where the engine runs: it imports torch) and select SD 1.5."""
@@ -542,6 +561,7 @@ class AppState(QObject):
         # on a network share is a daemon thread and cannot hold the process).
         self.models.shutdown(0.3)
         self.loras.shutdown(0.3)
+        self.embeddings.shutdown(0.3)
         return self.worker.shutdown(timeout)
 
 

@@ -146,7 +146,7 @@ def test_civitai_generated_jpeg_graph_wins_and_resources_are_named(tmp_path, enc
     notes = "\n".join(settings.unmapped)
     assert "a sdxl checkpoint, model 827184, version 2514310 (civitai.com/models/827184)" in notes
     assert "a sdxl lora, model 328553, version 368189" in notes
-    assert "Clip skip: 2" in notes
+    assert settings.request.clip_skip == 2 and "Clip skip" not in notes  # extraMetadata's clipSkip, applied
     assert settings.read_from == "ComfyUI graph (generated on Civitai), from the EXIF UserComment"
 
 
@@ -301,7 +301,7 @@ def test_ruined_fooocus_json_in_parameters(tmp_path, twice):
     assert (request.width, request.height, request.sampler) == (1152, 896, "DPM++ 2M SDE Karras")
     assert request.model == "sd_xl_base_1.0.safetensors" and request.extras["Model hash"] == "31e35c80fc"
     notes = "\n".join(settings.unmapped)
-    assert "Clip skip: 2" in notes and "LoRA 'watercolor.safetensors'" in notes
+    assert request.clip_skip == 2 and "Clip skip" not in notes and "LoRA 'watercolor.safetensors'" in notes
 
 
 # --- NovelAI V4 ------------------------------------------------------------------------------------------

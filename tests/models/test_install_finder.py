@@ -32,6 +32,7 @@ def make_home(home: Path) -> Path:
         "other: not a section\n"
     )
     _model(home / "invokeai" / "models" / "sdxl" / "main" / "juggernaut", "model_index.json")
+    _model(home / "invokeai" / "models" / "sdxl" / "lora")
     _model(home / "StabilityMatrix" / "Data" / "Models" / "StableDiffusion")
     (home / "ComfyUI").mkdir()  # a folder named like a tool, without its models: not offered
     return home
@@ -47,6 +48,14 @@ def test_each_tool_is_found_with_its_model_count(tmp_path):
         ("InvokeAI", "invokeai/models/sdxl/main"): 1,
         ("Stability Matrix", "StabilityMatrix/Data/Models/StableDiffusion"): 1,
     }
+
+
+def test_invokeai_brings_its_lora_folder_and_an_a1111_root_its_own(tmp_path):
+    home = make_home(tmp_path)
+    loras = {f.tool: f.loras for f in find_model_folders(home)}
+    assert loras["InvokeAI"] == home / "invokeai" / "models" / "sdxl" / "lora"
+    # The A1111 root is added as a whole (its models/Lora comes with it); a missing folder is never named.
+    assert loras["AUTOMATIC1111/Forge"] is None and loras["Stability Matrix"] is None
 
 
 def test_a_broken_yaml_names_nothing(tmp_path):

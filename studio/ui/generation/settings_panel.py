@@ -106,6 +106,8 @@ class SettingsPanel(QWidget):
             "2 for many anime models (as their pages say).",
         )
         self.clip_skip.setRange(1, 12)
+        # Two digits show in 64 px; the style's generous hint (87 px) cut the panel's right edge at 1280x800.
+        self.clip_skip.setMinimumWidth(64)
         # Beside the CFG scale: one more row would push the panel past a 1280x800 window's height.
         form.addRow("CFG scale", self._row(self.cfg, QLabel("Clip skip", self), self.clip_skip))
 

@@ -30,8 +30,10 @@ from PySide6.QtWidgets import (
 from studio.prompt.literal_text import unescape_brackets
 from studio.request import GenerationRequest
 from studio.state import lora_sync
+from studio.state.embedding_list import EmbeddingList
 from studio.state.lora_list import LoraList, family_badge, unusable_reason
 from studio.ui.gallery.thumbnail_loader import read_thumbnail
+from studio.ui.lora.embedding_section import EmbeddingSection
 from studio.ui.lora.lora_row import LoraRow
 from studio.ui.shell.icons import icon
 
@@ -54,7 +56,9 @@ class LoraPanel(QWidget):
     add_folder_requested = Signal()
     rescan_requested = Signal()
 
-    def __init__(self, loras: LoraList, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, loras: LoraList, parent: QWidget | None = None, *, embeddings: EmbeddingList | None = None
+    ) -> None:
         super().__init__(parent)
         self.loras = loras
         self._request = GenerationRequest()
@@ -110,6 +114,11 @@ class LoraPanel(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.count)
         top_layout.addLayout(buttons)
+        # Textual-inversion embeddings, with their family: used by name, so choosing one inserts the word.
+        self.embeddings = EmbeddingSection(embeddings or EmbeddingList(parent=self), self)
+        self.embeddings.insert_requested.connect(self.trigger_clicked)
+        self.search.textChanged.connect(self.embeddings.set_filter)
+        top_layout.addWidget(self.embeddings)
 
         self.active_caption = QLabel("In use", self)
         self.active_caption.setObjectName("caption")
@@ -168,6 +177,7 @@ class LoraPanel(QWidget):
             return False
         self._family = family
         self._refresh()
+        self.embeddings.set_model_family(family)
         return True
 
     def request(self) -> GenerationRequest:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from studio import paths
 from studio.models.model_folders import model_folders
+from studio.ui.models.found_folders_offer import FoundFoldersOffer
 from studio.ui.models.recommended_models import (
     RecommendedModel,
     format_bytes,
@@ -40,6 +41,7 @@ class FirstRunWidget(QWidget):
     folder_chosen = Signal(Path)  # a folder of models to use where they are
     models_folder_chosen = Signal(Path)  # where models are kept from now on (downloads go there)
     demo_requested = Signal()
+    found_folders_chosen = Signal(list)  # other tools' folders the artist ticked (install_finder.FoundFolder)
 
     def __init__(
         self,
@@ -47,6 +49,8 @@ class FirstRunWidget(QWidget):
         *,
         models_folder: Path | None = None,
         space_probe: Callable[[Path], int] = free_space,
+        offer_found: bool = False,
+        home: Path | None = None,
     ) -> None:
         super().__init__(parent)
         self.setAccessibleName("Get started")
@@ -55,6 +59,8 @@ class FirstRunWidget(QWidget):
         self.models = load_recommended_models()
         self.download_buttons: dict[str, QPushButton] = {}
         self._space_warnings: dict[str, QLabel] = {}
+        self.found_offer = FoundFoldersOffer(home=home)
+        self.found_offer.accepted.connect(self.found_folders_chosen)
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -73,6 +79,7 @@ class FirstRunWidget(QWidget):
         intro.setProperty("role", "muted")
         layout.addWidget(intro)
 
+        layout.addWidget(self.found_offer)
         layout.addWidget(self._download_box())
         layout.addWidget(self._folder_box())
         layout.addWidget(self._demo_box())
@@ -87,6 +94,8 @@ class FirstRunWidget(QWidget):
         outer.addWidget(scroll)
         content.setMaximumWidth(760)
         self.refresh_disk_space()
+        if offer_found:  # the first run: look in the usual places (a few known folders, never the whole disk)
+            self.found_offer.search(automatic=True)
 
     # --- the three choices ----------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.gallery = GalleryPanel()
         self.gallery.setToolTip("Your pictures, newest first. Right-click one to reuse its settings.")
         self.queue_panel = QueuePanel(state.queue)
-        self.lora_panel = LoraPanel(state.loras)
+        self.lora_panel = LoraPanel(state.loras, embeddings=state.embeddings)
         self.pose_editor = PoseEditor(state)
         self.canvas.tabs.addTab(self.pose_editor, "Pose")
         self.canvas.tabs.setTabToolTip(self.canvas.tabs.indexOf(self.pose_editor), "Pose people for ControlNet")
@@ -279,7 +279,10 @@ class MainWindow(QMainWindow):
 
     def _show_first_run(self) -> None:
         if self.first_run is None:
-            self.first_run = FirstRunWidget(models_folder=self.state.settings.models())
+            offer = not self.state.settings.found_folders_offered
+            self.first_run = FirstRunWidget(models_folder=self.state.settings.models(), offer_found=offer)
+            self.first_run.found_folders_chosen.connect(self.state.add_found_folders)
+            self.first_run.found_offer.declined.connect(self.state.answer_found_folders)
             self.first_run.models_folder_chosen.connect(self.state.set_models_folder)
             self.state.models_folder_changed.connect(self.first_run.set_models_folder)
             self.first_run.demo_requested.connect(self.state.create_demo_models)

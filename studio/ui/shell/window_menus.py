@@ -68,6 +68,8 @@ class WindowMenus(QObject):
         file = bar.addMenu("&File")
         self._action(file, "Open image…", self.open_image, "open_image")
         self._action(file, "Save shown image as…", self.save_image, "save_image")
+        self._action(file, "Export shown image as JPEG", lambda: self.export_shown("jpeg"), "export_jpeg")
+        self._action(file, "Export shown image as WebP", lambda: self.export_shown("webp"), "export_webp")
         file.addSeparator()
         self._action(file, "Add model file…", self.add_model_file, "add_model", "add-model")
         self._action(file, "Add model folder (A1111 / ComfyUI)…", self.add_model_folder, None, "folder")
@@ -269,6 +271,16 @@ class WindowMenus(QObject):
         )
         if path:
             commands.save_shown_image(Path(path))
+
+    def export_shown(self, fmt: str) -> Path | None:
+        """The gallery's "Export as" for the picture shown: a copy in ``exports/`` beside it, settings kept."""
+        shown = self.commands.shown_path
+        if shown is None:
+            self.commands.state.error(
+                "There is no saved image shown to export: generate one or pick one in the gallery."
+            )
+            return None
+        return self.commands.gallery.export_image(shown, fmt)
 
     def choose_init_image(self) -> None:
         start = str(self.commands.state.settings.outputs())
