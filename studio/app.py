@@ -83,6 +83,10 @@ def build_studio(
         discover = discover or (lambda _dirs, backend=backend: backend.models())
         loras = LoraList(lambda _roots, backend=backend: backend.loras())
     offers = None
+    if backend.name == "comfyui":  # its ControlNets and samplers too
+        from studio.state.servers import PoolOffers
+
+        offers = PoolOffers(backend)
     if backend.name == "servers":  # the servers' models and LoRAs while servers are in use (Servers…)
         from studio.state.servers import PoolOffers, pool_lists
 

@@ -31,16 +31,24 @@ class PoolOffer:
     lacking: dict[str, tuple[str, ...]]
 
 
+def _servers(backend: Any) -> list[Any]:
+    """The servers in use behind the window's ``backend`` (a single ComfyUI backend is one)."""
+    if isinstance(backend, MultiBackend):
+        return backend.server_backends()
+    return [backend] if getattr(backend, "name", "") == "comfyui" else []
+
+
 def pool_offer(pool: Any) -> PoolOffer | None:
     """Ask the servers (network: call off the GUI thread); None while no server is in use."""
-    if not (isinstance(pool, MultiBackend) and pool.server_backends()):
+    servers = _servers(pool)
+    if not servers:
         return None
     from studio.models.samplers import SAMPLER_NAMES
 
     # First: it refreshes each server's file list, which the sampler question below then reads.
     controlnets = tuple(str(path) for path in pool.controlnets())
     lacking: dict[str, list[str]] = {}
-    for server in pool.server_backends():
+    for server in servers:
         try:
             samplers = set(server.capabilities().samplers)
         except (StudioError, OSError) as exc:  # not answering now: the dispatcher sends it nothing anyway
