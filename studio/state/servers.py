@@ -49,14 +49,16 @@ def pool_offer(pool: Any) -> PoolOffer | None:
     controlnets = tuple(str(path) for path in pool.controlnets())
     lacking: dict[str, list[str]] = {}
     for server in servers:
+        # The artist's name for it (a lone ComfyUI backend is named "comfyui"; in the pool, as its server).
+        name = getattr(getattr(server, "server", None), "name", None) or server.name
         try:
             samplers = set(server.capabilities().samplers)
         except (StudioError, OSError) as exc:  # not answering now: the dispatcher sends it nothing anyway
-            log.info("no sampler list from %s (%s)", server.name, exc)
+            log.info("no sampler list from %s (%s)", name, exc)
             continue
-        for name in SAMPLER_NAMES:
-            if name not in samplers:
-                lacking.setdefault(name, []).append(server.name)
+        for sampler in SAMPLER_NAMES:
+            if sampler not in samplers:
+                lacking.setdefault(sampler, []).append(name)
     return PoolOffer(controlnets, {k: tuple(v) for k, v in lacking.items()})
 
 

@@ -98,7 +98,7 @@ def test_the_window_lists_the_pools_controlnets_and_the_samplers_a_server_lacks(
     assert offer is not None and offer.controlnets == (CONTROLNET,)
     # ComfyUI 0.8.0 has every sampler the studio maps; the studio's others (PLMS, TCD...) are marked as lacking.
     unmapped = [name for name in SAMPLER_NAMES if name not in A1111_TO_COMFY]
-    assert unmapped and offer.lacking == {name: ("comfyui",) for name in unmapped}
+    assert unmapped and offer.lacking == {name: ("test-server",) for name in unmapped}
     (choice,) = controlnet_choices("scribble", "sd15", served=offer.controlnets)
     assert choice.reference == CONTROLNET and choice.on_server
 
