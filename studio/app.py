@@ -82,10 +82,16 @@ def build_studio(
 
         discover = discover or (lambda _dirs, backend=backend: backend.models())
         loras = LoraList(lambda _roots, backend=backend: backend.loras())
+    offers = None
+    if backend.name == "comfyui":  # its ControlNets and samplers too
+        from studio.state.servers import PoolOffers
+
+        offers = PoolOffers(backend)
     if backend.name == "servers":  # the servers' models and LoRAs while servers are in use (Servers…)
-        from studio.state.servers import pool_lists
+        from studio.state.servers import PoolOffers, pool_lists
 
         discover, loras = pool_lists(backend, discover)
+        offers = PoolOffers(backend)  # their ControlNets and samplers too, shown in the window below
     worker = GenerationWorker(backend, **({"saver": saver} if saver else {}))
     models = ModelList(discover) if discover else ModelList()
     state = AppState(settings, worker, models, loras=loras)
@@ -93,6 +99,12 @@ def build_studio(
     models.setParent(state)
     state.loras.setParent(state)
     window = MainWindow(state)
+    if offers is not None:
+        from studio.ui.servers.pool_offers_view import follow_pool_offers
+
+        offers.setParent(state)
+        offers.failed.connect(state.error)
+        follow_pool_offers(offers, models, window)
     session, session_problem = load_session()
     state.restore(session)
     for problem in (settings_problem, session_problem):

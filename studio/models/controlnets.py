@@ -308,11 +308,13 @@ class ControlNetChoice:
     family: str | None  # None when it could not be read
     type: str | None  # None when the name does not say
     installed: bool
+    on_server: bool = False  # a file on the generation servers (a name there, never downloaded here)
 
     @property
     def tooltip(self) -> str:
         family = FAMILY_NAMES.get(self.family or "", "unknown family")
         where = "on this computer" if self.installed else "not downloaded yet: press Download"
+        where = "on the server" if self.on_server else where
         return f"{self.label}\n{family} · {where}\n{self.reference}"
 
 
@@ -328,17 +330,49 @@ def _recommended_label(item: RecommendedControlNet) -> str:
     return f"{TYPE_NAMES.get(item.type, item.type)} · {FAMILY_NAMES.get(item.family, item.family)} ({owner})"
 
 
+def family_of_name(name: str) -> str | None:
+    """The family a ControlNet's file name says ("..._sdxl_..." or "xl"; "sd15", "v11" for SD1.x), else None:
+    a server's file is known by its name only."""
+    lowered = Path(name).stem.lower().replace("-", "_")
+    words = set(lowered.split("_"))
+    if "sdxl" in lowered or "xl" in words:
+        return "sdxl"
+    if "sd15" in lowered or "sd1" in words or any(w.startswith("v11") for w in words):
+        return "sd15"
+    return None
+
+
+def served_choices(served: Sequence[str]) -> list[ControlNetChoice]:
+    """The pool's ControlNets (``Backend.controlnets``): a server's file name, or this computer's path when the
+    local engine takes jobs too. No download is offered: the servers have what they have."""
+    choices = []
+    for reference in served:
+        path = Path(reference)
+        local = path.is_absolute()
+        name = path.stem if path.suffix else path.name
+        found = (_family_or_none(path) if local else None) or family_of_name(name)
+        label = f"{name} · {FAMILY_NAMES[found]}" if found in FAMILY_NAMES else name
+        choices.append(ControlNetChoice(reference, label, found, control_type_of_name(name), True, not local))
+    return choices
+
+
 def controlnet_choices(
-    control_type: str, family: str | None, folders: Sequence[Path] | None = None
+    control_type: str,
+    family: str | None,
+    folders: Sequence[Path] | None = None,
+    served: Sequence[str] | None = None,
 ) -> list[ControlNetChoice]:
     """The ControlNets a ``control_type`` input can use, best first: installed ones of the model's ``family`` and
     that type, installed ones whose name says no type, then the recommended downloads, then the rest.
 
     ``folders`` are the ControlNet folders (``local_controlnets``); a recommended ControlNet downloaded there is
-    listed once, by its repo id (what metadata records), as installed.
+    listed once, by its repo id (what metadata records), as installed. ``served`` (while servers are in use) are
+    the pool's ControlNets, listed instead of the folders and downloads.
     """
     wanted = base_family(family) if family else None
     choices: list[ControlNetChoice] = []
+    if served is not None:
+        return sorted(served_choices(served), key=lambda c: _rank(c, control_type, wanted))
     downloaded: set[Path] = set()
     for item in RECOMMENDED_CONTROLNETS:
         folder = local_download(item.repo_id, folders or ())
@@ -355,17 +389,23 @@ def controlnet_choices(
             label = f"{name} · {FAMILY_NAMES[found]}" if found in FAMILY_NAMES else name
             choices.append(ControlNetChoice(str(path), label, found, control_type_of_name(name), True))
 
-    def rank(choice: ControlNetChoice) -> tuple:
-        other_type = choice.type is not None and choice.type != control_type
-        other_family = wanted is not None and choice.family is not None and choice.family != wanted
-        return (other_type or other_family, not choice.installed, choice.type is None, choice.label.lower())
-
-    return sorted(choices, key=rank)
+    return sorted(choices, key=lambda c: _rank(c, control_type, wanted))
 
 
-def preferred_controlnet(control_type: str, family: str | None, folders: Sequence[Path] | None = None) -> str:
+def _rank(choice: ControlNetChoice, control_type: str, wanted: str | None) -> tuple:
+    other_type = choice.type is not None and choice.type != control_type
+    other_family = wanted is not None and choice.family is not None and choice.family != wanted
+    return (other_type or other_family, not choice.installed, choice.type is None, choice.label.lower())
+
+
+def preferred_controlnet(
+    control_type: str,
+    family: str | None,
+    folders: Sequence[Path] | None = None,
+    served: Sequence[str] | None = None,
+) -> str:
     """The reference a new ``control_type`` input starts with: the best of ``controlnet_choices`` ("" if none)."""
-    choices = controlnet_choices(control_type, family, folders)
+    choices = controlnet_choices(control_type, family, folders, served)
     return choices[0].reference if choices else ""
 
 

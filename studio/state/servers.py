@@ -3,17 +3,75 @@ the backend that spreads the queue, and the queue moved on (more servers take mo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.backend.multi_backend import MultiBackend
 from studio.backend.server_pool import ServerEntry, apply_servers, keep_server_entries, server_entries
+from studio.errors import StudioError
 from studio.state.lora_list import LoraList, default_scan
 from studio.state.model_list import default_discover
+from studio.state.scan_threads import ScannedList
 
 if TYPE_CHECKING:
     from studio.state.app_state import AppState
+
+log = logging.getLogger("studio.servers")
+
+
+@dataclass(frozen=True)
+class PoolOffer:
+    """What the servers in use offer beyond models and LoRAs: the pool's ControlNets (server file names, and this
+    computer's paths when it takes jobs too) and, per A1111 sampler, the servers that cannot run it."""
+
+    controlnets: tuple[str, ...]
+    lacking: dict[str, tuple[str, ...]]
+
+
+def _servers(backend: Any) -> list[Any]:
+    """The servers in use behind the window's ``backend`` (a single ComfyUI backend is one)."""
+    if isinstance(backend, MultiBackend):
+        return backend.server_backends()
+    return [backend] if getattr(backend, "name", "") == "comfyui" else []
+
+
+def pool_offer(pool: Any) -> PoolOffer | None:
+    """Ask the servers (network: call off the GUI thread); None while no server is in use."""
+    servers = _servers(pool)
+    if not servers:
+        return None
+    from studio.models.samplers import SAMPLER_NAMES
+
+    # First: it refreshes each server's file list, which the sampler question below then reads.
+    controlnets = tuple(str(path) for path in pool.controlnets())
+    lacking: dict[str, list[str]] = {}
+    for server in servers:
+        # The artist's name for it (a lone ComfyUI backend is named "comfyui"; in the pool, as its server).
+        name = getattr(getattr(server, "server", None), "name", None) or server.name
+        try:
+            samplers = set(server.capabilities().samplers)
+        except (StudioError, OSError) as exc:  # not answering now: the dispatcher sends it nothing anyway
+            log.info("no sampler list from %s (%s)", name, exc)
+            continue
+        for sampler in SAMPLER_NAMES:
+            if sampler not in samplers:
+                lacking.setdefault(sampler, []).append(name)
+    return PoolOffer(controlnets, {k: tuple(v) for k, v in lacking.items()})
+
+
+class PoolOffers(ScannedList):
+    """``pool_offer`` on a scan thread; ``changed`` carries ``[PoolOffer]``, or ``[]`` with no server in use."""
+
+    def __init__(self, pool: Any, parent: Any = None) -> None:
+        super().__init__(
+            lambda *_args: [offer] if (offer := pool_offer(pool)) else [],
+            thread_name="studio-pool-offer",
+            failure="Asking the servers for their ControlNets and samplers failed ({error}). Check Servers….",
+            parent=parent,
+        )
 
 
 def pool_lists(pool: Any, discover: Callable | None) -> tuple[Callable, LoraList]:

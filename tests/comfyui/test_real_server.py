@@ -87,6 +87,22 @@ def test_the_connection_check_and_the_lists_come_from_the_server(comfy, backend)
     assert {"Euler", "Euler a", "DPM++ 2M Karras", "DDIM"} <= set(backend.capabilities().samplers)
 
 
+def test_the_window_lists_the_pools_controlnets_and_the_samplers_a_server_lacks(backend):
+    from studio.backend.comfyui.samplers import A1111_TO_COMFY
+    from studio.backend.multi_backend import MultiBackend
+    from studio.models.controlnets import controlnet_choices
+    from studio.models.samplers import SAMPLER_NAMES
+    from studio.state.servers import pool_offer
+
+    offer = pool_offer(MultiBackend([backend], allow_local=False))
+    assert offer is not None and offer.controlnets == (CONTROLNET,)
+    # ComfyUI 0.8.0 has every sampler the studio maps; the studio's others (PLMS, TCD...) are marked as lacking.
+    unmapped = [name for name in SAMPLER_NAMES if name not in A1111_TO_COMFY]
+    assert unmapped and offer.lacking == {name: ("test-server",) for name in unmapped}
+    (choice,) = controlnet_choices("scribble", "sd15", served=offer.controlnets)
+    assert choice.reference == CONTROLNET and choice.on_server
+
+
 def test_txt2img_previews_every_step_and_saves_the_studios_metadata(backend, tmp_path):
     result, previews, _ = finished(backend, BASE)
     assert [(p.step, p.total, p.pass_name) for p in previews] == [

@@ -60,3 +60,16 @@ def test_cancel_from_the_window_stops_the_server(qtbot, studio):
     qtbot.mouseClick(window.progress_panel.cancel, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not state.is_running, timeout=10000)
     assert window.gallery.paths() == []
+
+
+def test_the_control_rows_list_the_servers_controlnet_with_no_download(qtbot, studio):
+    from comfyui_server import CONTROLNET
+
+    panel = studio.window.canvases.control_panel
+    qtbot.waitUntil(lambda: panel.served is not None, timeout=15000)
+    assert panel.served == [CONTROLNET]
+    row = panel.add_control("scribble", "canvas")
+    assert row.model_reference() == CONTROLNET and not row.download.isVisibleTo(row)
+    sampler = studio.window.settings_panel.sampler
+    euler_a = sampler.findText("Euler a")  # the server has it: not marked
+    assert sampler.itemData(euler_a, Qt.ItemDataRole.ToolTipRole) is None

@@ -42,6 +42,7 @@ class ControlPanel(QWidget):
         self.annotators_folder: Path | None = None  # annotator weights for depth, soft edge... previews
         self.controlnet_folders: list[Path] | None = None  # where ControlNets are listed from (None: our own)
         self.model_family: str | None = None  # the image model's family: its ControlNets are offered first
+        self.served: list[str] | None = None  # the servers' ControlNets while servers are in use (None: none)
         self._generation = 0
         self._said: dict[int, str] = {}  # row id -> the last message sent, so a refresh does not repeat it
         self._previews: dict[
@@ -93,7 +94,7 @@ class ControlPanel(QWidget):
         from studio.models.controlnets import preferred_controlnet
 
         # An installed ControlNet of the model's family and this type beats a download.
-        model = preferred_controlnet(control_type, self.model_family, self.controlnet_folders)
+        model = preferred_controlnet(control_type, self.model_family, self.controlnet_folders, self.served)
         control = ControlInput(
             type=control_type, image=self.canvas_path if source == "canvas" else "", source=source, model=model
         )
@@ -109,7 +110,8 @@ class ControlPanel(QWidget):
         self._edited()
 
     def _add_row(self, control: ControlInput) -> ControlRow:
-        row = ControlRow(control, controlnet_folders=self.controlnet_folders, model_family=self.model_family)
+        folders, family = self.controlnet_folders, self.model_family
+        row = ControlRow(control, controlnet_folders=folders, model_family=family, served=self.served)
         row.canvas_path = self.canvas_path if control.source == "canvas" else row.canvas_path
         row.changed.connect(self._edited)
         row.remove_requested.connect(self.remove_row)
@@ -123,6 +125,17 @@ class ControlPanel(QWidget):
         self.controlnet_folders = list(folders)
         for row in self.rows:
             row.set_controlnet_folders(folders)
+
+    def set_served(self, served: list[str] | None) -> None:
+        """List the servers' ControlNets in every row (None: servers are no longer in use)."""
+        if served == self.served:
+            return
+        self.served = served
+        repicked = [row.auto_model for row in self.rows]
+        for row in self.rows:
+            row.set_served(served)
+        if any(repicked):
+            self._edited()  # a ControlNet a row had picked itself now comes from the servers
 
     def set_model_family(self, family: str | None) -> None:
         """The image model's family ("sd15", "sdxl"; None: unknown): its ControlNets are offered first."""

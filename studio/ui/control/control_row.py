@@ -69,11 +69,14 @@ class ControlRow(QFrame):
         *,
         controlnet_folders: Sequence[Path] | None = None,
         model_family: str | None = None,
+        served: Sequence[str] | None = None,
     ) -> None:
         super().__init__(parent)
         # Where ControlNets are listed from and downloads are looked for (None: the studio's own folder).
         self.controlnet_folders = list(controlnet_folders) if controlnet_folders is not None else None
         self.model_family = model_family  # the image model's family: its ControlNets are listed first
+        # While servers are in use: the pool's ControlNets (server file names), listed instead of the folders.
+        self.served = list(served) if served is not None else None
         self.auto_model = True  # the row picked the ControlNet itself (a type change may pick again)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName("controlRow")
@@ -272,6 +275,18 @@ class ControlRow(QFrame):
         self.controlnet_folders = list(folders)
         self.refresh_models()
 
+    def set_served(self, served: Sequence[str] | None) -> None:
+        """List the servers' ControlNets (None: this computer's again); a ControlNet the row picked itself is
+        picked again from the new list (one the artist chose stays)."""
+        self.served = list(served) if served is not None else None
+        self.refresh_models()
+        if self.auto_model:
+            self.set_model(self._preferred(self.type.currentText()))
+            self.refresh()
+
+    def _preferred(self, control_type: str) -> str:
+        return preferred_controlnet(control_type, self.model_family, self.controlnet_folders, self.served)
+
     def refresh_models(self) -> None:
         """List the ControlNets on disk again (one was downloaded), keeping the chosen one."""
         self._fill_models(self.type.currentText())
@@ -306,7 +321,7 @@ class ControlRow(QFrame):
         if not self.auto_model or family is None:
             return False
         before = self.model_reference()
-        self.set_model(preferred_controlnet(self.type.currentText(), family, self.controlnet_folders))
+        self.set_model(self._preferred(self.type.currentText()))
         self.refresh()
         return self.model_reference() != before
 
@@ -314,7 +329,8 @@ class ControlRow(QFrame):
         current = self.model_reference()
         with QSignalBlocker(self.model):
             self.model.clear()
-            for choice in controlnet_choices(control_type, self.model_family, self.controlnet_folders):
+            choices = controlnet_choices(control_type, self.model_family, self.controlnet_folders, self.served)
+            for choice in choices:
                 self.model.addItem(choice.label, choice.reference)
                 self.model.setItemData(self.model.count() - 1, choice.tooltip, Qt.ItemDataRole.ToolTipRole)
         self.set_model(current)
@@ -331,7 +347,7 @@ class ControlRow(QFrame):
         recommended = {r.repo_id for r in RECOMMENDED_CONTROLNETS}
         if self.auto_model or not old_model or old_model in recommended:
             # The ControlNet picked for the old type would be wrong for the new one: offer the best for it.
-            self.set_model(preferred_controlnet(new_type, self.model_family, self.controlnet_folders))
+            self.set_model(self._preferred(new_type))
         if new_type == "openpose" and self.source.currentData() == "canvas":
             self.source.setCurrentIndex(self.source.findData("pose"))
         self._edited()
@@ -349,7 +365,8 @@ class ControlRow(QFrame):
         self._form.labelForField(self.canny_row).setVisible(self.type.currentText() == "canny")
         model = self.model_reference()
         recommended = any(r.repo_id == model for r in RECOMMENDED_CONTROLNETS)
-        self.download.setVisible(recommended and self.downloaded(model) is None)
+        # A server has the files it has: nothing to download here for it.
+        self.download.setVisible(self.served is None and recommended and self.downloaded(model) is None)
 
     def _edited(self, *_args) -> None:
         if self._loading:
