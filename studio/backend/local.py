@@ -7,29 +7,22 @@ the window's interpreter. Events go into a queue that the listener drains with `
 
 from __future__ import annotations
 
-import itertools
 import logging
-import queue
-import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from studio.backend.base import BackendBase
 from studio.backend.events import (
     EngineReady,
     ImagesReady,
     JobCancelled,
     JobFailed,
     JobFinished,
-    JobQueued,
     JobStarted,
     Stage,
     StepProgress,
-    TaskFailed,
-    TaskFinished,
 )
-from studio.backend.tasks import Task
+from studio.backend.threaded import ThreadedBackend
 from studio.engine.config import EngineConfig
 from studio.errors import StudioError
 from studio.request import GenerationRequest
@@ -52,7 +45,7 @@ def build_engine(config: EngineConfig) -> Any:
     return Engine(config)
 
 
-class LocalBackend(BackendBase):
+class LocalBackend(ThreadedBackend):
     """Runs requests on the engine in this process. ``start()`` it, ``close()`` it when done."""
 
     name = "local"
@@ -63,49 +56,19 @@ class LocalBackend(BackendBase):
         model_dirs: tuple[str, ...] = (),
         engine_factory: EngineFactory = build_engine,
     ) -> None:
-        super().__init__()
+        super().__init__("studio-engine", "studio-tasks")
         self.config = config or EngineConfig()
         self.model_dirs = model_dirs
         self._engine_factory = engine_factory
         self._engine: Any = None
-        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._tasks: queue.Queue[tuple[int, Task] | None] = queue.Queue()
-        self._ids = itertools.count(1)
-        self._cancel = threading.Event()
-        self._cancelled: set[int] = set()  # queued jobs cancelled before they started
-        # Daemon: a torch op that ignores cancel must not keep the process alive after the studio closed.
-        self._thread = threading.Thread(target=self._serve, name="studio-engine", daemon=True)
-        self._task_thread = threading.Thread(target=self._serve_tasks, name="studio-tasks", daemon=True)
 
     # --- the listener's side ----------------------------------------------------------------------------------
 
     def start(self, warm_up: bool = True) -> None:
         """Start the engine thread; ``warm_up`` builds the engine now so the first Generate is quicker."""
-        self._thread.start()
-        self._task_thread.start()
+        self._start_threads()
         if warm_up:
             self._commands.put(("warm", None))
-
-    def submit(self, request: GenerationRequest, job_id: int | None = None) -> int:
-        """Queue ``request``; its events carry the returned job id (``job_id`` when the caller numbers jobs)."""
-        job_id = next(self._ids) if job_id is None else job_id
-        self._events.put(JobQueued(job_id))
-        self._commands.put(("job", (job_id, request)))
-        return job_id
-
-    def run_task(self, task: Task, task_id: int | None = None) -> int:
-        """Queue ``task`` behind the tasks before it; its value comes as ``TaskFinished``."""
-        task_id = next(self._ids) if task_id is None else task_id
-        self._tasks.put((task_id, task))
-        return task_id
-
-    def cancel(self, job_id: int | None = None) -> None:
-        """Stop ``job_id`` (the running job when None) within a step; a queued one never starts."""
-        if job_id is None or job_id == self._running:
-            if self._running is not None:
-                self._cancel.set()
-        else:
-            self._cancelled.add(job_id)
 
     def configure(self, config: EngineConfig, model_dirs: tuple[str, ...] | None = None) -> None:
         """Use ``config`` from the next job on (applied between jobs, never under a running one)."""
@@ -113,16 +76,6 @@ class LocalBackend(BackendBase):
             self.model_dirs = model_dirs
         self.config = config  # what the catalogue reads now; the engine gets it on its thread, between jobs
         self._commands.put(("configure", config))
-
-    def close(self, timeout: float = 1.5) -> bool:
-        """Cancel, stop the thread and wait up to ``timeout`` s. True when it ended in time."""
-        self._cancel.set()
-        self._commands.put(("stop", None))
-        self._tasks.put(None)
-        for thread in (self._thread, self._task_thread):
-            if thread.is_alive():
-                thread.join(timeout)
-        return not self._thread.is_alive()
 
     # --- the engine's thread ----------------------------------------------------------------------------------
 
@@ -140,10 +93,6 @@ class LocalBackend(BackendBase):
             elif kind == "job":
                 self._run_job(*payload)
 
-    def _serve_tasks(self) -> None:
-        while (item := self._tasks.get()) is not None:
-            self._run_task(*item)
-
     def _ensure_engine(self) -> Any:
         if self._engine is None:
             self._engine = self._engine_factory(self.config)
@@ -156,18 +105,6 @@ class LocalBackend(BackendBase):
         except Exception:  # noqa: BLE001 - reported again, with its message, by the first job
             log.exception("building the engine failed")
 
-    def _run_task(self, task_id: int, task: Task) -> None:
-        try:
-            value = task.run()
-        except StudioError as exc:
-            log.warning("task %s failed: %s", type(task).__name__, exc)
-            self._events.put(TaskFailed(task_id, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - a bug, reported with its traceback
-            log.exception("task %s crashed", type(task).__name__)
-            message = f"Something went wrong ({type(exc).__name__}: {exc})."
-            self._events.put(TaskFailed(task_id, message, traceback.format_exc()))
-        else:
-            self._events.put(TaskFinished(task_id, value))
 
     def _run_job(self, job_id: int, request: GenerationRequest) -> None:
         if job_id in self._cancelled:

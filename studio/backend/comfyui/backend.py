@@ -10,17 +10,13 @@ batches saved before it stay saved.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import queue
 import secrets
-import threading
 import time
 import traceback
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from studio.backend.base import BackendBase
 from studio.backend.catalogue import FAMILIES, Capabilities
 from studio.backend.comfyui.catalogue import lora_entries, model_entries, server_files
 from studio.backend.comfyui.graph_run import GraphRun, RunCancelled
@@ -34,13 +30,11 @@ from studio.backend.events import (
     JobCancelled,
     JobFailed,
     JobFinished,
-    JobQueued,
     JobStarted,
     Stage,
-    TaskFailed,
-    TaskFinished,
 )
 from studio.backend.tasks import Task
+from studio.backend.threaded import ThreadedBackend
 from studio.engine.config import EngineConfig
 from studio.engine.validation import validate
 from studio.errors import RequestError, StudioError
@@ -67,7 +61,7 @@ def server_label(server: ServerConfig) -> str:
     return f"ComfyUI {server.name} ({address})" if server.name not in ("", address) else f"ComfyUI {address}"
 
 
-class ComfyBackend(BackendBase):
+class ComfyBackend(ThreadedBackend):
     """Runs requests on one ComfyUI server. ``start()`` it, ``close()`` it when done."""
 
     name = "comfyui"
@@ -79,7 +73,7 @@ class ComfyBackend(BackendBase):
         model_dirs: tuple[str, ...] = (),
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        super().__init__()
+        super().__init__("studio-comfyui", "studio-comfyui-tasks")
         self.server = server
         self.config = (
             config or EngineConfig()
@@ -88,61 +82,27 @@ class ComfyBackend(BackendBase):
         self.client = ComfyClient(server, timeout)
         self.timeout = timeout
         self._client_id = uuid.uuid4().hex
-        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._tasks: queue.Queue[tuple[int, Task] | None] = queue.Queue()
-        self._ids = itertools.count(1)
-        self._cancel = threading.Event()
-        self._cancelled: set[int] = set()
         self._files: ServerFiles | None = None
-        self._thread = threading.Thread(target=self._serve, name="studio-comfyui", daemon=True)
-        self._task_thread = threading.Thread(
-            target=self._serve_tasks, name="studio-comfyui-tasks", daemon=True
-        )
-        self._started = False
 
     # --- the listener's side ----------------------------------------------------------------------------------
 
     def start(self, warm_up: bool = True) -> None:
         """Start the job thread (the server is first asked when a job or a list needs it)."""
-        if not self._started:
-            self._started = True
-            self._thread.start()
-            self._task_thread.start()
+        self._start_threads()
 
     def submit(self, request: GenerationRequest, job_id: int | None = None) -> int:
-        job_id = next(self._ids) if job_id is None else job_id
         self.start()
-        self._events.put(JobQueued(job_id))
-        self._commands.put(("job", (job_id, request)))
-        return job_id
+        return super().submit(request, job_id)
 
     def run_task(self, task: Task, task_id: int | None = None) -> int:
         """Tasks (control previews, pose detection) run on this computer, on their own thread."""
-        task_id = next(self._ids) if task_id is None else task_id
         self.start()
-        self._tasks.put((task_id, task))
-        return task_id
-
-    def cancel(self, job_id: int | None = None) -> None:
-        if job_id is None or job_id == self._running:
-            if self._running is not None:
-                self._cancel.set()
-        else:
-            self._cancelled.add(job_id)
+        return super().run_task(task, task_id)
 
     def configure(self, config: EngineConfig, model_dirs: tuple[str, ...] | None = None) -> None:
         if model_dirs is not None:
             self.model_dirs = model_dirs
         self.config = config
-
-    def close(self, timeout: float = 1.5) -> bool:
-        self._cancel.set()
-        self._commands.put(("stop", None))
-        self._tasks.put(None)
-        for thread in (self._thread, self._task_thread):
-            if thread.is_alive():
-                thread.join(timeout)
-        return not self._thread.is_alive()
 
     # --- the catalogue: what the server has --------------------------------------------------------------------
 
@@ -177,25 +137,6 @@ class ComfyBackend(BackendBase):
                 return
             if kind == "job":
                 self._run_job(*payload)
-
-    def _serve_tasks(self) -> None:
-        while (item := self._tasks.get()) is not None:
-            task_id, task = item
-            try:
-                value = task.run()
-            except StudioError as exc:
-                self._events.put(TaskFailed(task_id, str(exc)))
-            except Exception as exc:  # noqa: BLE001 - a bug, reported with its traceback
-                log.exception("task %s crashed", type(task).__name__)
-                self._events.put(
-                    TaskFailed(
-                        task_id,
-                        f"Something went wrong ({type(exc).__name__}: {exc}).",
-                        traceback.format_exc(),
-                    )
-                )
-            else:
-                self._events.put(TaskFinished(task_id, value))
 
     def _run_job(self, job_id: int, request: GenerationRequest) -> None:
         if job_id in self._cancelled:
