@@ -18,7 +18,6 @@ from studio.backend.events import (
     JobCancelled,
     JobFailed,
     JobFinished,
-    JobStarted,
     Stage,
     StepProgress,
 )
@@ -105,15 +104,9 @@ class LocalBackend(ThreadedBackend):
         except Exception:  # noqa: BLE001 - reported again, with its message, by the first job
             log.exception("building the engine failed")
 
-
     def _run_job(self, job_id: int, request: GenerationRequest) -> None:
-        if job_id in self._cancelled:
-            self._cancelled.discard(job_id)
-            self._events.put(JobCancelled(job_id))
+        if not self._begin_job(job_id):
             return
-        self._cancel.clear()
-        self._running = job_id
-        self._events.put(JobStarted(job_id))
         try:
             result = self._ensure_engine().generate(
                 request,

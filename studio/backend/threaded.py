@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 from studio.backend.base import BackendBase
-from studio.backend.events import JobQueued, TaskFailed, TaskFinished
+from studio.backend.events import JobCancelled, JobQueued, JobStarted, TaskFailed, TaskFinished
 from studio.backend.tasks import Task
 from studio.errors import StudioError
 from studio.request import GenerationRequest
@@ -71,6 +71,17 @@ class ThreadedBackend(BackendBase):
             if thread.is_alive():
                 thread.join(timeout)
         return not self._thread.is_alive()
+
+    def _begin_job(self, job_id: int) -> bool:
+        """On the job thread: mark ``job_id`` running (True), or end it as cancelled while it waited (False)."""
+        if job_id in self._cancelled:
+            self._cancelled.discard(job_id)
+            self._events.put(JobCancelled(job_id))
+            return False
+        self._cancel.clear()
+        self._running = job_id
+        self._events.put(JobStarted(job_id))
+        return True
 
     def _serve(self) -> None:
         raise NotImplementedError  # each backend takes its commands in its own way

@@ -30,7 +30,6 @@ from studio.backend.events import (
     JobCancelled,
     JobFailed,
     JobFinished,
-    JobStarted,
     Stage,
 )
 from studio.backend.tasks import Task
@@ -139,13 +138,8 @@ class ComfyBackend(ThreadedBackend):
                 self._run_job(*payload)
 
     def _run_job(self, job_id: int, request: GenerationRequest) -> None:
-        if job_id in self._cancelled:
-            self._cancelled.discard(job_id)
-            self._events.put(JobCancelled(job_id))
+        if not self._begin_job(job_id):
             return
-        self._cancel.clear()
-        self._running = job_id
-        self._events.put(JobStarted(job_id))
         done: list[GenerationResult] = []  # the batches already handed out (and saved by the listener)
         try:
             result = self._generate(job_id, request, done)
