@@ -24,6 +24,7 @@ from studio.ui.shell.icons import icon
 
 WEIGHT_MIN, WEIGHT_MAX, WEIGHT_STEP = -2.0, 2.0, 0.05
 _TICKS = round(1 / WEIGHT_STEP)  # slider positions per unit of weight
+NAME_WIDTH = 170  # px for the LoRA's name beside its family badge and the remove button
 
 
 class LoraRow(QFrame):
@@ -44,8 +45,9 @@ class LoraRow(QFrame):
         layout.setSpacing(4)
 
         top = QHBoxLayout()
-        self.switch = QCheckBox(name, self)
-        self.switch.setToolTip("On: the LoRA's tag is in the prompt. Off: it is kept here but not used.")
+        self.switch = QCheckBox(self)
+        self._set_switch_text(name)
+        self.switch.setToolTip(f"{name}\nOn: the LoRA's tag is in the prompt. Off: it is kept here but not used.")
         self.switch.setAccessibleName(f"Use LoRA {name}")
         self.badge = QLabel(self)
         self.badge.setProperty("role", "muted")
@@ -94,13 +96,18 @@ class LoraRow(QFrame):
     def weight(self) -> float:
         return self.spin.value()
 
+    def _set_switch_text(self, text: str) -> None:
+        # A checkbox does not elide: a long file name would widen the row past the column and cut its buttons.
+        shown = self.switch.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, NAME_WIDTH)
+        self.switch.setText(shown)
+
     def show_lora(self, active: ActiveLora, entry: Any | None, reason: str | None) -> None:
         """Show the state read from the request; ``reason`` says why it cannot run (None: it can)."""
         for widget in (self.switch, self.slider, self.spin):
             widget.blockSignals(True)
         try:
             self.switch.setChecked(active.enabled)
-            self.switch.setText(self.name if active.enabled else f"{self.name} (off)")
+            self._set_switch_text(self.name if active.enabled else f"{self.name} (off)")
             if active.weight is not None and WEIGHT_MIN <= active.weight <= WEIGHT_MAX:
                 self.spin.setValue(active.weight)
                 self.slider.setValue(round(active.weight * _TICKS))

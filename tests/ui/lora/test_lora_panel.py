@@ -189,3 +189,13 @@ def test_trigger_chips_read_plain_and_insert_escaped(qtbot):
     stored.click()
     chips.chip("falcon (jacket)").click()  # stored plain: still escaped, so it is not read as a weight
     assert clicked == [r"smart falcon \(umamusume\)", r"falcon \(jacket\)"]
+
+
+def test_a_long_lora_name_is_shortened_so_the_row_fits_its_column(qtbot):
+    from studio.ui.lora.lora_row import LoraRow
+
+    name = "kohya_lycoris_lokr__smart_falcon_4_lokr_with_a_very_long_file_name"
+    row = LoraRow(name)
+    qtbot.addWidget(row)
+    assert "…" in row.switch.text() and name in row.switch.toolTip()
+    assert row.minimumSizeHint().width() <= 330  # the LoRA tab's width in a 1280 px window
