@@ -18,6 +18,7 @@ from studio.engine import Engine
 from studio.engine import engine as engine_module
 from studio.engine.config import EngineConfig
 from studio.engine.devices import BROKEN_LATENTS
+from studio.engine.memory_tiers import TIER_STAGE_PREFIX
 from studio.engine.tiny_addons import write_tiny_lora
 from studio.engine.validation import MAX_PROMPT_CHUNKS
 from studio.errors import RequestError
@@ -40,7 +41,11 @@ class Run:
 
     def error_lines(self) -> list[str]:
         """stderr without the progress lines the CLI prints while it works."""
-        return [line for line in self.stderr.strip().splitlines() if line not in STAGES]
+        return [
+            line
+            for line in self.stderr.strip().splitlines()
+            if line not in STAGES and not line.startswith(TIER_STAGE_PREFIX)  # the tier is a stage line too
+        ]
 
 
 # Runs the CLI and writes its peak memory. A child's peak counts the process it was forked from, so the CLI is
