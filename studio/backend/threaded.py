@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import traceback
+from abc import ABC, abstractmethod
 from typing import Any
 
 from studio.backend.base import BackendBase
@@ -22,7 +23,7 @@ from studio.request import GenerationRequest
 log = logging.getLogger("studio.backend")
 
 
-class ThreadedBackend(BackendBase):
+class ThreadedBackend(BackendBase, ABC):
     def __init__(self, thread_name: str, task_thread_name: str) -> None:
         super().__init__()
         self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -83,8 +84,9 @@ class ThreadedBackend(BackendBase):
         self._events.put(JobStarted(job_id))
         return True
 
+    @abstractmethod
     def _serve(self) -> None:
-        raise NotImplementedError  # each backend takes its commands in its own way
+        """The job thread: take ``self._commands`` until ("stop", None); each backend runs a job its own way."""
 
     def _serve_tasks(self) -> None:
         while (item := self._tasks.get()) is not None:

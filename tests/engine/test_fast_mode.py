@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from engine_fixtures import pixels, tiny_request
 
 from studio.engine import Engine
 from studio.engine.config import EngineConfig
@@ -56,23 +57,6 @@ def test_compile_stage_ticks_until_the_first_step():
 # --- on the tiny models -------------------------------------------------------------------------------------
 
 
-def _request(tiny_models, **changes) -> GenerationRequest:
-    base = GenerationRequest(
-        model=str(tiny_models / "sd15"),
-        prompt="a red fox",
-        seed=42,
-        steps=2,
-        sampler="Euler",
-        width=64,
-        height=64,
-    )
-    return base.with_changes(**changes)
-
-
-def _pixels(result) -> np.ndarray:
-    return np.asarray(result.images[0], dtype=np.int16)
-
-
 @pytest.fixture
 def traced_only(monkeypatch):
     """Dynamo traces the model (the graph breaks and guards are real) but no kernels are generated: the setup
@@ -88,26 +72,26 @@ def _generate(engine: Engine, request: GenerationRequest) -> tuple[list[str], ob
 
 @pytest.mark.slow
 def test_fast_mode_compiles_once_per_size_and_says_so(tiny_models, traced_only):
-    eager = Engine(EngineConfig(torch_threads=2)).generate(_request(tiny_models))
+    eager = Engine(EngineConfig(torch_threads=2)).generate(tiny_request(tiny_models))
     engine = Engine(EngineConfig(torch_threads=2, fast=True))
-    stages, result = _generate(engine, _request(tiny_models))
+    stages, result = _generate(engine, tiny_request(tiny_models))
     assert FIRST_TIME.format("64×64") + "…" in stages
     pipe = engine._ready()[0].pipe
     assert pipe.unet._compiled_call_impl is not None and pipe.vae.decoder._compiled_call_impl is not None
     assert pipe.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
     assert {type(p).__name__ for p in pipe.unet.attn_processors.values()} == {"FusedAttnProcessor2_0"}
     assert torch._dynamo.config.recompile_limit >= SHAPES_KEPT  # a graph per size, never a silent eager fallback
-    assert np.abs(_pixels(result) - _pixels(eager)).max() <= 2  # fused QKV: fp noise only
-    again, _ = _generate(engine, _request(tiny_models))
+    assert np.abs(pixels(result) - pixels(eager)).max() <= 2  # fused QKV: fp noise only
+    again, _ = _generate(engine, tiny_request(tiny_models))
     assert not any(s.startswith("Preparing fast mode") for s in again)  # compiled already
-    other, _ = _generate(engine, _request(tiny_models, width=128))
+    other, _ = _generate(engine, tiny_request(tiny_models, width=128))
     assert FIRST_TIME.format("128×64") + "…" in other  # a new size compiles once, and says so
 
 
 @pytest.mark.slow
 def test_fast_mode_stays_eager_in_an_offload_tier(tiny_models, traced_only):
     engine = Engine(EngineConfig(torch_threads=2, fast=True, vram="medium"))
-    stages, result = _generate(engine, _request(tiny_models))
+    stages, result = _generate(engine, tiny_request(tiny_models))
     assert NOT_IN_HIGH_TIER in result.notices
     assert engine._ready()[0].pipe.unet._compiled_call_impl is None
     assert not any(s.startswith("Preparing fast mode") for s in stages)
@@ -119,21 +103,21 @@ def test_a_lora_undoes_the_fused_attention(tiny_models, traced_only, tmp_path):
 
     lora = write_tiny_lora(tmp_path / "style.safetensors", "sd15")
     engine = Engine(EngineConfig(torch_threads=2, fast=True))
-    _generate(engine, _request(tiny_models))
-    with_lora = _request(tiny_models, loras=(LoraRef(str(lora), 1.0),))
+    _generate(engine, tiny_request(tiny_models))
+    with_lora = tiny_request(tiny_models, loras=(LoraRef(str(lora), 1.0),))
     stages, result = _generate(engine, with_lora)
     assert LORA_UNFUSED in result.notices
     pipe = engine._ready()[0].pipe
     assert "FusedAttnProcessor2_0" not in {type(p).__name__ for p in pipe.unet.attn_processors.values()}
     assert FIRST_TIME.format("64×64") + "…" in stages
     eager = Engine(EngineConfig(torch_threads=2)).generate(with_lora)
-    assert np.abs(_pixels(result) - _pixels(eager)).max() <= 2  # the LoRA really applies
+    assert np.abs(pixels(result) - pixels(eager)).max() <= 2  # the LoRA really applies
 
 
 @pytest.mark.slow
 def test_an_out_of_memory_drop_leaves_fast_mode(tiny_models, traced_only):
     engine = Engine(EngineConfig(torch_threads=2, fast=True))
-    _generate(engine, _request(tiny_models, steps=1))
+    _generate(engine, tiny_request(tiny_models, steps=1))
     placer = engine._placer
     failures = []
 
@@ -143,7 +127,7 @@ def test_an_out_of_memory_drop_leaves_fast_mode(tiny_models, traced_only):
             raise torch.OutOfMemoryError("CUDA out of memory (fake)")
 
     engine._ready()[0].pipe.unet.register_forward_pre_hook(allocator, with_kwargs=True)
-    _stages, result = _generate(engine, _request(tiny_models))
+    _stages, result = _generate(engine, tiny_request(tiny_models))
     assert failures == [1] and result.images
     assert engine._ready()[0].pipe.unet._compiled_call_impl is None  # eager in the offload tier
     assert any("ran out of memory" in notice for notice in result.notices)
@@ -157,10 +141,10 @@ def test_inductor_compile_gives_the_same_picture_and_a_warm_cache(tiny_models):
     """The real compile. On this project's shared 2-core machine the tiny UNet compiled in 65 s alone, 237 s
     beside other jobs (a fresh process with the studio's caches: 73 s, dynamo still traces), and this whole test
     (UNet and VAE decoder) took 270 s: hence slow, and one size only."""
-    eager = Engine(EngineConfig(torch_threads=2)).generate(_request(tiny_models))
+    eager = Engine(EngineConfig(torch_threads=2)).generate(tiny_request(tiny_models))
     engine = Engine(EngineConfig(torch_threads=2, fast=True))
-    _stages, result = _generate(engine, _request(tiny_models))
-    assert np.abs(_pixels(result) - _pixels(eager)).max() <= 2
+    _stages, result = _generate(engine, tiny_request(tiny_models))
+    assert np.abs(pixels(result) - pixels(eager)).max() <= 2
     cache = compile_cache_dir()
     assert any(cache.glob("portable-torch*-cpu.bin"))  # torch's portable artefacts, for the next launch
     assert (cache / "inductor").is_dir()  # inductor's own cache lives in the studio's folder too

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from engine_fixtures import SD_CONFIG
 from PIL import Image
 
 from studio.engine.samplers import callbacks_for, make_scheduler
@@ -12,16 +13,6 @@ from studio.metadata.infotext import format_infotext, infotext_to_request, parse
 from studio.metadata.sampler_aliases import foreign_sampler_name, split_schedule
 from studio.models.samplers import FEW_STEP_SAMPLERS, SAMPLER_NAMES, sampler_recipe
 from studio.request import GenerationRequest
-
-SD_CONFIG = {
-    "beta_start": 0.00085,
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "num_train_timesteps": 1000,
-    "steps_offset": 1,
-    "prediction_type": "epsilon",
-    "timestep_spacing": "leading",
-}
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from engine_fixtures import pixels, tiny_request
 
 from studio.engine import Engine
 from studio.engine.config import EngineConfig
@@ -18,7 +19,6 @@ from studio.engine.memory_tiers import (
     lower_tier,
 )
 from studio.errors import RequestError
-from studio.request import GenerationRequest
 
 # free GB, family, size, batch, ControlNets, fp8 -> tier, VAE tiling, VAE slicing
 TABLE = [
@@ -79,26 +79,9 @@ def test_out_of_memory_errors_are_recognised():
 slow = pytest.mark.slow
 
 
-def _request(tiny_models, **changes) -> GenerationRequest:
-    base = GenerationRequest(
-        model=str(tiny_models / "sd15"),
-        prompt="a red fox",
-        seed=42,
-        steps=2,
-        sampler="Euler",
-        width=64,
-        height=64,
-    )
-    return base.with_changes(**changes)
-
-
-def _pixels(result) -> np.ndarray:
-    return np.asarray(result.images[0], dtype=np.int16)
-
-
 @pytest.fixture(scope="module")
 def reference(tiny_models) -> np.ndarray:
-    return _pixels(Engine(EngineConfig(torch_threads=2)).generate(_request(tiny_models)))
+    return pixels(Engine(EngineConfig(torch_threads=2)).generate(tiny_request(tiny_models)))
 
 
 @slow
@@ -107,14 +90,14 @@ def test_each_tier_sets_up_and_makes_the_same_picture(tiny_models, reference, ti
     """On the CPU the offload hooks install and run (the copies are no-ops): the picture must not change."""
     engine = Engine(EngineConfig(torch_threads=2, vram=tier))
     stages: list[str] = []
-    result = engine.generate(_request(tiny_models), on_stage=stages.append)
+    result = engine.generate(tiny_request(tiny_models), on_stage=stages.append)
     assert [s for s in stages if s.startswith(TIER_STAGE_PREFIX)] == [
         TIER_STAGE_PREFIX + MemoryPlan(tier).describe()
     ]
-    assert np.abs(_pixels(result) - reference).max() <= 1
+    assert np.abs(pixels(result) - reference).max() <= 1
     assert result.notices == []
     again: list[str] = []
-    engine.generate(_request(tiny_models), on_stage=again.append)
+    engine.generate(tiny_request(tiny_models), on_stage=again.append)
     assert not any(s.startswith(TIER_STAGE_PREFIX) for s in again)  # said once per model
 
 
@@ -122,7 +105,7 @@ def test_each_tier_sets_up_and_makes_the_same_picture(tiny_models, reference, ti
 def test_batch_slices_the_vae_in_the_medium_tier(tiny_models, monkeypatch):
     monkeypatch.setattr("studio.engine.memory_tiers.free_device_memory", lambda device: 10 * GB)
     engine = Engine(EngineConfig(torch_threads=2, vram="medium"))
-    engine.generate(_request(tiny_models, batch_size=2))
+    engine.generate(tiny_request(tiny_models, batch_size=2))
     assert engine._placer is not None and engine._placer.plan is not None
     assert engine._placer.plan.vae_slicing
     assert engine._ready()[0].pipe.vae.use_slicing
@@ -134,11 +117,11 @@ def test_batch_slices_the_vae_in_the_medium_tier(tiny_models, monkeypatch):
 def test_offload_tiers_on_cuda_make_the_high_tiers_picture(tiny_models, tier):
     """On a GPU the hooks really move weights (group offload with a CUDA stream): prompt encoding, denoising and
     the decode must all find their inputs on the device."""
-    high = Engine(EngineConfig(device="cuda", vram="high")).generate(_request(tiny_models, batch_size=2))
+    high = Engine(EngineConfig(device="cuda", vram="high")).generate(tiny_request(tiny_models, batch_size=2))
     engine = Engine(EngineConfig(device="cuda", vram=tier))
-    result = engine.generate(_request(tiny_models, batch_size=2))
+    result = engine.generate(tiny_request(tiny_models, batch_size=2))
     assert engine._placer is not None and engine._placer.tier == tier
-    assert np.abs(_pixels(result) - _pixels(high)).max() <= 2
+    assert np.abs(pixels(result) - pixels(high)).max() <= 2
 
 
 @slow
@@ -146,11 +129,11 @@ def test_fp8_weights_store_the_unet_in_8_bits(tiny_models, reference):
     """Layerwise casting: fp8 storage, computed in the pipeline's dtype. The picture changes a little (said in
     the setting's tooltip), but it is a picture of the same seed, not noise or NaN."""
     engine = Engine(EngineConfig(torch_threads=2, fp8_weights=True))
-    result = engine.generate(_request(tiny_models))
+    result = engine.generate(tiny_request(tiny_models))
     unet = engine._ready()[0].pipe.unet
     assert unet.conv_in.weight.dtype == torch.float8_e4m3fn
     assert engine._placer is not None and engine._placer.plan is not None and engine._placer.plan.fp8_weights
-    difference = np.abs(_pixels(result) - reference)
+    difference = np.abs(pixels(result) - reference)
     assert 0 < difference.mean() < 40  # close to the full-precision picture, not equal to it
 
 
@@ -170,7 +153,7 @@ class FakeAllocator:
 
 
 def _with_allocator(engine: Engine, tiny_models, fits: set[str]) -> FakeAllocator:
-    engine.generate(_request(tiny_models, steps=1))  # loads the model
+    engine.generate(tiny_request(tiny_models, steps=1))  # loads the model
     allocator = FakeAllocator(lambda: engine._placer, fits)
     engine._ready()[0].pipe.unet.register_forward_pre_hook(allocator, with_kwargs=True)
     return allocator
@@ -181,10 +164,10 @@ def test_out_of_memory_drops_one_tier_and_retries(tiny_models, reference):
     engine = Engine(EngineConfig(torch_threads=2))
     allocator = _with_allocator(engine, tiny_models, fits={"medium", "low"})
     stages: list[str] = []
-    result = engine.generate(_request(tiny_models), on_stage=stages.append)
+    result = engine.generate(tiny_request(tiny_models), on_stage=stages.append)
     assert allocator.failures == 1
     assert engine._placer is not None and engine._placer.tier == "medium"
-    assert np.abs(_pixels(result) - reference).max() <= 1  # the retry makes the same picture
+    assert np.abs(pixels(result) - reference).max() <= 1  # the retry makes the same picture
     assert len(result.notices) == 1
     assert "ran out of memory in the High VRAM tier" in result.notices[0]
     assert "Medium" in result.notices[0]
@@ -196,7 +179,7 @@ def test_out_of_memory_retries_only_once(tiny_models):
     engine = Engine(EngineConfig(torch_threads=2))
     allocator = _with_allocator(engine, tiny_models, fits=set())
     with pytest.raises(RequestError, match="ran out of memory making 64×64 images"):
-        engine.generate(_request(tiny_models))
+        engine.generate(tiny_request(tiny_models))
     assert allocator.failures == 2  # the first try and the one retry
     assert engine._placer is not None and engine._placer.tier == "medium"
 
@@ -206,7 +189,7 @@ def test_out_of_memory_in_the_lowest_tier_is_a_clear_error(tiny_models):
     engine = Engine(EngineConfig(torch_threads=2, vram="low"))
     allocator = _with_allocator(engine, tiny_models, fits=set())
     with pytest.raises(RequestError, match="Lower the size or the batch size"):
-        engine.generate(_request(tiny_models))
+        engine.generate(tiny_request(tiny_models))
     assert allocator.failures == 1
 
 
@@ -222,6 +205,6 @@ def test_weights_that_do_not_fit_drop_a_tier_at_placement(tiny_models, monkeypat
 
     monkeypatch.setattr(TierPlacer, "_move", move)
     engine = Engine(EngineConfig(torch_threads=2))
-    result = engine.generate(_request(tiny_models))
+    result = engine.generate(tiny_request(tiny_models))
     assert engine._placer is not None and engine._placer.tier == "medium"
     assert result.images and "ran out of memory in the High VRAM tier" in result.notices[0]

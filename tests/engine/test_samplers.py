@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from engine_fixtures import SD_CONFIG
 
 from studio.engine import Engine
 from studio.engine.samplers import callbacks_for, make_scheduler
@@ -10,16 +11,6 @@ from studio.errors import RequestError
 from studio.models import samplers
 from studio.models.samplers import SAMPLER_NAMES
 from studio.request import GenerationRequest
-
-SD_CONFIG = {
-    "beta_start": 0.00085,
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "num_train_timesteps": 1000,
-    "steps_offset": 1,
-    "prediction_type": "epsilon",
-    "timestep_spacing": "leading",
-}
 
 
 @pytest.fixture(scope="module")
