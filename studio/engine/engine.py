@@ -50,6 +50,9 @@ from studio.prompt.compose import compose
 from studio.request import RANDOM_SEED, RANDOM_SEED_LIMIT, GenerationRequest, LoraRef
 from studio.results import GenerationResult, ModelInfo, StepPreview
 
+# The settings that change how the model is loaded or placed: a change drops the loaded model.
+_RELOAD_FIELDS = ("device", "precision", "taesd_path", "allow_pickle", "vram", "fast", "fp8_weights")
+
 
 @dataclass
 class _Job:
@@ -120,16 +123,7 @@ class Engine:
 
     def configure(self, config: EngineConfig) -> None:
         """Use ``config`` from the next request on; a new device, precision or preview model reloads the model."""
-        reload = (config.device, config.precision, config.taesd_path, config.allow_pickle) != (
-            self.config.device,
-            self.config.precision,
-            self.config.taesd_path,
-            self.config.allow_pickle,
-        ) or (config.vram, config.fast, config.fp8_weights) != (
-            self.config.vram,
-            self.config.fast,
-            self.config.fp8_weights,
-        )
+        reload = any(getattr(config, name) != getattr(self.config, name) for name in _RELOAD_FIELDS)
         with self._lock:  # never under a running request
             self.config = config
             if reload:
